@@ -1,0 +1,24 @@
+"""Errors a process designer reads: each names the file, line, column and what to fix."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "column": self.column, "message": self.message}
+
+
+class DefinitionError(ValueError):
+    """A definition that cannot be published; carries every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.line, p.column, p.message))
+        super().__init__("\n".join(str(p) for p in self.problems))

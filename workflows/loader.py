@@ -1,0 +1,110 @@
+"""Reading a definition file: YAML with positions, then schema, then semantic checks.
+
+ruamel.yaml keeps the line and column of every key and value, so each problem
+pydantic or `validate.py` finds can point the designer at the exact spot.
+"""
+from pathlib import Path
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from workflows.errors import DefinitionError, Problem
+from workflows.schema import ProcessDefinition
+
+
+class Located:
+    """A parsed YAML document that can say where any path inside it was written."""
+
+    def __init__(self, file: str, document):
+        self.file = file
+        self.document = document
+
+    def position(self, path: tuple) -> tuple[int, int]:
+        """1-based line and column of the deepest node on `path` that exists."""
+        node, line, column = self.document, 1, 1
+        for step in path:
+            if isinstance(node, CommentedMap) and step in node:
+                line, column = _pos(node.lc.value(step) if _is_scalar(node[step]) else node.lc.key(step))
+                node = node[step]
+            elif isinstance(node, CommentedSeq) and isinstance(step, int) and 0 <= step < len(node):
+                line, column = _pos(node.lc.item(step))
+                node = node[step]
+            else:
+                break
+        return line, column
+
+    def problem(self, path: tuple, message: str) -> Problem:
+        line, column = self.position(path)
+        return Problem(self.file, line, column, message)
+
+
+def _pos(pair) -> tuple[int, int]:
+    return pair[0] + 1, pair[1] + 1
+
+
+def _is_scalar(value) -> bool:
+    return not isinstance(value, (CommentedMap, CommentedSeq))
+
+
+def parse_yaml(text: str, file: str) -> Located:
+    yaml = YAML(typ="rt")
+    try:
+        document = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise DefinitionError([Problem(file, line, column, f"YAML syntax: {exc.problem or exc}")]) from None
+    except Exception as exc:  # ruamel raises a few unmarked errors, e.g. on duplicate keys
+        raise DefinitionError([Problem(file, 1, 1, f"YAML syntax: {exc}")]) from None
+    if not isinstance(document, CommentedMap):
+        raise DefinitionError([Problem(file, 1, 1, "a definition must be a YAML mapping with key, title, states, events")])
+    return Located(file, document)
+
+
+def load_definition(text: str, file: str = "<definition>", calendars: set[str] | None = None) -> ProcessDefinition:
+    """Parse and check a definition; raise DefinitionError listing every problem found.
+
+    `calendars`, when given, are the calendar names SLA targets may use.
+    """
+    from workflows.validate import semantic_problems
+
+    located = parse_yaml(text, file)
+    try:
+        definition = ProcessDefinition.model_validate(_plain(located.document))
+    except ValidationError as exc:
+        raise DefinitionError([_schema_problem(located, error) for error in exc.errors()]) from None
+    problems = semantic_problems(definition, located, calendars)
+    if problems:
+        raise DefinitionError(problems)
+    return definition
+
+
+def load_file(path: str | Path, calendars: set[str] | None = None) -> ProcessDefinition:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DefinitionError([Problem(str(path), 1, 1, f"cannot read the file: {exc}")]) from None
+    return load_definition(text, str(path), calendars)
+
+
+def _schema_problem(located: Located, error: dict) -> Problem:
+    path = tuple(error["loc"])
+    where = ".".join(str(step) for step in path)
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = f"'{path[-1]}' is missing"
+    elif error["type"] == "extra_forbidden":
+        message = f"unknown key '{path[-1]}'; check its spelling"
+    return located.problem(path, f"{where}: {message}" if where else message)
+
+
+def _plain(node):
+    """ruamel's commented containers → plain dicts and lists for pydantic."""
+    if isinstance(node, dict):
+        return {str(key): _plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain(item) for item in node]
+    return node

@@ -1,0 +1,252 @@
+"""The shape of a process definition, checked by pydantic.
+
+This module only says what a well-formed file looks like; cross-references
+(unknown states, unreachable states, ...) are checked in `validate.py`.
+"""
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ROLES = (
+    "requester", "dispatcher", "technician", "dept_head", "logistics", "purchaser",
+    "leader", "inspector", "supervisor", "designer", "admin",
+)
+# Stand for a person related to the work order rather than a role anybody holds.
+PSEUDO_ROLES = ("assignee", "reporter")
+# `role@department`: a holder of the role who belongs to the work order's department.
+DEPARTMENT_SCOPE = "@department"
+
+PRIORITIES = ("urgent", "high", "normal", "low")
+FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "choice", "list", "user")
+
+_DURATION = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hours?|d|days?|wd|working\s+days?)\s*$", re.I
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Label(Strict):
+    zh: str
+    en: str
+
+
+class Duration(BaseModel):
+    """A span of time in a calendar: minutes of open time, or whole working days."""
+
+    minutes: float = 0
+    days: int = 0
+
+    @classmethod
+    def parse(cls, text: str | int) -> "Duration":
+        if isinstance(text, int):
+            return cls(minutes=text)
+        match = _DURATION.match(str(text))
+        if not match:
+            raise ValueError(
+                f"'{text}' is not a duration: write e.g. '15m', '2h', '3d' (days count as working days)"
+            )
+        amount, unit = float(match.group(1)), match.group(2).lower()
+        if unit.startswith("m"):
+            return cls(minutes=amount)
+        if unit.startswith("h"):
+            return cls(minutes=amount * 60)
+        if amount != int(amount):
+            raise ValueError(f"'{text}': days must be a whole number; use hours for part of a day")
+        return cls(days=int(amount))
+
+
+def _duration(value):
+    if isinstance(value, Duration):
+        return value
+    return Duration.parse(value)
+
+
+class FieldSpec(Strict):
+    type: str
+    label: Label | None = None
+    required: bool = False
+    choices: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    help: Label | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in FIELD_TYPES:
+            raise ValueError(f"unknown field type '{value}': use one of {', '.join(FIELD_TYPES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _choices_for_choice(self):
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a field of type 'choice' needs a non-empty 'choices' list")
+        return self
+
+
+class StateSpec(Strict):
+    label: Label
+    initial: bool = False
+    final: bool = False
+
+
+class EventSpec(Strict):
+    name: str
+    label: Label | None = None
+    from_: list[str] = Field(alias="from")
+    to: str
+    roles: list[str]
+    fields: dict[str, Literal["required", "optional"]] = {}
+    assigns: Literal["required", "optional"] | None = None
+    comment: Literal["required", "optional"] = "optional"
+    condition: str | None = None
+    distinct_from: list[str] = []
+
+    @field_validator("from_", "distinct_from", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+            raise ValueError(f"event name '{value}' must be lower_snake_case")
+        return value
+
+
+class SlaTarget(Strict):
+    within: Duration
+    calendar: str = "24x7"
+
+    _parse = field_validator("within", mode="before")(lambda cls, v: _duration(v))
+
+
+class EscalationStep(Strict):
+    """One rung of a ladder; level 0 is a warning, 1 and up are escalations."""
+
+    level: int = Field(ge=0)
+    at: str
+    notify: list[str] = []
+    raise_priority: bool = False
+    reassign: str | None = None
+    watch: list[str] = []
+
+    @field_validator("at")
+    @classmethod
+    def _when(cls, value: str) -> str:
+        parse_offset(value)
+        return value
+
+
+def parse_offset(text: str) -> tuple[float | None, Duration | None]:
+    """`80%` → fraction of the target; `due`, `due + 30m`, `due - 10m` → offset from the due time."""
+    text = str(text).strip()
+    if text.endswith("%"):
+        try:
+            return float(text[:-1]) / 100, None
+        except ValueError:
+            raise ValueError(f"'{text}' is not a percentage such as '80%'") from None
+    match = re.fullmatch(r"due\s*(?:([+-])\s*(.+))?", text)
+    if not match:
+        raise ValueError(f"'{text}' is not a time: write '80%', 'due' or 'due + 30m'")
+    if not match.group(1):
+        return None, Duration()
+    span = Duration.parse(match.group(2))
+    sign = -1 if match.group(1) == "-" else 1
+    return None, Duration(minutes=sign * span.minutes, days=sign * span.days)
+
+
+class TimerBounds(Strict):
+    states: list[str] = []
+    events: list[str] = []
+
+
+class SlaTimerSpec(Strict):
+    label: Label | None = None
+    start: TimerBounds
+    stop: TimerBounds
+    pause: list[str] = []
+    target_field: str | None = None
+    targets: dict[str, SlaTarget]
+    escalation: list[EscalationStep] = []
+
+    @field_validator("start", "stop", mode="before")
+    @classmethod
+    def _states_shorthand(cls, value):
+        if isinstance(value, str):
+            return {"states": [value]}
+        if isinstance(value, list):
+            return {"states": value}
+        return value
+
+
+class AutoConfirm(Strict):
+    after: Duration
+    calendar: str = "workday"
+
+    _parse = field_validator("after", mode="before")(lambda cls, v: _duration(v))
+
+
+class FeedbackSpec(Strict):
+    """Where the requester (or a follow-up call) confirms the result."""
+
+    state: str
+    satisfied: str
+    unsatisfied: str
+    auto_confirm: AutoConfirm | None = None
+    escalate_unsatisfied: bool = False
+
+
+class ProcessDefinition(Strict):
+    key: str
+    version: int | None = None
+    title: Label
+    description: Label | None = None
+    number_prefix: str
+    states: dict[str, StateSpec]
+    fields: dict[str, FieldSpec] = {}
+    events: list[EventSpec]
+    sla: dict[str, SlaTimerSpec] = {}
+    feedback: FeedbackSpec | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+            raise ValueError(f"process key '{value}' must be lower_snake_case")
+        return value
+
+    @field_validator("number_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{1,4}", value):
+            raise ValueError(f"number_prefix '{value}' must be 1-4 capital letters, e.g. RP")
+        return value
+
+    # Lookups the engine uses on every transition.
+    @property
+    def initial_state(self) -> str:
+        return next(name for name, state in self.states.items() if state.initial)
+
+    def final_states(self) -> set[str]:
+        return {name for name, state in self.states.items() if state.final}
+
+    def events_from(self, state: str) -> list[EventSpec]:
+        return [event for event in self.events if state in event.from_]
+
+    def event(self, name: str, state: str) -> EventSpec | None:
+        return next((e for e in self.events if e.name == name and state in e.from_), None)
+
+    def event_names(self) -> list[str]:
+        return list(dict.fromkeys(event.name for event in self.events))
+
+    def event_label(self, name: str) -> Label:
+        for event in self.events:
+            if event.name == name and event.label:
+                return event.label
+        return Label(zh=name, en=name)

@@ -1,0 +1,164 @@
+"""Semantic checks: what pydantic cannot see because it spans several parts of a file."""
+from collections import deque
+
+from workflows import conditions
+from workflows.errors import Problem
+from workflows.loader import Located
+from workflows.schema import DEPARTMENT_SCOPE, PRIORITIES, PSEUDO_ROLES, ROLES, ProcessDefinition
+
+# Names a condition may use besides the process's own fields.
+BUILTIN_NAMES = {"priority", "department", "location"}
+NOTIFY_WORDS = {"assignee", "reporter", "dept_head", "watchers", "first_contact"}
+
+
+def semantic_problems(definition: ProcessDefinition, located: Located, calendars: set[str] | None = None) -> list[Problem]:
+    checks = _Checks(definition, located, calendars)
+    checks.states()
+    checks.events()
+    checks.reachability()
+    checks.sla()
+    checks.feedback()
+    return checks.problems
+
+
+class _Checks:
+    def __init__(self, definition: ProcessDefinition, located: Located, calendars: set[str] | None):
+        self.d = definition
+        self.located = located
+        self.calendars = calendars
+        self.problems: list[Problem] = []
+
+    def report(self, path: tuple, message: str) -> None:
+        self.problems.append(self.located.problem(path, message))
+
+    def state_known(self, name: str, path: tuple) -> None:
+        if name not in self.d.states:
+            self.report(path, f"unknown state '{name}': declare it under 'states' or fix the spelling")
+
+    def states(self) -> None:
+        initial = [name for name, state in self.d.states.items() if state.initial]
+        if len(initial) != 1:
+            self.report(("states",), f"exactly one state must be 'initial: true' (found {len(initial)})")
+        if not self.d.final_states():
+            self.report(("states",), "at least one state must be 'final: true'")
+
+    def events(self) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        names = set(self.d.event_names())
+        for index, event in enumerate(self.d.events):
+            path = ("events", index)
+            for position, source in enumerate(event.from_):
+                self.state_known(source, (*path, "from", position))
+                if (event.name, source) in seen:
+                    self.report((*path, "name"), f"event '{event.name}' is declared twice from state '{source}'")
+                seen[(event.name, source)] = index
+            self.state_known(event.to, (*path, "to"))
+            for position, role in enumerate(event.roles):
+                self.role_known(role, (*path, "roles", position))
+            if not event.roles:
+                self.report((*path, "roles"), f"event '{event.name}' names no role that may fire it")
+            for field in event.fields:
+                if field not in self.d.fields:
+                    self.report((*path, "fields", field), f"event '{event.name}' uses field '{field}', which is not declared under 'fields'")
+            for position, other in enumerate(event.distinct_from):
+                if other not in names:
+                    self.report((*path, "distinct_from", position), f"unknown event '{other}' in distinct_from")
+            if event.condition is not None:
+                self.condition(event.condition, (*path, "condition"))
+
+    def role_known(self, role: str, path: tuple) -> None:
+        base = role.removesuffix(DEPARTMENT_SCOPE)
+        if base in ROLES or (role in PSEUDO_ROLES):
+            return
+        self.report(path, f"unknown role '{role}': use one of {', '.join(ROLES + PSEUDO_ROLES)} "
+                          f"(a role may end in '{DEPARTMENT_SCOPE}' to mean the work order's department)")
+
+    def condition(self, source: str, path: tuple) -> None:
+        try:
+            parsed = conditions.parse(source)
+        except conditions.ConditionSyntaxError as exc:
+            line, column = self.located.position(path)
+            self.problems.append(Problem(self.located.file, line, column + exc.offset, str(exc)))
+            return
+        for name in sorted(parsed.names() - set(self.d.fields) - BUILTIN_NAMES):
+            self.report(path, f"condition '{source}' uses '{name}', which is not a declared field")
+
+    def reachability(self) -> None:
+        if not any(state.initial for state in self.d.states.values()):
+            return
+        reached, queue = {self.d.initial_state}, deque([self.d.initial_state])
+        while queue:
+            for event in self.d.events_from(queue.popleft()):
+                if event.to not in reached:
+                    reached.add(event.to)
+                    queue.append(event.to)
+        for name, state in self.d.states.items():
+            if name not in reached:
+                self.report(("states", name), f"state '{name}' cannot be reached from the initial state '{self.d.initial_state}'")
+            elif not state.final and not self.d.events_from(name):
+                self.report(("states", name), f"state '{name}' is not final but no event leads out of it")
+
+    def sla(self) -> None:
+        for timer_name, timer in self.d.sla.items():
+            path = ("sla", timer_name)
+            for part in ("start", "stop"):
+                bounds = getattr(timer, part)
+                for i, state in enumerate(bounds.states):
+                    self.state_known(state, (*path, part, "states", i))
+                for i, event in enumerate(bounds.events):
+                    if event not in self.d.event_names():
+                        self.report((*path, part, "events", i), f"unknown event '{event}' in sla {timer_name}.{part}")
+                if not bounds.states and not bounds.events:
+                    self.report((*path, part), f"sla timer '{timer_name}' needs at least one {part} state or event")
+            for i, state in enumerate(timer.pause):
+                self.state_known(state, (*path, "pause", i))
+            self.targets(timer_name, timer, path)
+            self.ladder(timer, path)
+
+    def targets(self, timer_name, timer, path) -> None:
+        if timer.target_field:
+            field = self.d.fields.get(timer.target_field)
+            if field is None or field.type != "choice":
+                self.report((*path, "target_field"), f"target_field '{timer.target_field}' must be a declared field of type choice")
+                return
+            allowed, what = field.choices, f"a choice of '{timer.target_field}'"
+        else:
+            allowed, what = PRIORITIES, "a priority (urgent, high, normal, low)"
+        for key, target in timer.targets.items():
+            if key not in allowed:
+                self.report((*path, "targets", key), f"target '{key}' of sla timer '{timer_name}' is not {what}")
+            if self.calendars is not None and target.calendar not in self.calendars:
+                self.report((*path, "targets", key, "calendar"), f"unknown calendar '{target.calendar}': use one of {', '.join(sorted(self.calendars))}")
+        for key in allowed:
+            if key not in timer.targets:
+                self.report((*path, "targets"), f"sla timer '{timer_name}' has no target for '{key}'")
+
+    def ladder(self, timer, path) -> None:
+        levels = [step.level for step in timer.escalation]
+        if levels != sorted(set(levels)):
+            self.report((*path, "escalation"), "escalation levels must be distinct and listed in increasing order")
+        for i, step in enumerate(timer.escalation):
+            for j, target in enumerate(step.notify):
+                self.recipient(target, (*path, "escalation", i, "notify", j))
+            for j, target in enumerate(step.watch):
+                self.recipient(target, (*path, "escalation", i, "watch", j))
+            if step.reassign is not None:
+                self.recipient(step.reassign, (*path, "escalation", i, "reassign"))
+
+    def recipient(self, target: str, path: tuple) -> None:
+        kind, _, name = target.partition(":")
+        if target in NOTIFY_WORDS or (kind == "user" and name) or (kind == "role" and name in ROLES):
+            return
+        self.report(path, f"unknown recipient '{target}': use role:NAME, user:NAME, or one of {', '.join(sorted(NOTIFY_WORDS))}")
+
+    def feedback(self) -> None:
+        feedback = self.d.feedback
+        if feedback is None:
+            return
+        self.state_known(feedback.state, ("feedback", "state"))
+        for part in ("satisfied", "unsatisfied"):
+            name = getattr(feedback, part)
+            if self.d.event(name, feedback.state) is None:
+                self.report(("feedback", part), f"feedback.{part}: no event '{name}' leads out of state '{feedback.state}'")
+        if feedback.auto_confirm and self.calendars is not None and feedback.auto_confirm.calendar not in self.calendars:
+            self.report(("feedback", "auto_confirm", "calendar"), f"unknown calendar '{feedback.auto_confirm.calendar}'")
