@@ -1,0 +1,45 @@
+"""Database engine and sessions. SQLite is the embedded default; PostgreSQL via HOUQIN_DATABASE_URL."""
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from engine import settings
+
+_engines: dict[str, Engine] = {}
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = url or settings.database_url()
+    if url not in _engines:
+        _engines[url] = _create(url)
+    return _engines[url]
+
+
+def _create(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != url and not path.startswith(":memory:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    # WAL lets readers go on while one writer commits; foreign keys are off by default in SQLite.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    with Session(get_engine(url), expire_on_commit=False) as session:
+        yield session

@@ -1,0 +1,96 @@
+"""Published process definitions: versions stored with their YAML, compiled once per version.
+
+Publishing a changed text creates a new version; a work order keeps the version
+it started on, so editing a process never changes the rules under running work.
+"""
+import hashlib
+import threading
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from engine import calendar, settings
+from engine.clock import clock
+from engine.errors import NotFound
+from engine.models import Definition
+from workflows import ProcessDefinition, load_definition
+from workflows.machine import CompiledProcess
+
+_compiled: dict[tuple[str, int], CompiledProcess] = {}
+_lock = threading.Lock()
+
+
+def calendar_names() -> set[str]:
+    return set(calendar.default_calendars())
+
+
+def parse(text: str, file: str = "<definition>") -> ProcessDefinition:
+    """Check a definition as publishing would; raises workflows.DefinitionError."""
+    return load_definition(text, file, calendar_names())
+
+
+def publish(session: Session, text: str, *, file: str = "<definition>", actor_id: int | None = None) -> tuple[Definition, bool]:
+    """Store `text` as the next version of its process. Returns (row, created); unchanged text creates nothing."""
+    definition = parse(text, file)
+    checksum = hashlib.sha256(text.encode()).hexdigest()
+    current = latest(session, definition.key)
+    if current is not None and current.checksum == checksum:
+        return current, False
+    row = Definition(
+        key=definition.key, version=(current.version + 1) if current else 1, yaml_text=text,
+        checksum=checksum, published_at=clock.now(), published_by=actor_id,
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def publish_directory(session: Session, directory: Path | None = None) -> list[Definition]:
+    """Publish every process file in `definitions/` (calendars.yaml and schedules are not processes)."""
+    directory = directory or settings.definitions_dir()
+    created = []
+    for path in sorted(directory.glob("*.yaml")):
+        if path.stem in ("calendars", "schedules"):
+            continue
+        row, new = publish(session, path.read_text(encoding="utf-8"), file=str(path))
+        if new:
+            created.append(row)
+    return created
+
+
+def latest(session: Session, key: str) -> Definition | None:
+    return session.exec(select(Definition).where(Definition.key == key).order_by(Definition.version.desc())).first()
+
+
+def current_rows(session: Session) -> list[Definition]:
+    newest = select(Definition.key, func.max(Definition.version).label("version")).group_by(Definition.key).subquery()
+    return list(session.exec(
+        select(Definition).join(newest, (Definition.key == newest.c.key) & (Definition.version == newest.c.version))
+        .order_by(Definition.key)
+    ).all())
+
+
+def versions(session: Session, key: str) -> list[Definition]:
+    return list(session.exec(select(Definition).where(Definition.key == key).order_by(Definition.version)).all())
+
+
+def row(session: Session, key: str, version: int | None = None) -> Definition:
+    found = latest(session, key) if version is None else session.exec(
+        select(Definition).where(Definition.key == key, Definition.version == version)).first()
+    if found is None:
+        raise NotFound(f"no process '{key}'" + (f" version {version}" if version else ""))
+    return found
+
+
+def compiled(session: Session, key: str, version: int) -> CompiledProcess:
+    """The machine for one stored version, compiled on first use and kept (versions never change)."""
+    cached = _compiled.get((key, version))
+    if cached is not None:
+        return cached
+    stored = row(session, key, version)
+    with _lock:
+        if (key, version) not in _compiled:
+            # Stored text was valid when published; calendars are not re-checked here.
+            _compiled[(key, version)] = CompiledProcess(load_definition(stored.yaml_text, f"{key}@v{version}"))
+    return _compiled[(key, version)]

@@ -1,0 +1,92 @@
+"""Demo data: departments, a user of every role, and work orders in every stage."""
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from engine import feedback, workorders
+from engine.clock import clock
+from engine.errors import HouqinError
+from engine.models import User
+from engine.users import actor_for, add_user
+
+DEMO_PASSWORD = "houqin-demo"
+PEOPLE = [
+    # username, display name, roles, department, team
+    ("nurse", "王护士", ["requester"], "心内科", None),
+    ("nurse2", "李护士", ["requester"], "急诊科", None),
+    ("head", "张主任", ["dept_head", "requester"], "心内科", None),
+    ("dispatcher", "赵调度", ["dispatcher"], "后勤保障部", None),
+    ("tech", "刘师傅", ["technician"], "后勤保障部", "水电班"),
+    ("tech2", "陈师傅", ["technician"], "后勤保障部", "空调班"),
+    ("logistics", "孙科员", ["logistics"], "后勤保障部", None),
+    ("purchaser", "周采购", ["purchaser"], "采购中心", None),
+    ("leader", "吴院长", ["leader"], "院办", None),
+    ("inspector", "郑安全员", ["inspector"], "保卫科", None),
+    ("inspector2", "冯巡检员", ["inspector"], "保卫科", None),
+    ("supervisor", "钱科长", ["supervisor"], "后勤保障部", None),
+    ("designer", "何设计", ["designer"], "信息中心", None),
+]
+REPAIRS = [
+    ("病房水龙头漏水", "plumbing", "住院楼5F 512病房", "normal"),
+    ("走廊灯不亮", "electrical", "门诊楼2F 东走廊", "low"),
+    ("手术室空调不制冷", "hvac", "手术部3号手术间", "urgent"),
+    ("电梯异响", "elevator", "住院楼2号电梯", "high"),
+    ("监护仪报警失灵", "medical_equipment", "ICU 8床", "urgent"),
+    ("门锁损坏", "building", "行政楼301", "normal"),
+]
+# How far each demo repair is driven: (event, actor, extra request fields)
+STEPS = [
+    ("assign", "dispatcher", {"assignee": "tech"}),
+    ("accept", "tech", {}),
+    ("start", "tech", {}),
+    ("resolve", "tech", {"fields": {"labour_minutes": 45, "parts": ["阀芯"]}}),
+]
+
+
+def load_demo(session: Session) -> list[str]:
+    if session.exec(select(User).where(User.username == "nurse")).first():
+        return ["demo data already present"]
+    for username, name, roles, department, team in PEOPLE:
+        add_user(session, username=username, password=DEMO_PASSWORD, roles=roles, department=department,
+                 team=team, display_name=name)
+    session.commit()
+    actors = {u.username: actor_for(session, u) for u in session.exec(select(User)).all()}
+    now = clock.now()
+    count = 0
+    for round_ in range(5):
+        for index, (title, category, location, priority) in enumerate(REPAIRS):
+            reporter = actors["nurse" if index % 2 == 0 else "head"]
+            order = workorders.create(session, reporter, process="repair", title=title, location=location,
+                                      priority=priority, fields={"category": category},
+                                      now=now - timedelta(days=round_ * 6, hours=index * 3))
+            count += 1
+            _drive(session, actors, order.id, STEPS[: (index + round_) % (len(STEPS) + 1)])
+            if (index + round_) % (len(STEPS) + 1) == len(STEPS) and round_ % 2 == 0:
+                feedback.give(session, reporter, order.id, satisfied=True, rating=5, comment="很好")
+    _other_processes(session, actors)
+    return [f"demo: {len(PEOPLE)} users (password '{DEMO_PASSWORD}'), {count} repairs and more work orders",
+            "demo users: " + ", ".join(p[0] for p in PEOPLE)]
+
+
+def _drive(session, actors, order_id, steps) -> None:
+    for event, who, extra in steps:
+        try:
+            workorders.fire(session, actors[who], order_id, event, workorders.EventInput(**extra))
+        except HouqinError:
+            session.rollback()
+            return
+
+
+def _other_processes(session, actors) -> None:
+    nurse, inspector = actors["nurse"], actors["inspector"]
+    for title, amount in (("采购输液泵 2 台", 36000), ("采购病床 20 张", 180000), ("领用打印纸", 800)):
+        order = workorders.create(session, nurse, process="procurement", title=title, priority="normal",
+                                  fields={"items": [title], "amount": amount})
+        _drive(session, actors, order.id, [("approve", "head", {}), ("review", "logistics", {})])
+    for title, category, risk in (("消防通道堆放杂物", "fire", "high"), ("配电房门禁损坏", "security", "medium")):
+        order = workorders.create(session, inspector, process="hazard", title=title, location="门诊楼B1",
+                                  fields={"category": category, "risk_level": risk})
+        _drive(session, actors, order.id, [("register", "inspector", {}), ("assign", "supervisor", {"assignee": "tech"})])
+    order = workorders.create(session, actors["dispatcher"], process="complaint", title="食堂饭菜偏凉",
+                              fields={"channel": "hotline"})
+    _drive(session, actors, order.id, [("accept", "dispatcher", {})])

@@ -1,0 +1,27 @@
+"""What can go wrong when someone acts on a work order. The web layer maps each to a status code."""
+
+
+class HouqinError(Exception):
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class NotFound(HouqinError):
+    """The thing does not exist, or the caller may not see it (404: we do not tell which)."""
+
+
+class Conflict(HouqinError):
+    """The request does not fit the current state: wrong state, failed condition, stale version (409)."""
+
+
+class Forbidden(HouqinError):
+    """The caller's role may not do this (403)."""
+
+
+class Invalid(HouqinError):
+    """The input is wrong; `errors` lists each field and what to fix (422)."""
+
+    def __init__(self, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.errors = errors or []

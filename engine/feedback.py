@@ -1,0 +1,64 @@
+"""The requester's verdict: satisfied closes the loop, unsatisfied reopens it (闭环).
+
+Which state waits for feedback, and which events it fires, come from the
+definition's `feedback` section; nothing here knows a particular process.
+"""
+from datetime import datetime
+
+from sqlmodel import Session
+
+from engine import workorders
+from engine.clock import clock
+from engine.errors import Conflict, Invalid
+from engine.models import Feedback, History
+from engine.notify import notify
+from engine.users import Actor, users_with_role
+
+
+def give(
+    session: Session, actor: Actor | None, order_id: int, *, satisfied: bool, rating: int | None = None,
+    comment: str = "", expected_version: int | None = None, now: datetime | None = None, auto: bool = False,
+):
+    now = now or clock.now()
+    order = workorders.get(session, actor, order_id) if actor else workorders._get_any(session, order_id)
+    spec = workorders.definition_of(session, order).feedback
+    if spec is None:
+        raise Conflict(f"process '{order.process}' takes no feedback")
+    if order.state != spec.state:
+        raise Conflict(f"feedback is given when the work order is '{spec.state}'; it is '{order.state}'")
+    _check(satisfied, rating, comment, auto)
+    event = spec.satisfied if satisfied else spec.unsatisfied
+    workorders.fire(session, actor, order_id, event, workorders.EventInput(comment=comment, expected_version=expected_version),
+                    now, commit=False)
+    session.add(Feedback(work_order_id=order.id, satisfied=satisfied, rating=rating, comment=comment, auto=auto,
+                         at=now, by_id=actor.id if actor else None))
+    session.add(History(work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="feedback",
+                        comment=comment, data={"satisfied": satisfied, "rating": rating, "auto": auto}))
+    if auto:
+        order.auto_confirmed = True
+    if not satisfied and spec.escalate_unsatisfied:
+        _escalate_at_once(session, order, actor, now)
+    workorders.commit_order(session, order)
+    return order
+
+
+def _check(satisfied: bool, rating: int | None, comment: str, auto: bool) -> None:
+    errors = []
+    if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5):
+        errors.append({"field": "rating", "message": "rating must be a whole number from 1 to 5"})
+    if satisfied and rating is None and not auto:
+        errors.append({"field": "rating", "message": "a satisfied verdict needs a rating from 1 to 5"})
+    if not satisfied and not (comment or "").strip():
+        errors.append({"field": "comment", "message": "say what is still wrong in 'comment'"})
+    if errors:
+        raise Invalid("; ".join(e["message"] for e in errors), errors)
+
+
+def _escalate_at_once(session: Session, order, actor: Actor | None, now: datetime) -> None:
+    """An unsatisfied complainant goes straight to a supervisor (事事有落实)."""
+    order.escalation_level = max(order.escalation_level, 1)
+    supervisors = [user.id for user in users_with_role(session, "supervisor")]
+    session.add(History(work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="escalation",
+                        comment="reopened after an unsatisfied follow-up", data={"level": order.escalation_level}))
+    notify(session, supervisors, order=order, kind="escalation", now=now,
+           title=f"{order.number} {order.title}", body="reopened: the requester is not satisfied")

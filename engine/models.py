@@ -1,0 +1,256 @@
+"""The stored nouns of Houqin.
+
+State lives in a column, history as appended rows, timers as indexed rows with
+a due time: a transition writes a handful of small rows, never a blob.
+"""
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.orm import declared_attr
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (SQLite has no time zones), always returned aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to the database; use an aware one")
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def _json(**kwargs):
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False), **kwargs)
+
+
+def _when(**kwargs):
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Department(SQLModel, table=True):
+    __tablename__ = "departments"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "teams"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    display_name: str = Field(default="", max_length=100)
+    password_hash: str
+    department_id: int | None = Field(default=None, foreign_key="departments.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="teams.id", index=True)
+    language: str = Field(default="zh", max_length=8)
+    email: str | None = Field(default=None, max_length=200)
+    active: bool = True
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_roles"
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    role: str = Field(primary_key=True, max_length=32, index=True)
+
+
+class Definition(SQLModel, table=True):
+    """One published version of a process definition, with the exact YAML text."""
+
+    __tablename__ = "definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True, max_length=64)
+    version: int
+    yaml_text: str
+    checksum: str = Field(max_length=64)
+    published_at: datetime = _when()
+    published_by: int | None = Field(default=None, foreign_key="users.id")
+
+
+class Counter(SQLModel, table=True):
+    """Sequence behind work order numbers such as RP-2026-000123."""
+
+    __tablename__ = "counters"
+    prefix: str = Field(primary_key=True, max_length=8)
+    year: int = Field(primary_key=True)
+    value: int = 0
+
+
+class WorkOrder(SQLModel, table=True):
+    __tablename__ = "work_orders"
+    __table_args__ = (
+        Index("ix_work_orders_dept_state", "department_id", "state"),
+        Index("ix_work_orders_assignee_state", "assignee_id", "state"),
+        Index("ix_work_orders_process_state", "process", "state"),
+        Index("ix_work_orders_created", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=32)
+    process: str = Field(max_length=64)
+    definition_version: int
+    state: str = Field(max_length=64, index=True)
+    priority: str = Field(default="normal", max_length=16)
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    location: str = Field(default="", max_length=200)
+    title: str = Field(max_length=200)
+    description: str = ""
+    fields: dict = _json()
+    reporter_id: int = Field(foreign_key="users.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="users.id")
+    team_id: int | None = Field(default=None, foreign_key="teams.id")
+    first_contact_id: int | None = Field(default=None, foreign_key="users.id")
+    version: int = 1
+    escalation_level: int = 0
+    reopen_count: int = 0
+    closed: bool = False
+    auto_confirmed: bool = False
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    closed_at: datetime | None = _when(default=None)
+
+    @declared_attr
+    def __mapper_args__(cls):
+        # Optimistic locking: every UPDATE checks and bumps `version`, so a stale write fails
+        # instead of silently overwriting somebody else's change.
+        return {"version_id_col": cls.__table__.c.version}
+
+
+class History(SQLModel, table=True):
+    """Append-only: every transition, edit, escalation, notification and feedback, with who and when."""
+
+    __tablename__ = "history"
+    __table_args__ = (Index("ix_history_order_at", "work_order_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_orders.id")
+    at: datetime = _when()
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    kind: str = Field(max_length=32)  # create, transition, update, escalation, notification, feedback, attachment
+    event: str | None = Field(default=None, max_length=64)
+    from_state: str | None = Field(default=None, max_length=64)
+    to_state: str | None = Field(default=None, max_length=64)
+    comment: str = ""
+    data: dict = _json()
+
+
+class SlaTimer(SQLModel, table=True):
+    """One run of a named timer on one work order; a reopened order starts a new cycle."""
+
+    __tablename__ = "sla_timers"
+    __table_args__ = (
+        UniqueConstraint("work_order_id", "name", "cycle"),
+        Index("ix_sla_timers_next_check", "next_check_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_orders.id", index=True)
+    name: str = Field(max_length=64)
+    cycle: int = 1
+    calendar: str = Field(max_length=64)
+    target_minutes: float = 0
+    target_days: int = 0
+    started_at: datetime = _when()
+    due_at: datetime = _when(index=True)
+    status: str = Field(default="running", max_length=16)  # running, paused, met, breached, cancelled
+    paused_at: datetime | None = _when(default=None)
+    paused_seconds: float = 0
+    stopped_at: datetime | None = _when(default=None)
+    working_seconds: float | None = None
+    breached: bool = False
+    level: int = -1  # highest ladder level fired; -1 none
+    # When the sweeper must next look at this timer (the next rung); NULL once nothing is left to fire.
+    next_check_at: datetime | None = _when(default=None)
+
+
+class Escalation(SQLModel, table=True):
+    """A ladder rung that fired. The unique key makes each rung fire once, whoever sweeps."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("timer_id", "level"),)
+    id: int | None = Field(default=None, primary_key=True)
+    timer_id: int = Field(foreign_key="sla_timers.id")
+    work_order_id: int = Field(foreign_key="work_orders.id", index=True)
+    level: int
+    fired_at: datetime = _when()
+    recipients: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Watcher(SQLModel, table=True):
+    __tablename__ = "watchers"
+    work_order_id: int = Field(foreign_key="work_orders.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+
+
+class Notification(SQLModel, table=True):
+    """In-app message for one user."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    work_order_id: int | None = Field(default=None, foreign_key="work_orders.id")
+    kind: str = Field(max_length=32)  # assignment, escalation, warning, feedback
+    title: str = Field(max_length=300)
+    body: str = ""
+    created_at: datetime = _when()
+    read_at: datetime | None = _when(default=None)
+
+
+class Channel(SQLModel, table=True):
+    """An outside destination for notifications: webhook, wecom, dingtalk or email."""
+
+    __tablename__ = "channels"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    kind: str = Field(max_length=16)
+    target: str = Field(max_length=500)  # URL, or comma-separated e-mail addresses
+    kinds: str = Field(default="", max_length=200)  # notification kinds sent here; empty = all
+    active: bool = True
+
+
+class Outbox(SQLModel, table=True):
+    """A delivery to send after commit, retried with backoff; failures stay visible."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channels.id")
+    payload: dict = _json()
+    status: str = Field(default="pending", max_length=16)  # pending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime = _when()
+    last_error: str = ""
+    created_at: datetime = _when()
+    sent_at: datetime | None = _when(default=None)
+
+
+class Feedback(SQLModel, table=True):
+    __tablename__ = "feedback"
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_orders.id", index=True)
+    satisfied: bool
+    rating: int | None = None
+    comment: str = ""
+    auto: bool = False
+    at: datetime = _when()
+    by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class Setting(SQLModel, table=True):
+    """Installation-wide values such as the token-signing key."""
+
+    __tablename__ = "settings"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str

@@ -1,0 +1,46 @@
+"""Notifications: an unread list per user, and deliveries to outside channels.
+
+Everything here is written in the caller's transaction (so a notification
+exists exactly when the thing it announces does); outside deliveries go to
+the outbox and are sent after commit, never inside the transition.
+"""
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from engine.models import Channel, History, Notification, Outbox, WorkOrder
+
+
+def notify(
+    session: Session, user_ids: list[int], *, order: WorkOrder | None, kind: str, title: str, body: str = "",
+    now: datetime, actor_id: int | None = None,
+) -> list[Notification]:
+    """Tell each user once, record it on the work order's timeline, and queue outside deliveries."""
+    recipients = list(dict.fromkeys(uid for uid in user_ids if uid is not None))
+    notes = [
+        Notification(user_id=uid, work_order_id=order.id if order else None, kind=kind, title=title, body=body, created_at=now)
+        for uid in recipients
+    ]
+    session.add_all(notes)
+    if order is not None and recipients:
+        session.add(History(
+            work_order_id=order.id, at=now, actor_id=actor_id, kind="notification",
+            comment=title, data={"kind": kind, "recipients": recipients},
+        ))
+    _queue(session, kind=kind, title=title, body=body, order=order, recipients=recipients, now=now)
+    return notes
+
+
+def _queue(session: Session, *, kind: str, title: str, body: str, order: WorkOrder | None, recipients: list[int], now: datetime) -> None:
+    channels = session.exec(select(Channel).where(Channel.active == True)).all()  # noqa: E712
+    for channel in channels:
+        if channel.kinds and kind not in channel.kinds.split(","):
+            continue
+        session.add(Outbox(
+            channel_id=channel.id, next_attempt_at=now, created_at=now,
+            payload={
+                "kind": kind, "title": title, "body": body, "recipients": recipients,
+                "work_order": {"id": order.id, "number": order.number, "title": order.title,
+                               "state": order.state, "priority": order.priority} if order else None,
+            },
+        ))

@@ -1,0 +1,154 @@
+"""SLA timers: started, paused, resumed and stopped as a work order moves.
+
+Each timer is a row with its due time computed once, on its business calendar,
+when it starts (and again only when a pause ends or the priority changes), so
+the sweeper finds what is late with an indexed query instead of recomputing.
+`next_check_at` is the time of the next ladder rung still to fire.
+"""
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from engine.calendar import BusinessCalendar, get_calendar
+from engine.models import SlaTimer, WorkOrder
+from workflows.schema import ProcessDefinition, SlaTimerSpec, parse_offset
+
+LIVE = ("running", "paused")
+
+
+def live_timers(session: Session, order_id: int) -> list[SlaTimer]:
+    return list(session.exec(
+        select(SlaTimer).where(SlaTimer.work_order_id == order_id, SlaTimer.status.in_(LIVE))
+    ).all())
+
+
+def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, event: str | None, now: datetime) -> None:
+    """Bring every timer of `order` in line with the state it has just entered (via `event`)."""
+    live = {timer.name: timer for timer in live_timers(session, order.id)}
+    final = order.state in definition.final_states()
+    for name, spec in definition.sla.items():
+        timer = live.get(name)
+        if timer is not None:
+            _advance(timer, spec, order.state, event, final, now)
+            session.add(timer)
+        elif order.state in spec.start.states or event in spec.start.events:
+            started = _start(session, order, name, spec, now)
+            if started is not None:
+                session.add(started)
+
+
+def _advance(timer: SlaTimer, spec: SlaTimerSpec, state: str, event: str | None, final: bool, now: datetime) -> None:
+    if state in spec.stop.states or event in spec.stop.events:
+        _stop(timer, "breached" if timer.breached or now > timer.due_at else "met", now)
+    elif final:
+        _stop(timer, "cancelled", now)
+    elif state in spec.pause and timer.status == "running":
+        timer.status, timer.paused_at, timer.next_check_at = "paused", now, None
+    elif state not in spec.pause and timer.status == "paused":
+        _resume(timer, spec, now)
+
+
+def _start(session: Session, order: WorkOrder, name: str, spec: SlaTimerSpec, now: datetime) -> SlaTimer | None:
+    target = _target(order, spec)
+    if target is None:
+        return None  # the field the target depends on is not filled in: nothing to measure against
+    previous = session.exec(
+        select(SlaTimer.cycle).where(SlaTimer.work_order_id == order.id, SlaTimer.name == name)
+        .order_by(SlaTimer.cycle.desc())
+    ).first()
+    timer = SlaTimer(
+        work_order_id=order.id, name=name, cycle=(previous or 0) + 1, calendar=target.calendar,
+        target_minutes=target.within.minutes, target_days=target.within.days, started_at=now, due_at=now,
+    )
+    timer.due_at = _due(timer)
+    timer.next_check_at = next_check(timer, spec)
+    return timer
+
+
+def _target(order: WorkOrder, spec: SlaTimerSpec):
+    key = order.fields.get(spec.target_field) if spec.target_field else order.priority
+    return spec.targets.get(key) if isinstance(key, str) else None
+
+
+def _calendar(timer: SlaTimer) -> BusinessCalendar:
+    return get_calendar(timer.calendar)
+
+
+def _due(timer: SlaTimer) -> datetime:
+    """Start + target on the calendar, pushed out by the working time spent paused."""
+    calendar = _calendar(timer)
+    due = calendar.add(timer.started_at, minutes=timer.target_minutes, working_days=timer.target_days)
+    if timer.paused_seconds:
+        due = calendar.add(due, minutes=timer.paused_seconds / 60)
+    return due
+
+
+def _resume(timer: SlaTimer, spec: SlaTimerSpec, now: datetime) -> None:
+    timer.paused_seconds += _calendar(timer).working_seconds(timer.paused_at, now)
+    timer.status, timer.paused_at = "running", None
+    timer.due_at = _due(timer)
+    timer.next_check_at = next_check(timer, spec)
+
+
+def _stop(timer: SlaTimer, status: str, now: datetime) -> None:
+    calendar = _calendar(timer)
+    if timer.status == "paused":
+        timer.paused_seconds += calendar.working_seconds(timer.paused_at, now)
+    timer.working_seconds = calendar.working_seconds(timer.started_at, now) - timer.paused_seconds
+    timer.status, timer.stopped_at, timer.paused_at, timer.next_check_at = status, now, None, None
+    timer.breached = status == "breached"
+
+
+def retarget(session: Session, order: WorkOrder, definition: ProcessDefinition) -> None:
+    """After a priority (or target field) change, recompute live timers from their start."""
+    for timer in live_timers(session, order.id):
+        spec = definition.sla.get(timer.name)
+        target = _target(order, spec) if spec else None
+        if target is None:
+            continue
+        timer.calendar, timer.target_minutes, timer.target_days = target.calendar, target.within.minutes, target.within.days
+        timer.due_at = _due(timer)
+        timer.next_check_at = next_check(timer, spec) if timer.status == "running" else None
+        session.add(timer)
+
+
+def rung_time(timer: SlaTimer, at: str) -> datetime:
+    """When a ladder rung (`80%`, `due`, `due + 30m`) falls for this timer, in its calendar."""
+    calendar = _calendar(timer)
+    fraction, offset = parse_offset(at)
+    if fraction is not None:
+        budget = calendar.working_seconds(timer.started_at, _due_unpaused(timer))
+        return calendar.add(timer.started_at, minutes=(budget * fraction + timer.paused_seconds) / 60)
+    if offset.minutes >= 0 and offset.days >= 0:
+        return calendar.add(timer.due_at, minutes=offset.minutes, working_days=offset.days)
+    budget = calendar.working_seconds(timer.started_at, _due_unpaused(timer))
+    early = -offset.minutes * 60  # negative day offsets are read as that many 24h of open time
+    early += -offset.days * 86400
+    return calendar.add(timer.started_at, minutes=max(budget - early, 0) / 60 + timer.paused_seconds / 60)
+
+
+def _due_unpaused(timer: SlaTimer) -> datetime:
+    return _calendar(timer).add(timer.started_at, minutes=timer.target_minutes, working_days=timer.target_days)
+
+
+def next_check(timer: SlaTimer, spec: SlaTimerSpec) -> datetime | None:
+    """The time of the first rung above the level already fired; None when the ladder is done."""
+    for step in spec.escalation:
+        if step.level > timer.level:
+            return rung_time(timer, step.at)
+    return None
+
+
+def remaining_seconds(timer: SlaTimer, now: datetime) -> float | None:
+    """Working time left before the due time (negative once late); None for a stopped timer."""
+    if timer.status not in LIVE:
+        return None
+    calendar = _calendar(timer)
+    reference = timer.paused_at if timer.status == "paused" else now
+    if reference <= timer.due_at:
+        return calendar.working_seconds(reference, timer.due_at)
+    return -calendar.working_seconds(timer.due_at, reference)
+
+
+def is_overdue(timer: SlaTimer, now: datetime) -> bool:
+    return timer.breached or (timer.status in LIVE and now > timer.due_at)

@@ -1,0 +1,122 @@
+"""People, their departments and roles, and password checking."""
+from dataclasses import dataclass, field
+
+from pwdlib import PasswordHash
+from sqlmodel import Session, select
+
+from engine.errors import Invalid, NotFound
+from engine.models import Department, Team, User, UserRole
+from workflows.schema import ROLES
+
+_hasher = PasswordHash.recommended()  # argon2id
+# Checked against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("houqin-not-a-password")
+# Roles that see every work order whatever its department.
+OVERSEERS = {"dispatcher", "supervisor", "admin", "leader"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user as the engine needs them: who, which department, which roles."""
+
+    id: int
+    username: str
+    department_id: int | None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    display_name: str = ""
+    language: str = "zh"
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def oversees_all(self) -> bool:
+        return bool(self.roles & OVERSEERS)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def department_named(session: Session, name: str, create: bool = False) -> Department:
+    department = session.exec(select(Department).where(Department.name == name)).first()
+    if department is None:
+        if not create:
+            raise Invalid(f"unknown department '{name}'", [{"field": "department", "message": f"no department named '{name}'"}])
+        department = Department(name=name)
+        session.add(department)
+        session.flush()
+    return department
+
+
+def team_named(session: Session, name: str, create: bool = False) -> Team:
+    team = session.exec(select(Team).where(Team.name == name)).first()
+    if team is None:
+        if not create:
+            raise Invalid(f"unknown team '{name}'")
+        team = Team(name=name)
+        session.add(team)
+        session.flush()
+    return team
+
+
+def add_user(
+    session: Session, *, username: str, password: str, roles: list[str], department: str | None = None,
+    display_name: str = "", team: str | None = None, email: str | None = None,
+) -> User:
+    unknown = [role for role in roles if role not in ROLES]
+    if unknown:
+        raise Invalid(f"unknown role {', '.join(unknown)}: use one of {', '.join(ROLES)}")
+    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
+        raise Invalid("a username is 1-64 letters, digits, '.', '-' or '_'")
+    if len(password) < 8:
+        raise Invalid("a password needs at least 8 characters")
+    if session.exec(select(User).where(User.username == username)).first():
+        raise Invalid(f"user '{username}' already exists")
+    user = User(
+        username=username, display_name=display_name or username, password_hash=hash_password(password),
+        department_id=department_named(session, department, create=True).id if department else None,
+        team_id=team_named(session, team, create=True).id if team else None, email=email,
+    )
+    session.add(user)
+    session.flush()
+    for role in dict.fromkeys(roles):
+        session.add(UserRole(user_id=user.id, role=role))
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
+    if user is None:
+        _hasher.verify(password, _DUMMY_HASH)
+        return None
+    valid, new_hash = _hasher.verify_and_update(password, user.password_hash)
+    if not valid:
+        return None
+    if new_hash:
+        user.password_hash = new_hash
+        session.add(user)
+        session.commit()
+    return user
+
+
+def actor_for(session: Session, user: User) -> Actor:
+    roles = session.exec(select(UserRole.role).where(UserRole.user_id == user.id)).all()
+    return Actor(
+        id=user.id, username=user.username, department_id=user.department_id, roles=frozenset(roles),
+        display_name=user.display_name, language=user.language,
+    )
+
+
+def user_by_name(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"no user named '{username}'")
+    return user
+
+
+def users_with_role(session: Session, role: str) -> list[User]:
+    return list(session.exec(
+        select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role, User.active == True)  # noqa: E712
+    ).all())

@@ -1,0 +1,8 @@
+"""The JSON API under /api/v1: the contract hospitals script against."""
+from fastapi import APIRouter
+
+from web.api import auth, dashboard, notifications, processes, workorders
+
+router = APIRouter(prefix="/api/v1")
+for module in (auth, processes, workorders, dashboard, notifications):
+    router.include_router(module.router)

@@ -1,0 +1,89 @@
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from engine import definitions
+from web.deps import ActorDep, SessionDep, require_roles
+from workflows import DefinitionError, ProcessDefinition
+from workflows.machine import mermaid
+
+router = APIRouter(tags=["processes"])
+_YAML_BODY = {"requestBody": {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}}
+
+
+def describe(row, definition: ProcessDefinition, language: str = "zh") -> dict:
+    return {
+        "key": row.key, "version": row.version, "published_at": row.published_at,
+        "title": definition.title.model_dump(), "number_prefix": definition.number_prefix,
+        "initial_state": definition.initial_state,
+        "states": [{"name": name, "label": s.label.model_dump(), "initial": s.initial, "final": s.final}
+                   for name, s in definition.states.items()],
+        "events": [{"name": e.name, "label": definition.event_label(e.name).model_dump(), "from": e.from_, "to": e.to,
+                    "roles": e.roles, "fields": e.fields, "assigns": e.assigns, "comment": e.comment,
+                    "condition": e.condition} for e in definition.events],
+        "fields": {name: spec.model_dump(exclude_none=True) for name, spec in definition.fields.items()},
+        "sla": {name: spec.model_dump(mode="json", exclude_none=True) for name, spec in definition.sla.items()},
+        "feedback": definition.feedback.model_dump(mode="json") if definition.feedback else None,
+        "yaml": row.yaml_text,
+        "diagram": mermaid(definition, language=language),
+    }
+
+
+@router.get("/processes")
+def list_processes(session: SessionDep, actor: ActorDep) -> list[dict]:
+    out = []
+    for row in definitions.current_rows(session):
+        definition = definitions.compiled(session, row.key, row.version).definition
+        out.append({"key": row.key, "version": row.version, "title": definition.title.model_dump(),
+                    "published_at": row.published_at})
+    return out
+
+
+@router.get("/processes/{key}")
+def get_process(key: str, session: SessionDep, actor: ActorDep, version: int | None = None) -> dict:
+    if version is not None and not 1 <= version <= 1_000_000:
+        raise HTTPException(422, "version must be a positive number")
+    row = definitions.row(session, key, version)
+    definition = definitions.compiled(session, row.key, row.version).definition
+    out = describe(row, definition, actor.language)
+    out["versions"] = [{"version": v.version, "published_at": v.published_at} for v in definitions.versions(session, key)]
+    return out
+
+
+@router.post("/processes", status_code=201, openapi_extra=_YAML_BODY,
+             dependencies=[require_roles("designer", "admin")])
+async def publish_process(request: Request, session: SessionDep, actor: ActorDep):
+    body = await request.body()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(422, "the body must be YAML text in UTF-8") from None
+    try:
+        row, created = definitions.publish(session, text, file="<upload>", actor_id=actor.id)
+    except DefinitionError as exc:
+        return JSONResponse(status_code=422, content={
+            "detail": f"the definition has {len(exc.problems)} problem(s); fix each at its line",
+            "errors": [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems],
+        })
+    session.commit()
+    out = describe(row, definitions.compiled(session, row.key, row.version).definition, actor.language)
+    out["created"] = created
+    return JSONResponse(status_code=201 if created else 200, content=_jsonable(out))
+
+
+def _jsonable(value):
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(value)
+
+
+@router.post("/processes/validate", openapi_extra=_YAML_BODY)
+async def validate_process(request: Request, actor: ActorDep) -> dict:
+    """Check a definition without publishing it (the designer's editor calls this on each change)."""
+    try:
+        text = (await request.body()).decode("utf-8")
+        definition = definitions.parse(text, "<editor>")
+    except UnicodeDecodeError:
+        return {"valid": False, "errors": [{"line": 1, "column": 1, "message": "the body must be UTF-8 text"}]}
+    except DefinitionError as exc:
+        return {"valid": False, "errors": [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems]}
+    return {"valid": True, "errors": [], "diagram": mermaid(definition, language=actor.language)}

@@ -1,0 +1,105 @@
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine import feedback as feedback_service, workorders
+from engine.workorders import EventInput, Filters
+from web.api.present import detail, summaries
+from web.deps import ActorDep, SessionDep
+
+router = APIRouter(tags=["work orders"])
+Priority = Literal["urgent", "high", "normal", "low"]
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkOrderCreate(Body):
+    process: str = Field(max_length=64)
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10000)
+    priority: Priority = "normal"
+    department: str | None = Field(default=None, max_length=100)
+    location: str = Field(default="", max_length=200)
+    fields: dict = {}
+
+
+class EventRequest(Body):
+    comment: str = Field(default="", max_length=5000)
+    assignee: str | None = Field(default=None, max_length=64)
+    fields: dict = {}
+    expected_version: Version | None = None
+
+
+class WorkOrderPatch(Body):
+    priority: Priority | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10000)
+    location: str | None = Field(default=None, max_length=200)
+    fields: dict = {}
+    comment: str = Field(default="", max_length=5000)
+    expected_version: Version | None = None
+
+
+class FeedbackRequest(Body):
+    satisfied: bool
+    rating: int | None = Field(default=None, ge=1, le=5)
+    comment: str = Field(default="", max_length=5000)
+    expected_version: Version | None = None
+
+
+OrderId = Annotated[int, Field(ge=1, le=2**62)]
+
+
+@router.post("/workorders", status_code=201)
+def create_work_order(body: WorkOrderCreate, session: SessionDep, actor: ActorDep) -> dict:
+    order = workorders.create(session, actor, **body.model_dump())
+    return detail(session, order, actor)
+
+
+@router.get("/workorders")
+def list_work_orders(
+    session: SessionDep, actor: ActorDep,
+    process: str | None = None, state: str | None = None, department: str | None = None,
+    assignee: str | None = None, priority: Priority | None = None,
+    overdue: bool = False, escalated: bool = False, mine: bool = False,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=workorders.MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict:
+    filters = Filters(process=process, state=state, department=department, assignee=assignee, priority=priority,
+                      overdue=overdue, escalated=escalated, q=q, limit=limit, offset=offset,
+                      reporter_id=actor.id if mine else None)
+    items, total = workorders.search(session, actor, filters)
+    return {"items": summaries(session, items), "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/workorders/{order_id}")
+def get_work_order(order_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, actor: ActorDep) -> dict:
+    return detail(session, workorders.get(session, actor, order_id), actor)
+
+
+@router.post("/workorders/{order_id}/events/{event}")
+def fire_event(order_id: Annotated[int, Path(ge=1, le=2**62)], event: str, body: EventRequest,
+               session: SessionDep, actor: ActorDep) -> dict:
+    order = workorders.fire(session, actor, order_id, event, EventInput(**body.model_dump()))
+    return detail(session, order, actor)
+
+
+@router.patch("/workorders/{order_id}")
+def patch_work_order(order_id: Annotated[int, Path(ge=1, le=2**62)], body: WorkOrderPatch,
+                     session: SessionDep, actor: ActorDep) -> dict:
+    changes = body.model_dump(exclude={"expected_version"})
+    order = workorders.update(session, actor, order_id, changes, body.expected_version)
+    return detail(session, order, actor)
+
+
+@router.post("/workorders/{order_id}/feedback")
+def give_feedback(order_id: Annotated[int, Path(ge=1, le=2**62)], body: FeedbackRequest,
+                  session: SessionDep, actor: ActorDep) -> dict:
+    order = feedback_service.give(session, actor, order_id, satisfied=body.satisfied, rating=body.rating,
+                                  comment=body.comment, expected_version=body.expected_version)
+    return detail(session, order, actor)

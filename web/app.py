@@ -1,0 +1,69 @@
+"""The FastAPI application: API, pages, and the mapping from engine errors to HTTP."""
+from datetime import datetime
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from engine import settings
+from engine.clock import clock
+from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
+from web.api import router as api_router
+
+STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Houqin", version="0.1.0",
+                  description="Hospital logistics work orders: repairs, procurement, hazards, complaints.")
+    app.include_router(api_router)
+    if settings.test_clock_enabled():
+        app.include_router(_test_clock_router())
+    app.add_exception_handler(HouqinError, _engine_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    _mount_pages(app)
+    return app
+
+
+def _mount_pages(app: FastAPI) -> None:
+    try:
+        from web.pages import mount
+    except ImportError:
+        return
+    mount(app)
+
+
+async def _engine_error(request: Request, exc: HouqinError) -> JSONResponse:
+    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+    content = {"detail": exc.message}
+    if isinstance(exc, Invalid) and exc.errors:
+        content["errors"] = exc.errors
+    return JSONResponse(status_code=status, content=content)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": e["msg"]}
+              for e in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
+
+
+class ClockSetting(BaseModel):
+    now: datetime | None
+
+
+def _test_clock_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["test"])
+
+    @router.put("/_test/clock")
+    def set_clock(body: ClockSetting) -> dict:
+        if body.now is not None and body.now.tzinfo is None:
+            return JSONResponse(status_code=422, content={"detail": "now needs a time zone, e.g. 2026-10-09T17:00:00+08:00"})
+        clock.set(body.now)
+        return {"now": clock.now()}
+
+    return router
+
+
+app = create_app()

@@ -1,0 +1,153 @@
+"""The `houqin` command: set up, serve, manage users, check definitions."""
+import argparse
+import os
+import secrets
+import sys
+
+from sqlmodel import select
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "db", None):
+        os.environ["HOUQIN_DATABASE_URL"] = args.db
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    return args.run(args) or 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="houqin", description="Hospital logistics work orders.")
+    commands = parser.add_subparsers()
+
+    init = commands.add_parser("init", help="create the schema, load definitions/, create an admin")
+    init.add_argument("--demo", action="store_true", help="also create demo departments, users and work orders")
+    init.add_argument("--db", help="database URL (default: HOUQIN_DATABASE_URL or var/houqin.db)")
+    init.set_defaults(run=_init)
+
+    serve = commands.add_parser("serve", help="run the web server (API, pages and the SLA sweeper)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--db")
+    serve.add_argument("--workers", type=int, default=1, help="web worker processes")
+    serve.add_argument("--no-sweeper", action="store_true", help="leave SLA sweeping to `houqin worker`")
+    serve.set_defaults(run=_serve)
+
+    user = commands.add_parser("user", help="manage users").add_subparsers()
+    add = user.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", action="append", required=True, help="a role (repeat or comma-separate for several)")
+    add.add_argument("--department")
+    add.add_argument("--team")
+    add.add_argument("--password", required=True)
+    add.add_argument("--display-name", default="")
+    add.add_argument("--db")
+    add.set_defaults(run=_user_add)
+
+    defs = commands.add_parser("definitions", help="process definitions").add_subparsers()
+    validate = defs.add_parser("validate", help="check definition files; prints file:line:col: message")
+    validate.add_argument("files", nargs="+")
+    validate.set_defaults(run=_validate)
+    publish = defs.add_parser("publish", help="publish definition files as new versions")
+    publish.add_argument("files", nargs="+")
+    publish.add_argument("--db")
+    publish.set_defaults(run=_publish)
+
+    return parser
+
+
+def _init(args) -> int:
+    from engine import definitions
+    from engine.db import session_scope
+    from engine.migrate import upgrade
+    from engine.models import UserRole
+    from engine.users import add_user
+
+    upgrade()
+    with session_scope() as session:
+        created = definitions.publish_directory(session)
+        for row in created:
+            print(f"published {row.key} version {row.version}")
+        if session.exec(select(UserRole).where(UserRole.role == "admin")).first() is None:
+            password = secrets.token_urlsafe(12)
+            add_user(session, username="admin", password=password, roles=["admin", "designer"], display_name="管理员")
+            print(f"created user 'admin' with one-time password: {password}")
+        else:
+            print("an admin already exists; left as is")
+        session.commit()
+        if args.demo:
+            from engine.demo import load_demo
+
+            for line in load_demo(session):
+                print(line)
+    return 0
+
+
+def _serve(args) -> int:
+    import uvicorn
+
+    if not args.no_sweeper:
+        os.environ["HOUQIN_SWEEPER"] = "1"
+    print(f"Houqin on http://{args.host}:{args.port}/  (API docs: /docs)")
+    uvicorn.run("web.app:app", host=args.host, port=args.port, workers=args.workers, log_level="info")
+    return 0
+
+
+def _user_add(args) -> int:
+    from engine.db import session_scope
+    from engine.errors import Invalid
+    from engine.users import add_user
+
+    roles = [role.strip() for value in args.role for role in value.split(",") if role.strip()]
+    with session_scope() as session:
+        try:
+            add_user(session, username=args.name, password=args.password, roles=roles, department=args.department,
+                     team=args.team, display_name=args.display_name)
+        except Invalid as exc:
+            print(f"houqin: {exc.message}", file=sys.stderr)
+            return 1
+        session.commit()
+    print(f"added {args.name} ({', '.join(roles)})")
+    return 0
+
+
+def _validate(args) -> int:
+    from engine.definitions import calendar_names
+    from workflows import DefinitionError, load_file
+
+    calendars, failed = calendar_names(), False
+    for path in args.files:
+        try:
+            load_file(path, calendars)
+        except DefinitionError as exc:
+            failed = True
+            for problem in exc.problems:
+                print(problem)
+        else:
+            print(f"{path}: ok")
+    return 1 if failed else 0
+
+
+def _publish(args) -> int:
+    from pathlib import Path
+
+    from engine import definitions
+    from engine.db import session_scope
+    from workflows import DefinitionError
+
+    with session_scope() as session:
+        for path in args.files:
+            try:
+                row, created = definitions.publish(session, Path(path).read_text(encoding="utf-8"), file=path)
+            except (DefinitionError, OSError) as exc:
+                print(exc, file=sys.stderr)
+                return 1
+            print(f"{path}: {row.key} version {row.version}" + ("" if created else " (unchanged)"))
+        session.commit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
