@@ -17,7 +17,7 @@ from engine.models import Definition
 from workflows import ProcessDefinition, load_definition
 from workflows.machine import CompiledProcess
 
-_compiled: dict[tuple[str, int], CompiledProcess] = {}
+_compiled: dict[tuple[str, str, int], CompiledProcess] = {}
 _lock = threading.Lock()
 
 
@@ -85,12 +85,13 @@ def row(session: Session, key: str, version: int | None = None) -> Definition:
 
 def compiled(session: Session, key: str, version: int) -> CompiledProcess:
     """The machine for one stored version, compiled on first use and kept (versions never change)."""
-    cached = _compiled.get((key, version))
+    cache_key = (str(session.get_bind().url), key, version)  # one process may serve several databases (tests)
+    cached = _compiled.get(cache_key)
     if cached is not None:
         return cached
     stored = row(session, key, version)
     with _lock:
-        if (key, version) not in _compiled:
+        if cache_key not in _compiled:
             # Stored text was valid when published; calendars are not re-checked here.
-            _compiled[(key, version)] = CompiledProcess(load_definition(stored.yaml_text, f"{key}@v{version}"))
-    return _compiled[(key, version)]
+            _compiled[cache_key] = CompiledProcess(load_definition(stored.yaml_text, f"{key}@v{version}"))
+    return _compiled[cache_key]

@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-# The project is not installed into the venv; make `engine` importable from a plain `pytest` run.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.calendar import CalendarError, default_calendars, get_calendar, load_calendars
 

@@ -1,0 +1,134 @@
+"""Shared fixtures: a fresh database per test, a test clock, and an API client that signs people in.
+
+The suite runs on SQLite by default; set HOUQIN_TEST_DATABASE_URL to a PostgreSQL URL
+(e.g. postgresql+psycopg://houqin@127.0.0.1/houqin_test) to run it on PostgreSQL.
+"""
+import os
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+
+import engine.models  # noqa: F401
+from engine import db as db_module, definitions, users
+from engine.clock import clock
+from engine.users import actor_for, add_user
+
+POSTGRES_URL = os.environ.get("HOUQIN_TEST_DATABASE_URL")
+# Argon2 still, with cheap parameters: the suite signs in hundreds of people.
+users._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+PASSWORD = "correct-horse-battery"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = db_module.get_engine(url)
+    SQLModel.metadata.create_all(engine)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch):
+    """A database with the schema and the shipped definitions published, and nothing else."""
+    if POSTGRES_URL:
+        url = POSTGRES_URL
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'houqin.db'}"
+        SQLModel.metadata.create_all(db_module.get_engine(url))
+    monkeypatch.setenv("HOUQIN_DATABASE_URL", url)
+    with Session(db_module.get_engine(url), expire_on_commit=False) as session:
+        definitions.publish_directory(session)
+        session.commit()
+    yield url
+    if not POSTGRES_URL:
+        db_module._engines.pop(url).dispose()
+
+
+@pytest.fixture
+def session(db_url):
+    with Session(db_module.get_engine(db_url), expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def test_clock():
+    """The engine's clock, frozen; `test_clock.set(datetime)` / `.advance(minutes=...)` move it."""
+    clock.set(datetime.fromisoformat("2026-10-12T09:00:00+08:00"))  # a Monday, working hours
+    yield clock
+    clock.set(None)
+
+
+@pytest.fixture
+def make_user(session):
+    """make_user("tech", "technician", department="后勤保障部") → the engine's Actor for that user."""
+
+    def make(username: str, *roles: str, department: str | None = None, team: str | None = None):
+        user = add_user(session, username=username, password=PASSWORD, roles=list(roles) or ["requester"],
+                        department=department, team=team)
+        session.commit()
+        return actor_for(session, user)
+
+    return make
+
+
+class Api:
+    """A TestClient that knows everybody's token: `api.as_("nurse").post(...)`."""
+
+    def __init__(self, client: TestClient, make_user):
+        self.client = client
+        self.make_user = make_user
+        self.tokens: dict[str, str] = {}
+
+    def user(self, username: str, *roles: str, department: str | None = None, team: str | None = None):
+        actor = self.make_user(username, *roles, department=department, team=team)
+        response = self.client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        self.tokens[username] = response.json()["access_token"]
+        return actor
+
+    def as_(self, username: str) -> "_As":
+        return _As(self.client, {"Authorization": f"Bearer {self.tokens[username]}"})
+
+    def new_order(self, username: str, process: str = "repair", **body) -> dict:
+        body.setdefault("title", "水龙头漏水")
+        body.setdefault("fields", {"category": "plumbing"} if process == "repair" else {})
+        response = self.as_(username).post("/api/v1/workorders", json={"process": process, **body})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def fire(self, username: str, order_id: int, event: str, expect: int = 200, **body) -> dict:
+        response = self.as_(username).post(f"/api/v1/workorders/{order_id}/events/{event}", json=body)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+
+class _As:
+    def __init__(self, client: TestClient, headers: dict):
+        self.client, self.headers = client, headers
+
+    def __getattr__(self, method):
+        def call(url, **kwargs):
+            kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
+            return getattr(self.client, method)(url, **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def app(db_url, monkeypatch):
+    monkeypatch.setenv("HOUQIN_TEST_CLOCK", "1")
+    from web.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def api(app, make_user):
+    with TestClient(app) as client:
+        yield Api(client, make_user)
