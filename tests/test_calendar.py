@@ -5,7 +5,6 @@ Expected times are computed by hand; comments show the arithmetic.
 
 import logging
 import sys
-import time as clock
 from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -294,16 +293,3 @@ calendars:
     # The declared holiday Fri 2027-01-01 is skipped: Mon 01-04 08:00 + 90 min.
     assert local(due) == sh(2027, 1, 4, 9, 30)
     assert calendar.uncovered_years(start, due) == []
-
-
-# ---- speed -------------------------------------------------------------------------------
-
-
-def test_due_time_calculation_is_fast(workday):
-    start = sh(2026, 9, 30, 16, 0)
-    began = clock.perf_counter()
-    for _ in range(500):
-        workday.add(start, working_days=3)
-        workday.add(start, minutes=1000)
-    per_call = (clock.perf_counter() - began) / 1000
-    assert per_call < 0.001
