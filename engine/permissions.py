@@ -1,17 +1,19 @@
 """Who may fire an event, and who may see a work order.
 
-A work order is visible to: those who oversee everything (dispatcher,
-supervisor, admin, leader); its own department; the people on it (reporter,
-assignee, first-contact owner); and holders of a role the process names in an
-event (logistics and purchasers see every material request, inspectors every
-hazard) — they cannot do their job otherwise.
+Clinical departments (users who only hold `requester` or `dept_head`) see the
+work orders of their own department and those they are on (reporter, assignee,
+first-contact owner); another department's work order does not exist for them.
+Logistics staff (every other role: dispatcher, technician, logistics,
+purchaser, inspector, supervisor, leader, designer, admin) work the hospital's
+whole pool and see every work order; what they may *do* is still decided per
+event by its roles.
 """
 from sqlalchemy import false, or_
 from sqlmodel import Session, select
 
 from engine.models import History, WorkOrder
 from engine.users import Actor
-from workflows.schema import DEPARTMENT_SCOPE, EventSpec, ProcessDefinition
+from workflows.schema import DEPARTMENT_SCOPE, EventSpec
 
 
 def role_allows(spec: str, order: WorkOrder, actor: Actor) -> bool:
@@ -41,30 +43,19 @@ def distinct_actor_problem(session: Session, event: EventSpec, order: WorkOrder,
     return None
 
 
-def acting_processes(actor: Actor, definitions: list[ProcessDefinition]) -> list[str]:
-    """Processes in which one of the actor's roles is named by some event (role@department excluded)."""
-    return [
-        d.key for d in definitions
-        if any(spec in actor.roles for event in d.events for spec in event.roles)
-    ]
-
-
-def visible_clause(actor: Actor, processes: list[str]):
-    """SQL filter for the work orders `actor` may see."""
-    if actor.oversees_all:
+def visible_clause(actor: Actor):
+    """SQL filter for the work orders `actor` may see; None when they see everything."""
+    if actor.sees_all:
         return None
     clauses = [WorkOrder.reporter_id == actor.id, WorkOrder.assignee_id == actor.id, WorkOrder.first_contact_id == actor.id]
     if actor.department_id is not None:
         clauses.append(WorkOrder.department_id == actor.department_id)
-    if processes:
-        clauses.append(WorkOrder.process.in_(processes))
     return or_(false(), *clauses)
 
 
-def can_see(actor: Actor, order: WorkOrder, processes: list[str]) -> bool:
+def can_see(actor: Actor, order: WorkOrder) -> bool:
     return (
-        actor.oversees_all
+        actor.sees_all
         or actor.id in (order.reporter_id, order.assignee_id, order.first_contact_id)
         or (actor.department_id is not None and actor.department_id == order.department_id)
-        or order.process in processes
     )

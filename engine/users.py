@@ -11,8 +11,8 @@ from workflows.schema import ROLES
 _hasher = PasswordHash.recommended()  # argon2id
 # Checked against when the username is unknown, so both cases take the same time.
 _DUMMY_HASH = _hasher.hash("houqin-not-a-password")
-# Roles that see every work order whatever its department.
-OVERSEERS = {"dispatcher", "supervisor", "admin", "leader"}
+# Roles of the clinical departments: scoped to their own department's work orders.
+DEPARTMENT_ROLES = {"requester", "dept_head"}
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,9 @@ class Actor:
         return role in self.roles
 
     @property
-    def oversees_all(self) -> bool:
-        return bool(self.roles & OVERSEERS)
+    def sees_all(self) -> bool:
+        """Logistics staff work the whole hospital's pool; clinical departments see their own."""
+        return bool(self.roles - DEPARTMENT_ROLES)
 
 
 def hash_password(password: str) -> str:
