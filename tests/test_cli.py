@@ -1,0 +1,85 @@
+"""The `houqin` command as an administrator uses it."""
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.util.exc import CommandError
+
+from engine.migrate import alembic_config, upgrade
+from web.cli import main
+
+DEFINITIONS = Path(__file__).resolve().parents[1] / "definitions"
+
+
+@pytest.fixture
+def fresh_db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("HOUQIN_DATABASE_URL", url)
+    return url
+
+
+def test_init_with_demo_creates_everything_and_can_run_twice(fresh_db, capsys):
+    assert main(["init", "--demo"]) == 0
+    out = capsys.readouterr().out
+    assert "published repair version 1" in out and "one-time password:" in out and "demo:" in out
+    assert main(["init", "--demo"]) == 0
+    again = capsys.readouterr().out
+    assert "an admin already exists" in again and "published" not in again and "already present" in again
+
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    client = TestClient(create_app())
+    token = client.post("/api/v1/auth/token", data={"username": "dispatcher", "password": "houqin-demo"}).json()["access_token"]
+    listed = client.get("/api/v1/workorders?limit=200", headers={"Authorization": f"Bearer {token}"}).json()
+    assert listed["total"] >= 24
+    assert {o["process"] for o in listed["items"]} == {"repair", "procurement", "hazard", "complaint"}
+    assert len({o["state"] for o in listed["items"]}) >= 5
+
+
+def test_migrations_match_the_models(fresh_db):
+    upgrade(fresh_db)
+    try:
+        command.check(alembic_config(fresh_db))
+    except CommandError as exc:  # pragma: no cover - the message says which table or column
+        pytest.fail(f"the models changed without a migration: {exc}")
+
+
+def test_user_add_creates_the_department_and_signs_in(fresh_db, capsys):
+    upgrade(fresh_db)
+    assert main(["user", "add", "wang", "--role", "requester", "--department", "骨科", "--password", "s3cret-pass"]) == 0
+    assert main(["user", "add", "wang", "--role", "requester", "--password", "s3cret-pass"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["user", "add", "li", "--role", "wizard", "--password", "s3cret-pass"]) == 1
+    assert "unknown role wizard" in capsys.readouterr().err
+    assert main(["user", "add", "zhao", "--role", "dispatcher,supervisor", "--password", "s3cret-pass"]) == 0
+
+    from sqlmodel import Session, select
+
+    from engine.db import get_engine
+    from engine.models import Department, User
+    from engine.users import actor_for, authenticate
+
+    with Session(get_engine(fresh_db)) as session:
+        wang = authenticate(session, "wang", "s3cret-pass")
+        assert wang is not None and authenticate(session, "wang", "wrong") is None
+        assert session.get(Department, wang.department_id).name == "骨科"
+        zhao = session.exec(select(User).where(User.username == "zhao")).one()
+        assert actor_for(session, zhao).roles == {"dispatcher", "supervisor"}
+
+
+def test_definitions_validate_prints_file_line_column(tmp_path, capsys):
+    good = DEFINITIONS / "repair.yaml"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text(encoding="utf-8").replace("to: accepted", "to: acepted").replace("roles: [reporter]", "roles: [patient]"),
+                   encoding="utf-8")
+    assert main(["definitions", "validate", str(good)]) == 0
+    assert main(["definitions", "validate", str(good), str(bad)]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith(str(bad))]
+    assert len(lines) >= 3  # every error, not just the first
+    for line in lines:
+        path, line_no, column, message = line.split(":", 3)
+        assert int(line_no) > 1 and int(column) >= 1 and message.strip()
+    assert any("unknown state 'acepted'" in line for line in lines)
+    assert any("unknown role 'patient'" in line for line in lines)
