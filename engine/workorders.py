@@ -307,6 +307,8 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
     if assignee is not None:
         order.assignee_id = assignee.id
         order.team_id = assignee.team_id
+    if actor is not None and order.first_contact_id is None and actor.has("dispatcher"):
+        order.first_contact_id = actor.id  # 首接负责制: the desk that first handles it stays responsible
     if event == (definition.feedback.unsatisfied if definition.feedback else None):
         order.reopen_count += 1
     order.closed = target in definition.final_states()

@@ -24,6 +24,7 @@ def test_a_repair_runs_from_report_to_closed(people, test_clock):
 
     order = api.fire("dispatcher", order["id"], "assign", assignee="tech", comment="请尽快处理")
     assert (order["state"], order["assignee"], order["version"]) == ("assigned", "tech", 2)
+    assert order["first_contact"] == "dispatcher"
     for event in ("accept", "start"):
         order = api.fire("tech", order["id"], event)
     order = api.fire("tech", order["id"], "hold", fields={"hold_reason": "waiting_parts"})
