@@ -28,8 +28,14 @@ def give(
         raise Conflict(f"feedback is given when the work order is '{spec.state}'; it is '{order.state}'")
     _check(satisfied, rating, comment, auto)
     event = spec.satisfied if satisfied else spec.unsatisfied
-    workorders.fire(session, actor, order_id, event, workorders.EventInput(comment=comment, expected_version=expected_version),
-                    now, commit=False)
+    # A definition may record the verdict's comment in a field, e.g. a complaint's follow-up call notes.
+    values = {spec.comment_field: comment} if spec.comment_field and comment else {}
+    try:
+        workorders.fire(session, actor, order_id, event,
+                        workorders.EventInput(comment=comment, fields=values, expected_version=expected_version),
+                        now, commit=False)
+    except Invalid as exc:
+        raise _in_comment_terms(exc, spec.comment_field) from None
     session.add(Feedback(work_order_id=order.id, satisfied=satisfied, rating=rating, comment=comment, auto=auto,
                          at=now, by_id=actor.id if actor else None))
     session.add(History(work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="feedback",
@@ -52,6 +58,18 @@ def _check(satisfied: bool, rating: int | None, comment: str, auto: bool) -> Non
         errors.append({"field": "comment", "message": "say what is still wrong in 'comment'"})
     if errors:
         raise Invalid("; ".join(e["message"] for e in errors), errors)
+
+
+def _in_comment_terms(exc: Invalid, comment_field: str | None) -> Invalid:
+    """The caller gave a verdict, not fields: point a missing comment field at 'comment'."""
+    if comment_field is None:
+        return exc
+    errors = [
+        {"field": "comment", "message": f"{comment_field} is required: give it in 'comment'"}
+        if error.get("field") == f"fields.{comment_field}" else error
+        for error in exc.errors
+    ]
+    return Invalid("; ".join(e["message"] for e in errors), errors)
 
 
 def _escalate_at_once(session: Session, order, actor: Actor | None, now: datetime) -> None:

@@ -200,6 +200,44 @@ class FeedbackSpec(Strict):
     unsatisfied: str
     auto_confirm: AutoConfirm | None = None
     escalate_unsatisfied: bool = False
+    # The field the verdict's comment is recorded in (e.g. a complaint's follow-up call notes);
+    # both feedback events must accept it.
+    comment_field: str | None = None
+
+
+class Inspection(Strict):
+    """Events that are rounds of re-inspection: each firing is one round, kept in the history."""
+
+    passed: list[str] = []
+    failed: list[str] = []
+
+    _many = field_validator("passed", "failed", mode="before")(lambda cls, v: [v] if isinstance(v, str) else v)
+
+
+class LedgerSpec(Strict):
+    """This process is a register (台账): every work order is one row, filtered and exported."""
+
+    title: Label
+    # Form fields shown as columns (after number, title, location, found by), in this order;
+    # each can also be filtered on by its name.
+    columns: list[str] = []
+    # The field naming the responsible department (the `department` filter); the work order's
+    # own department when not given.
+    department_field: str | None = None
+    # The SLA timer whose due time is the row's deadline.
+    deadline: str | None = None
+    inspection: Inspection | None = None
+
+
+class ReportingSpec(Strict):
+    """What the cockpit (数据驾驶舱) reads from this process's work orders."""
+
+    # Whose working time is "response time"; the first declared SLA timer when not given.
+    response_timer: str | None = None
+    # A field whose values are counted for the top fault categories.
+    category_field: str | None = None
+    # A number field recorded by events; summed per person who recorded it (计件制工时).
+    labour_field: str | None = None
 
 
 class ProcessDefinition(Strict):
@@ -213,6 +251,8 @@ class ProcessDefinition(Strict):
     events: list[EventSpec]
     sla: dict[str, SlaTimerSpec] = {}
     feedback: FeedbackSpec | None = None
+    ledger: LedgerSpec | None = None
+    reporting: ReportingSpec | None = None
 
     @field_validator("key")
     @classmethod
@@ -244,6 +284,12 @@ class ProcessDefinition(Strict):
 
     def event_names(self) -> list[str]:
         return list(dict.fromkeys(event.name for event in self.events))
+
+    def response_timer(self) -> str | None:
+        """The SLA timer the cockpit reports as response time."""
+        if self.reporting and self.reporting.response_timer:
+            return self.reporting.response_timer
+        return next(iter(self.sla), None)
 
     def event_label(self, name: str) -> Label:
         for event in self.events:

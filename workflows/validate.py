@@ -18,6 +18,8 @@ def semantic_problems(definition: ProcessDefinition, located: Located, calendars
     checks.reachability()
     checks.sla()
     checks.feedback()
+    checks.ledger()
+    checks.reporting()
     return checks.problems
 
 
@@ -162,3 +164,55 @@ class _Checks:
                 self.report(("feedback", part), f"feedback.{part}: no event '{name}' leads out of state '{feedback.state}'")
         if feedback.auto_confirm and self.calendars is not None and feedback.auto_confirm.calendar not in self.calendars:
             self.report(("feedback", "auto_confirm", "calendar"), f"unknown calendar '{feedback.auto_confirm.calendar}'")
+        if feedback.comment_field is not None:
+            self.field_known(feedback.comment_field, ("feedback", "comment_field"), types=("string", "text"))
+            for part in ("satisfied", "unsatisfied"):
+                event = self.d.event(getattr(feedback, part), feedback.state)
+                if event is not None and feedback.comment_field not in event.fields:
+                    self.report(("feedback", "comment_field"), f"feedback.comment_field '{feedback.comment_field}' "
+                                f"must be one of the fields of event '{event.name}'")
+        satisfied = self.d.event(feedback.satisfied, feedback.state)
+        if feedback.auto_confirm and satisfied is not None:
+            needs = [name for name, need in satisfied.fields.items() if need == "required"]
+            if needs or satisfied.comment == "required" or satisfied.assigns == "required":
+                self.report(("feedback", "auto_confirm"), f"auto_confirm cannot fire '{satisfied.name}': it needs "
+                            f"{', '.join(needs) or 'a comment or an assignee'}, which nobody gives when the requester is silent")
+
+    def field_known(self, name: str, path: tuple, types: tuple[str, ...] | None = None) -> None:
+        spec = self.d.fields.get(name)
+        if spec is None:
+            self.report(path, f"unknown field '{name}': declare it under 'fields'")
+        elif types and spec.type not in types:
+            self.report(path, f"field '{name}' is of type {spec.type}; it must be {' or '.join(types)}")
+
+    def timer_known(self, name: str, path: tuple) -> None:
+        if name not in self.d.sla:
+            self.report(path, f"unknown sla timer '{name}': use one of {', '.join(self.d.sla) or '(none declared)'}")
+
+    def ledger(self) -> None:
+        ledger = self.d.ledger
+        if ledger is None:
+            return
+        for i, column in enumerate(ledger.columns):
+            self.field_known(column, ("ledger", "columns", i))
+        if ledger.department_field is not None:
+            self.field_known(ledger.department_field, ("ledger", "department_field"), types=("string", "choice"))
+        if ledger.deadline is not None:
+            self.timer_known(ledger.deadline, ("ledger", "deadline"))
+        if ledger.inspection is not None:
+            names = set(self.d.event_names())
+            for part in ("passed", "failed"):
+                for i, event in enumerate(getattr(ledger.inspection, part)):
+                    if event not in names:
+                        self.report(("ledger", "inspection", part, i), f"unknown event '{event}' in ledger.inspection.{part}")
+
+    def reporting(self) -> None:
+        reporting = self.d.reporting
+        if reporting is None:
+            return
+        if reporting.response_timer is not None:
+            self.timer_known(reporting.response_timer, ("reporting", "response_timer"))
+        if reporting.category_field is not None:
+            self.field_known(reporting.category_field, ("reporting", "category_field"), types=("choice", "string"))
+        if reporting.labour_field is not None:
+            self.field_known(reporting.labour_field, ("reporting", "labour_field"), types=("integer", "number"))
