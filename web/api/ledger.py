@@ -1,0 +1,72 @@
+"""The risk ledger (风险台账): filter it, page through it, export it for the quarterly review."""
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from engine import ledger, periods
+from engine.clock import clock
+from engine.errors import Invalid
+from web.deps import ActorDep, SessionDep
+
+router = APIRouter(tags=["ledger"])
+# Query parameters the routes name; any other one must be a column the ledger declares.
+NAMED = {"process", "status", "department", "from", "to", "limit", "offset", "format"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _filters(request: Request, process, status, department, limit=50, offset=0) -> ledger.Filters:
+    params = request.query_params
+    extra = {}
+    for name in params.keys():
+        if name not in NAMED:
+            if len(params.getlist(name)) > 1:
+                raise Invalid(f"give '{name}' once", [{"field": name, "message": "repeated"}])
+            extra[name] = params[name]
+    return ledger.Filters(
+        process=process, status=status, department=department, fields=extra, limit=limit, offset=offset,
+        start=periods.bound(params.get("from"), name="from"), end=periods.bound(params.get("to"), name="to", end=True),
+    )
+
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/ledger")
+def list_ledger(
+    request: Request, session: SessionDep, actor: ActorDep, process: Text = None, status: Text = None,
+    department: Text = None,
+    start: Annotated[str | None, Query(alias="from", max_length=40, description="a day (2026-07-01) or a time with a zone")] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40, description="a day (included) or a time with a zone")] = None,
+    limit: Annotated[int, Query(ge=1, le=ledger.MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict:
+    """Every work order of the ledger process as a row. Besides the named filters, each declared
+    column of choice or text type filters by its name, e.g. `category=fire&risk_level=major`."""
+    found, rows, total = ledger.page(session, actor, _filters(request, process, status, department, limit, offset))
+    return {
+        "process": found.process, "title": found.spec.title.model_dump(),
+        "columns": found.columns(actor.language), "items": rows, "total": total, "limit": limit, "offset": offset,
+    }
+
+
+@router.get("/ledger/export")
+def export_ledger(
+    request: Request, session: SessionDep, actor: ActorDep, format: Literal["xlsx", "csv"] = "xlsx",
+    process: Text = None, status: Text = None, department: Text = None,
+    start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+) -> Response:
+    """The filtered ledger as a spreadsheet (`.xlsx`) or CSV (UTF-8 with a byte-order mark), as a download."""
+    found, rows = ledger.every_row(session, actor, _filters(request, process, status, department))
+    title = found.spec.title.en if actor.language == "en" else found.spec.title.zh
+    stamp = f"{periods.local(clock.now()):%Y%m%d}"
+    disposition = (f'attachment; filename="{found.process}-ledger-{stamp}.{format}"; '
+                   f"filename*=UTF-8''{quote(f'{title}-{stamp}.{format}')}")
+    headers = {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"}
+    if format == "csv":
+        # Built whole while the session is open (a quarter's ledger is small).
+        body = "".join(ledger.to_csv(found, rows, actor.language)).encode("utf-8")
+        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(ledger.to_xlsx(found, rows, actor.language), media_type=XLSX, headers=headers)
