@@ -2,7 +2,10 @@
 from fastapi import APIRouter
 
 from web.api import auth, dashboard, notifications, processes, workorders
+from web.api import ledger
 
 router = APIRouter(prefix="/api/v1")
 for module in (auth, processes, workorders, dashboard, notifications):
+    router.include_router(module.router)
+for module in (ledger,):  # the closed loop: risk ledger
     router.include_router(module.router)
