@@ -215,9 +215,13 @@ class Channel(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=64)
     kind: str = Field(max_length=16)
-    target: str = Field(max_length=500)  # URL, or comma-separated e-mail addresses
+    target: str = Field(max_length=500)  # robot/webhook URL; for email the SMTP server, smtp://host:port or smtps://host:port
     kinds: str = Field(default="", max_length=200)  # notification kinds sent here; empty = all
     active: bool = True
+    recipients: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # email: To addresses
+    # email: sender, starttls, username; webhook: headers. Never secret: the API shows it.
+    options: dict = _json()
+    secret: str = Field(default="", max_length=500)  # DingTalk signing secret or SMTP password; never shown
 
 
 class Outbox(SQLModel, table=True):

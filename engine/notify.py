@@ -8,14 +8,17 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from engine.models import Channel, History, Notification, Outbox, WorkOrder
+from engine.models import Channel, History, Notification, Outbox, User, WorkOrder
 
 
 def notify(
     session: Session, user_ids: list[int], *, order: WorkOrder | None, kind: str, title: str, body: str = "",
-    now: datetime, actor_id: int | None = None,
+    now: datetime, actor_id: int | None = None, extra: dict | None = None,
 ) -> list[Notification]:
-    """Tell each user once, record it on the work order's timeline, and queue outside deliveries."""
+    """Tell each user once, record it on the work order's timeline, and queue outside deliveries.
+
+    `extra` (e.g. an escalation's level and timer) goes into the outside payload as is.
+    """
     recipients = list(dict.fromkeys(uid for uid in user_ids if uid is not None))
     notes = [
         Notification(user_id=uid, work_order_id=order.id if order else None, kind=kind, title=title, body=body, created_at=now)
@@ -27,20 +30,26 @@ def notify(
             work_order_id=order.id, at=now, actor_id=actor_id, kind="notification",
             comment=title, data={"kind": kind, "recipients": recipients},
         ))
-    _queue(session, kind=kind, title=title, body=body, order=order, recipients=recipients, now=now)
+    _queue(session, kind=kind, title=title, body=body, order=order, recipients=recipients, now=now, extra=extra)
     return notes
 
 
-def _queue(session: Session, *, kind: str, title: str, body: str, order: WorkOrder | None, recipients: list[int], now: datetime) -> None:
-    channels = session.exec(select(Channel).where(Channel.active == True)).all()  # noqa: E712
-    for channel in channels:
-        if channel.kinds and kind not in channel.kinds.split(","):
+def _queue(
+    session: Session, *, kind: str, title: str, body: str, order: WorkOrder | None, recipients: list[int], now: datetime,
+    extra: dict | None = None,
+) -> None:
+    channels = session.exec(select(Channel.id, Channel.kinds).where(Channel.active == True)).all()  # noqa: E712
+    # Group robots and e-mails are read by people: name the recipients, not their ids.
+    names = list(session.exec(select(User.username).where(User.id.in_(recipients))).all()) if channels and recipients else []
+    for channel_id, kinds in channels:
+        if kinds and kind not in kinds.split(","):
             continue
         session.add(Outbox(
-            channel_id=channel.id, next_attempt_at=now, created_at=now,
+            channel_id=channel_id, next_attempt_at=now, created_at=now,
             payload={
-                "kind": kind, "title": title, "body": body, "recipients": recipients,
+                "kind": kind, "title": title, "body": body, "recipients": recipients, "recipient_names": names,
                 "work_order": {"id": order.id, "number": order.number, "title": order.title,
                                "state": order.state, "priority": order.priority} if order else None,
+                **(extra or {}),
             },
         ))

@@ -3,7 +3,8 @@
 Each timer is a row with its due time computed once, on its business calendar,
 when it starts (and again only when a pause ends or the priority changes), so
 the sweeper finds what is late with an indexed query instead of recomputing.
-`next_check_at` is the time of the next ladder rung still to fire.
+`next_check_at` is when the sweeper must next look: the next ladder rung still to
+fire, or the due time when the timer has yet to be marked breached.
 """
 from datetime import datetime
 
@@ -132,11 +133,18 @@ def _due_unpaused(timer: SlaTimer) -> datetime:
 
 
 def next_check(timer: SlaTimer, spec: SlaTimerSpec) -> datetime | None:
-    """The time of the first rung above the level already fired; None when the ladder is done."""
-    for step in spec.escalation:
-        if step.level > timer.level:
-            return rung_time(timer, step.at)
-    return None
+    """When the sweeper must look again: the first rung above the level already fired, or the due
+    time if that comes first and the timer is not yet marked breached; None when nothing is left."""
+    step = next_rung(timer, spec)
+    times = [rung_time(timer, step.at)] if step else []
+    if not timer.breached:
+        times.append(timer.due_at)
+    return min(times, default=None)
+
+
+def next_rung(timer: SlaTimer, spec: SlaTimerSpec):
+    """The first ladder rung above the level already fired, or None."""
+    return next((step for step in spec.escalation if step.level > timer.level), None)
 
 
 def remaining_seconds(timer: SlaTimer, now: datetime) -> float | None:

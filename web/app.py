@@ -1,4 +1,6 @@
 """The FastAPI application: API, pages, and the mapping from engine errors to HTTP."""
+import os
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import APIRouter, FastAPI, Request
@@ -15,7 +17,7 @@ STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Houqin", version="0.1.0",
+    app = FastAPI(title="Houqin", version="0.1.0", lifespan=_lifespan,
                   description="Hospital logistics work orders: repairs, procurement, hazards, complaints.")
     app.include_router(api_router)
     if settings.test_clock_enabled():
@@ -24,6 +26,21 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     _mount_pages(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """`houqin serve` sets HOUQIN_SWEEPER=1: sweep SLA timers and send the outbox in this process."""
+    sweeper = None
+    if os.environ.get("HOUQIN_SWEEPER") == "1":
+        from web.worker import Sweeper
+
+        sweeper = Sweeper().start()
+    try:
+        yield
+    finally:
+        if sweeper is not None:
+            sweeper.stop()
 
 
 def _mount_pages(app: FastAPI) -> None:

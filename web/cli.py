@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--db")
     publish.set_defaults(run=_publish)
 
+    sweep = commands.add_parser("sweep", help="fire due SLA escalations once and send the outbox (for cron)")
+    sweep.add_argument("--db")
+    sweep.set_defaults(run=_sweep)
+    worker = commands.add_parser("worker", help="sweep SLA timers and send the outbox in a loop (any number may run)")
+    worker.add_argument("--interval", type=float, default=None,
+                        help="seconds between rounds (default: HOUQIN_SWEEP_INTERVAL or 30)")
+    worker.add_argument("--db")
+    worker.set_defaults(run=_worker)
+
     return parser
 
 
@@ -146,6 +155,38 @@ def _publish(args) -> int:
                 return 1
             print(f"{path}: {row.key} version {row.version}" + ("" if created else " (unchanged)"))
         session.commit()
+    return 0
+
+
+def _sweep(args) -> int:
+    from web.worker import tick
+
+    fired, report = tick()
+    for item in fired:
+        print(f"{item.number} {item.timer} level {item.level}: {', '.join(item.recipients) or '-'}")
+    print(f"{len(fired)} escalations; outbox: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
+    return 0
+
+
+def _worker(args) -> int:
+    import logging
+    import signal
+    import threading
+
+    from web.worker import interval_from_env, run
+
+    if args.interval is not None and args.interval <= 0:
+        print("houqin: --interval must be a positive number of seconds", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    interval = args.interval or interval_from_env()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"houqin worker: sweeping and sending every {interval:g}s (Ctrl-C to stop)")
+    try:
+        run(interval, stop)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -2,10 +2,11 @@
 from fastapi import APIRouter
 
 from web.api import auth, dashboard, notifications, processes, workorders
+from web.api import channels, sla
 from web.api import ledger
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, processes, workorders, dashboard, notifications):
+for module in (auth, processes, workorders, dashboard, notifications, sla, channels):
     router.include_router(module.router)
 for module in (ledger,):  # the closed loop: risk ledger
     router.include_router(module.router)

@@ -1,0 +1,236 @@
+"""Sending the outbox: webhooks, WeCom and DingTalk group robots, e-mail.
+
+Notifications are queued in the transaction that causes them (engine/notify.py)
+and sent from here, after commit, by the worker loop and after each sweep: a
+dead robot or mail server never delays or rolls back a transition.
+
+Each row is claimed before it is sent, so concurrent workers never send it
+twice: the claim pushes `next_attempt_at` out by a lease and counts the attempt,
+in a conditional UPDATE that only one worker can win (PostgreSQL also skips
+rows another worker has locked). A worker that dies mid-send leaves the row to
+be tried again when the lease runs out. A failed attempt is retried after 1, 2,
+4, 8… minutes; after the last one the row is `failed`, with its error, for an
+admin to see.
+"""
+import base64
+import hashlib
+import hmac
+import logging
+import smtplib
+import time
+import urllib.parse
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+import httpx
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from engine.models import Channel, Outbox
+
+log = logging.getLogger(__name__)
+
+KINDS = ("webhook", "wecom", "dingtalk", "email")
+MAX_ATTEMPTS = 6
+FIRST_RETRY = timedelta(minutes=1)
+LEASE = timedelta(minutes=5)  # longer than any send can take with TIMEOUT
+TIMEOUT = 5.0  # seconds, per HTTP request or SMTP operation
+BATCH = 100
+
+# Notification kinds as a group chat or a mail subject shows them.
+KIND_LABELS = {"escalation": "升级 / Escalation", "warning": "预警 / Warning", "assignment": "派单 / Assignment",
+               "feedback": "评价 / Feedback"}
+
+
+class DeliveryError(Exception):
+    """The far end refused or did not answer; the message says how."""
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class _Job:
+    outbox_id: int
+    attempt: int
+    payload: dict
+    channel: Channel | None
+
+
+def deliver_due(session: Session, now: datetime, *, limit: int = BATCH, max_attempts: int = MAX_ATTEMPTS) -> Report:
+    """Send what is due at `now`; returns counts and never raises (a failure is recorded on its row)."""
+    report = Report()
+    try:
+        jobs = _claim(session, now, limit)
+    except Exception:  # noqa: BLE001 - the caller is a loop that must go on
+        session.rollback()
+        log.exception("could not claim outbox rows")
+        return report
+    for job in jobs:
+        error = _attempt(job)
+        try:
+            outcome = _record(session, job, now, error, max_attempts)
+        except Exception:  # noqa: BLE001
+            session.rollback()
+            log.exception("could not record delivery %s", job.outbox_id)
+            continue
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def _claim(session: Session, now: datetime, limit: int) -> list[_Job]:
+    session.rollback()
+    query = (select(Outbox).where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+             .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = session.exec(query.execution_options(populate_existing=True)).all()
+    jobs = []
+    for row in rows:
+        won = session.execute(
+            update(Outbox)
+            .where(Outbox.id == row.id, Outbox.status == "pending", Outbox.attempts == row.attempts,
+                   Outbox.next_attempt_at <= now)
+            .values(attempts=row.attempts + 1, next_attempt_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if won:
+            channel = session.get(Channel, row.channel_id)
+            jobs.append(_Job(row.id, row.attempts + 1, dict(row.payload), _detached(channel)))
+    session.commit()
+    return jobs
+
+
+def _detached(channel: Channel | None) -> Channel | None:
+    return Channel.model_validate(channel.model_dump()) if channel is not None else None
+
+
+def _attempt(job: _Job) -> str | None:
+    """None when sent, else what went wrong (short enough to show an admin)."""
+    if job.channel is None:
+        return "the channel was deleted"
+    if not job.channel.active:
+        return f"channel '{job.channel.name}' is switched off"
+    try:
+        send(job.channel, job.payload)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, none escapes
+        return f"{type(exc).__name__}: {exc}"[:1000]
+    return None
+
+
+def _record(session: Session, job: _Job, now: datetime, error: str | None, max_attempts: int) -> str:
+    if error is None:
+        values, outcome = {"status": "sent", "sent_at": now, "last_error": ""}, "sent"
+    elif job.attempt >= max_attempts or job.channel is None:
+        values, outcome = {"status": "failed", "last_error": error}, "failed"
+        log.warning("delivery %s failed for good after %s attempts: %s", job.outbox_id, job.attempt, error)
+    else:
+        values = {"last_error": error, "next_attempt_at": now + FIRST_RETRY * 2 ** (job.attempt - 1)}
+        outcome = "retrying"
+    # Only while our claim stands: a row an admin re-queued meanwhile is theirs now.
+    session.execute(update(Outbox).where(Outbox.id == job.outbox_id, Outbox.attempts == job.attempt)
+                    .values(**values).execution_options(synchronize_session=False))
+    session.commit()
+    return outcome
+
+
+# --- formats -------------------------------------------------------------------------------------
+
+def send(channel: Channel, payload: dict) -> None:
+    """Deliver one payload through one channel; raises DeliveryError (or an I/O error) on failure."""
+    if channel.kind == "webhook":
+        _post(channel.target, payload, channel.options.get("headers") or {})
+    elif channel.kind == "wecom":
+        _robot_reply(_post(channel.target, wecom_message(payload)))
+    elif channel.kind == "dingtalk":
+        _robot_reply(_post(dingtalk_url(channel.target, channel.secret), dingtalk_message(payload)))
+    elif channel.kind == "email":
+        send_email(channel, payload)
+    else:
+        raise DeliveryError(f"unknown channel kind '{channel.kind}'")
+
+
+def markdown(payload: dict) -> str:
+    """The message as group robots show it: a bold headline, the text, the work order's facts."""
+    lines = [f"**【{KIND_LABELS.get(payload.get('kind'), payload.get('kind'))}】{payload.get('title', '')}**"]
+    if payload.get("body"):
+        lines.append(payload["body"])
+    order = payload.get("work_order")
+    if order:
+        lines.append(f"> 工单 / Work order: {order['number']}  状态 / State: {order['state']}  "
+                     f"优先级 / Priority: {order['priority']}")
+    if payload.get("recipient_names"):
+        lines.append(f"> 通知 / To: {', '.join(payload['recipient_names'])}")
+    return "\n\n".join(lines)
+
+
+def wecom_message(payload: dict) -> dict:
+    return {"msgtype": "markdown", "markdown": {"content": markdown(payload)}}
+
+
+def dingtalk_message(payload: dict) -> dict:
+    return {"msgtype": "markdown", "markdown": {"title": payload.get("title", ""), "text": markdown(payload)}}
+
+
+def dingtalk_url(url: str, secret: str, now_ms: int | None = None) -> str:
+    """A DingTalk robot with 加签 wants timestamp and HMAC-SHA256 signature of "timestamp\\nsecret"."""
+    if not secret:
+        return url
+    stamp = str(now_ms if now_ms is not None else int(time.time() * 1000))  # real time: DingTalk checks it
+    digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(digest))
+    return f"{url}{'&' if '?' in url else '?'}timestamp={stamp}&sign={sign}"
+
+
+def _post(url: str, body: dict, headers: dict | None = None) -> httpx.Response:
+    response = httpx.post(url, json=body, headers=headers or {}, timeout=TIMEOUT)
+    if response.status_code >= 300:
+        raise DeliveryError(f"HTTP {response.status_code}: {response.text[:300]}")
+    return response
+
+
+def _robot_reply(response: httpx.Response) -> None:
+    """WeCom and DingTalk answer 200 even when they refuse; the refusal is in errcode."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return
+    if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
+        raise DeliveryError(f"robot refused: errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
+
+
+def smtp_address(target: str) -> tuple[bool, str, int]:
+    """'smtp://host:port', 'smtps://host:port' (TLS from the start) or 'host:port' → (tls, host, port)."""
+    parsed = urllib.parse.urlsplit(target if "://" in target else f"smtp://{target}")
+    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+        raise DeliveryError(f"'{target}' is not an SMTP server: write smtp://host:port or smtps://host:port")
+    tls = parsed.scheme == "smtps"
+    return tls, parsed.hostname, parsed.port or (465 if tls else 25)
+
+
+def email_message(channel: Channel, payload: dict) -> EmailMessage:
+    message = EmailMessage()
+    label = KIND_LABELS.get(payload.get("kind"), payload.get("kind"))
+    message["Subject"] = f"【{label}】{payload.get('title', '')}"
+    message["From"] = channel.options.get("sender") or "houqin@localhost"
+    message["To"] = ", ".join(channel.recipients)
+    message.set_content(markdown(payload).replace("**", ""))
+    return message
+
+
+def send_email(channel: Channel, payload: dict) -> None:
+    if not channel.recipients:
+        raise DeliveryError(f"channel '{channel.name}' has no recipients")
+    tls, host, port = smtp_address(channel.target)
+    smtp_class = smtplib.SMTP_SSL if tls else smtplib.SMTP
+    with smtp_class(host, port, timeout=TIMEOUT) as smtp:
+        if channel.options.get("starttls"):
+            smtp.starttls()
+        if channel.options.get("username"):
+            smtp.login(channel.options["username"], channel.secret)
+        smtp.send_message(email_message(channel, payload))

@@ -1,0 +1,286 @@
+"""Escalation ladders: the sweeper that fires each rung once, when it falls due.
+
+What the sweeper reads: timers whose `next_check_at` (the next rung, or the due
+time of a timer not yet marked breached) has passed, through its index, a batch
+at a time. It never looks at the open work orders as such, so a sweep costs what
+is due, not what is open.
+
+Why every rung fires exactly once, however many sweepers run and wherever one
+of them dies:
+- each rung is its own transaction, whose first write inserts the Escalation
+  row (unique on timer and level) and which holds all the rung's effects
+  (notifications, history, priority, assignee, watchers, the timer's next
+  check); a sweeper that dies mid-rung leaves nothing, one that loses the race
+  for the row rolls back everything it did;
+- on PostgreSQL the timer and its work order are locked FOR UPDATE SKIP LOCKED,
+  so concurrent sweepers share out the work instead of queueing on it; on
+  SQLite the rung starts with BEGIN IMMEDIATE, so sweepers take turns and each
+  reads what the previous one committed;
+- a timer whose level lags behind its Escalation rows (an edit racing a sweep
+  overwrote it) is first brought up to the highest fired level.
+"""
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, select
+
+from engine import settings, sla
+from engine.definitions import compiled
+from engine.models import Escalation, History, SlaTimer, User, UserRole, Watcher, WorkOrder
+from engine.notify import notify
+from engine.users import users_with_role
+from workflows.schema import PRIORITIES, EscalationStep, SlaTimerSpec
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass
+class Fired:
+    """One rung that fired, as the API and the CLI report it."""
+
+    work_order_id: int
+    number: str
+    timer: str
+    cycle: int
+    level: int
+    recipients: list[str]
+    actions: list[dict] = field(default_factory=list)
+    at: datetime | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+SessionSource = Session | Callable[[], Session]
+
+
+def sweep(source: SessionSource, now: datetime, *, batch: int = BATCH) -> list[Fired]:
+    """Fire every rung due at `now`, in order, and mark late timers breached; commits rung by rung.
+
+    `source` is a session with nothing pending, or a factory of sessions (a sessionmaker).
+    """
+    if isinstance(source, Session):
+        return _sweep(source, now, batch)
+    with source() as session:
+        return _sweep(session, now, batch)
+
+
+def _sweep(session: Session, now: datetime, batch: int) -> list[Fired]:
+    fired: list[Fired] = []
+    after: tuple[datetime, int] | None = None
+    while True:
+        # Keyset paging on the next_check_at index: a timer skipped here (locked by another
+        # sweeper, or conflicting with an edit) is left for the next sweep, never looped on.
+        query = select(SlaTimer.next_check_at, SlaTimer.id).where(SlaTimer.next_check_at <= now)
+        if after is not None:
+            query = query.where(or_(SlaTimer.next_check_at > after[0],
+                                    and_(SlaTimer.next_check_at == after[0], SlaTimer.id > after[1])))
+        page = session.exec(query.order_by(SlaTimer.next_check_at, SlaTimer.id).limit(batch)).all()
+        session.rollback()  # end the read so that each rung's transaction starts fresh
+        if not page:
+            return fired
+        for _, timer_id in page:
+            fired += _work_timer(session, timer_id, now)
+        after = tuple(page[-1])
+
+
+def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
+    """Fire the timer's due rungs one transaction at a time (an hour of downtime may leave several)."""
+    fired, attempts = [], 0
+    while attempts < 3:
+        try:
+            outcome = _step(session, timer_id, now)
+        except IntegrityError:
+            # Another sweeper fired this rung first: roll back, look again, it is now skipped.
+            session.rollback()
+            attempts += 1
+            continue
+        except StaleDataError:
+            session.rollback()
+            log.info("timer %s: its work order changed while escalating; left for the next sweep", timer_id)
+            return fired
+        except DBAPIError as exc:  # a lock timeout or deadlock victim: the next sweep tries again
+            session.rollback()
+            log.warning("timer %s: not swept this time: %s", timer_id, exc.orig)
+            return fired
+        except Exception:  # noqa: BLE001 - one broken work order must not stop the others' escalations
+            session.rollback()
+            log.exception("timer %s: escalation failed; nothing of it was kept, the next sweep tries again", timer_id)
+            return fired
+        if outcome is None:
+            return fired
+        fired.append(outcome)
+    return fired
+
+
+def _step(session: Session, timer_id: int, now: datetime) -> Fired | None:
+    """Fire the next due rung of one timer and commit; None when nothing (more) fires."""
+    _begin(session)
+    session.expire_all()
+    timer = _claim_row(session, select(SlaTimer).where(SlaTimer.id == timer_id, SlaTimer.next_check_at <= now))
+    if timer is None:  # swept meanwhile, or another sweeper holds it
+        session.rollback()
+        return None
+    order = _claim_row(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id))
+    if order is None:
+        session.rollback()
+        return None
+    spec = compiled(session, order.process, order.definition_version).definition.sla.get(timer.name)
+    if timer.status != "running" or spec is None:
+        timer.next_check_at = None  # stopped or paused behind our back: nothing to watch
+        session.add(timer)
+        session.commit()
+        return None
+    _catch_up(session, timer)
+    step = sla.next_rung(timer, spec)
+    outcome = None
+    if step is not None and sla.rung_time(timer, step.at) <= now:
+        outcome = _fire(session, order, timer, spec, step, now)
+    if now >= timer.due_at:
+        timer.breached = True
+    timer.next_check_at = sla.next_check(timer, spec)
+    session.add(timer)
+    session.commit()
+    return outcome
+
+
+def _begin(session: Session) -> None:
+    session.rollback()
+    if session.get_bind().dialect.name == "sqlite":
+        # Take the write lock before reading, so what we read is what we update.
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _claim_row(session: Session, query):
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def _catch_up(session: Session, timer: SlaTimer) -> None:
+    highest = session.exec(select(func.max(Escalation.level)).where(Escalation.timer_id == timer.id)).one()
+    if highest is not None and highest > timer.level:
+        timer.level = highest
+
+
+# --- one rung ------------------------------------------------------------------------------------
+
+def _fire(session: Session, order: WorkOrder, timer: SlaTimer, spec: SlaTimerSpec, step: EscalationStep,
+          now: datetime) -> Fired:
+    claim = Escalation(timer_id=timer.id, work_order_id=order.id, level=step.level, fired_at=now)
+    session.add(claim)
+    session.flush()  # the claim goes first: losing the race fails here, before any effect
+    timer.level = step.level
+    if step.level >= 1:
+        order.escalation_level = max(order.escalation_level, step.level)
+    actions = _act(session, order, timer, step, now)
+    people = _resolve(session, order, step.notify)
+    names = [user.username for user in people]
+    claim.recipients = names
+    session.add_all([claim, order, timer])
+    message = _message(spec, timer, step, now)
+    session.add(History(
+        work_order_id=order.id, at=now, kind="escalation", comment=message,
+        data={"level": step.level, "timer": timer.name, "cycle": timer.cycle, "recipients": names, "actions": actions},
+    ))
+    notify(session, [user.id for user in people], order=order, kind="escalation" if step.level >= 1 else "warning",
+           title=f"{order.number} {order.title}", body=message, now=now,
+           extra={"level": step.level, "timer": timer.name, "due_at": timer.due_at.isoformat()})
+    return Fired(work_order_id=order.id, number=order.number, timer=timer.name, cycle=timer.cycle, level=step.level,
+                 recipients=names, actions=actions, at=now)
+
+
+def _act(session: Session, order: WorkOrder, timer: SlaTimer, step: EscalationStep, now: datetime) -> list[dict]:
+    actions = []
+    if step.raise_priority:
+        higher = _higher(order.priority)
+        if higher != order.priority:
+            actions.append({"raise_priority": {"from": order.priority, "to": higher}})
+            order.priority = higher
+            definition = compiled(session, order.process, order.definition_version).definition
+            sla.retarget(session, order, definition)  # due times follow the new priority, from their start
+    if step.reassign:
+        chosen = _least_loaded(session, _resolve(session, order, [step.reassign]))
+        if chosen is not None and chosen.id != order.assignee_id:
+            actions.append({"reassign": chosen.username})
+            order.assignee_id, order.team_id = chosen.id, chosen.team_id
+            notify(session, [chosen.id], order=order, kind="assignment", now=now,
+                   title=f"{order.number} {order.title}", body=f"升级改派 / reassigned by escalation (level {step.level})")
+    if step.watch:
+        added = _watch(session, order, _resolve(session, order, step.watch))
+        if added:
+            actions.append({"watch": added})
+    return actions
+
+
+def _higher(priority: str) -> str:
+    index = PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES) - 1
+    return PRIORITIES[max(index - 1, 0)]
+
+
+def _least_loaded(session: Session, candidates: list[User]) -> User | None:
+    """The candidate with the fewest open work orders (the first by id on a tie)."""
+    if not candidates:
+        return None
+    loads = dict(session.exec(
+        select(WorkOrder.assignee_id, func.count()).where(
+            WorkOrder.assignee_id.in_([user.id for user in candidates]), WorkOrder.closed == False,  # noqa: E712
+        ).group_by(WorkOrder.assignee_id)
+    ).all())
+    return min(candidates, key=lambda user: (loads.get(user.id, 0), user.id))
+
+
+def _watch(session: Session, order: WorkOrder, people: list[User]) -> list[str]:
+    present = set(session.exec(select(Watcher.user_id).where(Watcher.work_order_id == order.id)).all())
+    added = [user for user in people if user.id not in present]
+    session.add_all([Watcher(work_order_id=order.id, user_id=user.id) for user in added])
+    return [user.username for user in added]
+
+
+def _resolve(session: Session, order: WorkOrder, targets: list[str]) -> list[User]:
+    """The active users a ladder names: role:X, user:NAME, assignee, reporter, dept_head, watchers, first_contact."""
+    people: dict[int, User] = {}
+    for target in targets:
+        kind, _, name = target.partition(":")
+        if kind == "role":
+            found = users_with_role(session, name)
+        elif kind == "user":
+            found = session.exec(select(User).where(User.username == name)).all()
+        elif target == "dept_head":
+            found = session.exec(
+                select(User).join(UserRole, UserRole.user_id == User.id)
+                .where(UserRole.role == "dept_head", User.department_id == order.department_id)
+            ).all() if order.department_id is not None else []
+        elif target == "watchers":
+            found = session.exec(
+                select(User).join(Watcher, Watcher.user_id == User.id).where(Watcher.work_order_id == order.id)
+            ).all()
+        else:
+            person = {"assignee": order.assignee_id, "reporter": order.reporter_id,
+                      "first_contact": order.first_contact_id}.get(target)
+            found = [session.get(User, person)] if person is not None else []
+        for user in found:
+            if user is not None and user.active:
+                people.setdefault(user.id, user)
+    return list(people.values())
+
+
+def _message(spec: SlaTimerSpec, timer: SlaTimer, step: EscalationStep, now: datetime) -> str:
+    """Chinese first, English second: the recipients read one or the other."""
+    zh, en = (spec.label.zh, spec.label.en) if spec.label else (timer.name, timer.name)
+    due = timer.due_at.astimezone(ZoneInfo(settings.timezone())).strftime("%m-%d %H:%M")
+    if now < timer.due_at:
+        late_zh, late_en = f"将于 {due} 到期", f"due at {due}"
+    else:
+        late_zh, late_en = f"已于 {due} 超时", f"overdue since {due}"
+    if step.level == 0:
+        return f"{zh}预警：{late_zh} / {en} warning: {late_en}"
+    return f"{zh}{late_zh}，升级至第 {step.level} 级 / {en} {late_en}: escalated to level {step.level}"
