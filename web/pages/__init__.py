@@ -1,0 +1,82 @@
+"""The web pages: server-rendered, one router per group of pages, every one behind sign-in.
+
+`mount(app)` is called by web.app.create_app: it adds the session and CSRF
+middleware, the static files, the page routers, and error pages that answer a
+browser in HTML while the API keeps answering in JSON.
+"""
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine.errors import HouqinError, NotFound
+from web.pages import account, admin, cockpit, designer, orders, queues, submit
+from web.pages.common import CsrfRejected, PageForbidden, SignInRequired, redirect, render
+from web.session import ApiCsrfMiddleware, LazySessionMiddleware
+
+STATIC = Path(__file__).resolve().parents[1] / "static"
+# Scripts and styles come only from this site: everything is vendored under /static.
+# Mermaid draws its SVG with inline styles, hence 'unsafe-inline' for styles alone.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def mount(app: FastAPI) -> None:
+    app.add_middleware(ApiCsrfMiddleware)
+    app.add_middleware(LazySessionMiddleware)  # added last = outermost: the CSRF check sees the session
+    app.middleware("http")(_security_headers)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (account, submit, orders, queues, designer, cockpit, admin):
+        app.include_router(module.router)
+    api_error = app.exception_handlers.get(HouqinError)
+    api_http_error = app.exception_handlers.get(StarletteHTTPException)
+
+    async def engine_error(request: Request, exc: HouqinError):
+        if _is_page(request) and isinstance(exc, NotFound):
+            return render(request, "error.html", None, status_code=404, title_key="error.not_found_title",
+                          message_key="error.not_found_text")
+        return await api_error(request, exc)
+
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if _is_page(request) and exc.status_code == 404:
+            return render(request, "error.html", None, status_code=404, title_key="error.not_found_title",
+                          message_key="error.not_found_text")
+        return await api_http_error(request, exc)
+
+    app.add_exception_handler(HouqinError, engine_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(SignInRequired, _sign_in)
+    app.add_exception_handler(PageForbidden, _forbidden)
+    app.add_exception_handler(CsrfRejected, _csrf_rejected)
+
+
+def _is_page(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/docs", "/redoc", "/openapi.json"))
+
+
+async def _sign_in(request: Request, exc: SignInRequired):
+    from urllib.parse import quote
+
+    return redirect("/login" if exc.next_path in ("", "/") else f"/login?next={quote(exc.next_path, safe='')}")
+
+
+async def _forbidden(request: Request, exc: PageForbidden):
+    return render(request, "error.html", None, status_code=403, title_key="error.forbidden_title",
+                  message_key="error.forbidden_text")
+
+
+async def _csrf_rejected(request: Request, exc: CsrfRejected):
+    return render(request, "error.html", None, status_code=403, title_key="error.csrf_title",
+                  message_key="error.csrf_text")
+
+
+async def _security_headers(request: Request, call_next):
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if _is_page(request):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+    return response

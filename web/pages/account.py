@@ -1,0 +1,66 @@
+"""Signing in and out, the home redirect, and the language switch."""
+from fastapi import APIRouter, Request
+
+from engine import directory
+from engine.users import authenticate
+from web.deps import SessionDep
+from web.i18n import LANGUAGES, Translator, language_of
+from web.pages.common import ActorPage, FormDep, csrf_protect, home_for, redirect, render, safe_next
+from web.ratelimit import limiter
+from web.session import sign_in
+
+from fastapi import Depends
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+
+
+@router.get("/")
+def home(actor: ActorPage):
+    return redirect(home_for(actor))
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None, lang: str | None = None):
+    if lang in LANGUAGES:
+        request.session["lang"] = lang
+    return render(request, "login.html", None, next=safe_next(next, ""), username="")
+
+
+@router.post("/login")
+def login(request: Request, session: SessionDep, form: FormDep):
+    username = str(form.get("username", ""))[:64]
+    password = str(form.get("password", ""))[:1024]
+    target = safe_next(str(form.get("next", "")), "")
+    address = request.client.host if request.client else "-"
+    t = Translator(language_of(request.session.get("lang")))
+    wait = limiter.retry_after(username, address)
+    if wait:
+        minutes = max(1, -(-wait // 60))
+        return render(request, "login.html", None, status_code=429, next=target, username=username,
+                      error=t("login.too_many", minutes=minutes))
+    user = authenticate(session, username, password) if username and password else None
+    if user is None:
+        limiter.failed(username, address)
+        return render(request, "login.html", None, status_code=401, next=target, username=username,
+                      error=t("login.wrong"))
+    limiter.succeeded(username, address)
+    request.session["lang"] = language_of(user.language)
+    sign_in(request.session, user.username)
+    return redirect(target or "/")
+
+
+@router.post("/logout")
+def logout(request: Request):
+    language = request.session.get("lang")
+    request.session.clear()
+    if language:
+        request.session["lang"] = language
+    return redirect("/login")
+
+
+@router.post("/language")
+def switch_language(request: Request, session: SessionDep, actor: ActorPage, form: FormDep):
+    chosen = language_of(str(form.get("language", "")))
+    directory.set_language(session, actor.id, chosen)
+    request.session["lang"] = chosen
+    return redirect(safe_next(str(form.get("next", "")), "/"))

@@ -1,0 +1,185 @@
+"""What every page shares: templates, the signed-in user, CSRF, flash messages, the menu.
+
+Pages are thin: a handler asks the engine for its data and renders a template.
+Who may open a page is checked here, on the server; which work orders a user
+sees and which events they may fire is the engine's business.
+"""
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import select
+from starlette.datastructures import FormData
+from starlette.templating import Jinja2Templates
+
+from engine import settings
+from engine.errors import HouqinError, Invalid
+from engine.models import User
+from engine.users import Actor, actor_for
+from web.deps import SessionDep
+from web.i18n import Translator, language_of
+from web.session import CSRF_FIELD, CSRF_HEADER, UNSAFE, csrf_matches, csrf_token
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+# The menu: path, catalogue key, the roles that see it (None: everybody signed in).
+# The same sets guard the pages themselves (see `roles`).
+MENU = [
+    ("/submit", "nav.submit", None),
+    ("/department", "nav.department", None),
+    ("/work", "nav.work", frozenset({"technician"})),
+    ("/dispatch", "nav.dispatch", frozenset({"dispatcher", "supervisor", "admin"})),
+    ("/escalations", "nav.escalations", frozenset({"supervisor", "dispatcher", "leader", "admin"})),
+    ("/cockpit", "nav.cockpit", frozenset({"supervisor", "leader", "admin", "dept_head", "dispatcher"})),
+    ("/designer", "nav.designer", frozenset({"designer", "admin"})),
+    ("/admin", "nav.admin", frozenset({"admin"})),
+]
+PAGE_ROLES = {path: roles for path, _, roles in MENU}
+# Where each kind of user lands after signing in: the page of their main job.
+HOME_BY_ROLE = [("technician", "/work"), ("dispatcher", "/dispatch"), ("supervisor", "/escalations"),
+                ("designer", "/designer"), ("admin", "/admin"), ("leader", "/cockpit")]
+
+
+class SignInRequired(Exception):
+    def __init__(self, next_path: str):
+        self.next_path = next_path
+
+
+class PageForbidden(Exception):
+    pass
+
+
+class CsrfRejected(Exception):
+    pass
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = when
+    env.filters["urlquote"] = lambda value: quote(str(value), safe="")
+    return env
+
+
+def local(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(ZoneInfo(settings.timezone())) if moment else None
+
+
+def when(moment: datetime | None, seconds: bool = False) -> str:
+    """A time as the hospital reads it: local time zone, no seconds."""
+    if moment is None:
+        return ""
+    return local(moment).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def home_for(actor: Actor) -> str:
+    return next((path for role, path in HOME_BY_ROLE if actor.has(role)), "/submit")
+
+
+def menu_for(actor: Actor) -> list[tuple[str, str]]:
+    return [(path, key) for path, key, roles in MENU if roles is None or actor.roles & roles]
+
+
+# --- dependencies -----------------------------------------------------------------------------
+
+def page_actor(request: Request, session: SessionDep) -> Actor:
+    username = request.session.get("username")
+    user = session.exec(select(User).where(User.username == username, User.active == True)).first() if username else None  # noqa: E712
+    if user is None:
+        request.session.pop("username", None)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    return actor_for(session, user)
+
+
+ActorPage = Annotated[Actor, Depends(page_actor)]
+
+
+def roles(path: str):
+    """Dependency: the page at `path` is open to the roles the menu names for it."""
+    allowed = PAGE_ROLES[path]
+
+    def check(actor: ActorPage) -> Actor:
+        if allowed is not None and not actor.roles & allowed:
+            raise PageForbidden()
+        return actor
+
+    return Depends(check)
+
+
+async def csrf_protect(request: Request) -> None:
+    """Router-wide: an unsafe request must carry the session's CSRF token."""
+    if request.method not in UNSAFE:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not csrf_matches(request.session, sent):
+        raise CsrfRejected()
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only a path on this site: never `//evil.example` or `https://...`."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+def flash(request: Request, kind: str, text: str) -> None:
+    request.session.setdefault("flash", []).append([kind, text])
+
+
+def flash_error(request: Request, t: Translator, exc: HouqinError, labels: dict[str, str] | None = None) -> None:
+    """An engine refusal in the user's language: a translated headline, then the engine's own reason."""
+    kind = type(exc).__name__.lower()
+    headline = t(f"error.{kind}") if kind in ("notfound", "conflict", "forbidden", "invalid") else t("error.other")
+    if isinstance(exc, Invalid) and exc.errors:
+        details = "; ".join(_field_error(e, labels or {}) for e in exc.errors)
+    else:
+        details = exc.message
+    flash(request, "error", f"{headline} {details}")
+
+
+def _field_error(error: dict, labels: dict[str, str]) -> str:
+    field = str(error.get("field", "")).removeprefix("fields.")
+    name = labels.get(field)
+    return f"{name}: {error.get('message', '')}" if name else str(error.get("message", ""))
+
+
+def language(request: Request, actor: Actor | None = None) -> str:
+    return language_of(actor.language if actor else request.session.get("lang"))
+
+
+def render(request: Request, name: str, actor: Actor | None, status_code: int = 200, **context):
+    t = Translator(language(request, actor))
+    context.update(
+        t=t, actor=actor, lang=t.language, csrf=csrf_token(request.session),
+        menu=menu_for(actor) if actor else [], path=request.url.path,
+        flashes=request.session.pop("flash", []),
+    )
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def redirect(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,226 @@
+"""The work order page: its fields, state, diagram, timers, the events the viewer may fire, the timeline.
+
+Which buttons appear is `engine.workorders.available_events` for the viewer;
+each button's form asks for exactly the fields its event declares.
+"""
+from fastapi import APIRouter, Depends, Path, Request
+from sqlmodel import select
+
+from engine import comments, directory, feedback, workorders
+from engine.errors import HouqinError, Invalid
+from engine.models import Escalation, WorkOrder
+from engine.users import Actor
+from web.deps import SessionDep
+from web.i18n import Translator
+from web.pages import attachments_bridge, forms, view
+from web.pages.common import (ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render,
+                              safe_next)
+from workflows.machine import mermaid
+from workflows.schema import PRIORITIES, ProcessDefinition
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+OrderId = Path(ge=1, le=2**62)
+
+
+class EventForm:
+    """One button: an event the viewer may fire now, with the inputs it needs."""
+
+    def __init__(self, name: str, label: str, fields: list[forms.Field], assigns: str | None, comment: str):
+        self.name, self.label, self.fields, self.assigns, self.comment = name, label, fields, assigns, comment
+
+    @property
+    def simple(self) -> bool:
+        """Nothing to fill in: one tap fires it."""
+        return not self.fields and not self.assigns and self.comment != "required"
+
+
+def event_forms(session, order: WorkOrder, actor: Actor, definition: ProcessDefinition, t: Translator,
+                skip: set[str] = frozenset()) -> list[EventForm]:
+    out = []
+    for name in workorders.available_events(session, order, actor):
+        spec = definition.event(name, order.state)
+        if spec is None or name in skip:
+            continue
+        wanted = {field: need == "required" for field, need in spec.fields.items()}
+        out.append(EventForm(name, t.label(definition.event_label(name)), forms.fields_for(definition, wanted, t),
+                             spec.assigns, spec.comment))
+    return out
+
+
+def assignee_choices(session) -> dict[str, list[directory.Person]]:
+    """Technicians (with their open work) first; then everyone else who does more than ask."""
+    technicians = directory.people(session, role="technician", active_only=True)
+    seen = {p.id for p in technicians}
+    others = [p for p in directory.people(session, active_only=True)
+              if p.id not in seen and set(p.roles) - {"requester"}]
+    return {"technicians": technicians, "others": others}
+
+
+def _feedback_spec(definition: ProcessDefinition, order: WorkOrder, available: list[str]):
+    spec = definition.feedback
+    if spec and order.state == spec.state and spec.satisfied in available:
+        return spec
+    return None
+
+
+@router.get("/orders/{order_id}")
+def order_page(request: Request, session: SessionDep, actor: ActorPage, order_id: int = OrderId):
+    t = Translator(language(request, actor))
+    order = workorders.get(session, actor, order_id)
+    definition = view.definition(session, order)
+    available = workorders.available_events(session, order, actor)
+    feedback_spec = _feedback_spec(definition, order, available)
+    skip = {feedback_spec.satisfied, feedback_spec.unsatisfied} if feedback_spec else set()
+    events = event_forms(session, order, actor, definition, t, skip)
+    [card] = view.cards(session, [order], t)
+    values = [(f.label, _shown(f, t)) for f in forms.fields_for(definition, {n: False for n in definition.fields}, t, order.fields)
+              if f.value not in (None, "", [])]
+    return render(
+        request, "order.html", actor, card=card, order=order, definition=definition, fields=values, events=events,
+        feedback=feedback_spec, diagram=mermaid(definition, current=order.state, language=t.language),
+        timers=view.timers(session, [order], t, live_only=False).get(order.id, []),
+        escalations=_escalations(session, order), timeline=_timeline(session, order, definition, t),
+        people=assignee_choices(session) if any(e.assigns for e in events) else None,
+        can_edit=bool(actor.roles & workorders.EDITORS), priorities=PRIORITIES,
+        attachments=attachments_bridge.listing(session, actor, order) if attachments_bridge.available() else None,
+    )
+
+
+def _shown(field: forms.Field, t: Translator) -> str:
+    value = field.value
+    if field.spec.type == "choice":
+        return t.choice(value)
+    if field.spec.type == "boolean":
+        return t("common.yes") if value else t("common.no")
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) if t.language == "zh" else ", ".join(str(v) for v in value)
+    return field.text
+
+
+def _escalations(session, order: WorkOrder) -> list[dict]:
+    rows = session.exec(select(Escalation).where(Escalation.work_order_id == order.id).order_by(Escalation.id)).all()
+    names = directory.display_names(session, {r for row in rows for r in row.recipients})
+    return [{"level": row.level, "fired_at": row.fired_at,
+             "recipients": [names.get(r, str(r)) for r in row.recipients]} for row in rows]
+
+
+def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Translator) -> list[dict]:
+    rows = workorders.history(session, order.id)
+    ids = {row.actor_id for row in rows} | {r for row in rows for r in (row.data or {}).get("recipients", [])}
+    names = directory.display_names(session, ids)
+
+    def state(name):
+        spec = definition.states.get(name) if name else None
+        return t.label(spec.label) if spec else (name or "")
+
+    out = []
+    for row in rows:
+        data = row.data or {}
+        details = []
+        for name, value in (data.get("fields") or {}).items():
+            spec = definition.fields.get(name)
+            shown = _shown(forms.Field(name, spec, "", False, value), t) if spec else str(value)
+            details.append((t.label(spec.label) if spec and spec.label else name, shown))
+        if data.get("assignee"):
+            details.append((t("order.assignee"), data["assignee"]))
+        if row.kind == "feedback":
+            details.append((t("feedback.verdict"), t("feedback.satisfied") if data.get("satisfied") else t("feedback.unsatisfied")))
+            if data.get("rating"):
+                details.append((t("feedback.rating"), "★" * int(data["rating"])))
+        if row.kind == "update":
+            for name in ("priority", "title", "location", "description"):
+                if name in data:
+                    change = data[name]
+                    shown = [t(f"priority.{v}") if name == "priority" else v for v in (change.get("from"), change.get("to"))]
+                    details.append((t(f"order.{name}"), f"{shown[0]} → {shown[1]}"))
+        if row.kind == "escalation" and "level" in data:
+            details.append((t("escalations.level"), str(data["level"])))
+        if row.kind == "notification" and data.get("recipients"):
+            details.append((t("timeline.told"), "、".join(names.get(r, str(r)) for r in data["recipients"])))
+        out.append({
+            "at": row.at, "kind": row.kind, "actor": names.get(row.actor_id, t("timeline.system") if row.actor_id is None else ""),
+            "event": t.label(definition.event_label(row.event)) if row.event and row.kind == "transition" else "",
+            "from": state(row.from_state), "to": state(row.to_state), "comment": row.comment, "details": details,
+        })
+    return out
+
+
+def _back(form, order_id: int) -> str:
+    return safe_next(str(form.get("next", "")), f"/orders/{order_id}")
+
+
+def _version(form) -> int | None:
+    raw = str(form.get("version", ""))
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+def _act(request: Request, session, actor: Actor, form, order_id: int, action) -> object:
+    """Run one action on a work order and go back; an engine refusal comes back as a message on the page."""
+    t = Translator(language(request, actor))
+    order = workorders.get(session, actor, order_id)
+    definition = view.definition(session, order)
+    labels = {name: t.label(spec.label) if spec.label else name for name, spec in definition.fields.items()}
+    try:
+        message = action(order, definition, t)
+    except HouqinError as exc:
+        session.rollback()
+        flash_error(request, t, exc, labels)
+    else:
+        flash(request, "ok", message)
+    return redirect(_back(form, order_id))
+
+
+@router.post("/orders/{order_id}/events/{event}")
+def fire_event(event: str, request: Request, session: SessionDep, actor: ActorPage, form: FormDep,
+               order_id: int = OrderId):
+    return _act(request, session, actor, form, order_id,
+                lambda order, definition, t: _fire(session, actor, order, definition, event, form, t))
+
+
+@router.post("/orders/{order_id}/feedback")
+def give_feedback(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+    return _act(request, session, actor, form, order_id,
+                lambda order, definition, t: _feedback(session, actor, order, form, t))
+
+
+@router.post("/orders/{order_id}/comment")
+def comment(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+    def add(order, definition, t):
+        comments.add(session, actor, order.id, str(form.get("comment", "")))
+        return t("order.commented")
+
+    return _act(request, session, actor, form, order_id, add)
+
+
+@router.post("/orders/{order_id}/priority")
+def change_priority(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+    def change(order, definition, t):
+        workorders.update(session, actor, order.id, {"priority": str(form.get("priority", "")),
+                                                     "comment": str(form.get("comment", ""))[:5000]}, _version(form))
+        return t("order.priority_changed")
+
+    return _act(request, session, actor, form, order_id, change)
+
+
+def _fire(session, actor, order, definition, event: str, form, t: Translator) -> str:
+    spec = definition.event(event, order.state)
+    values = {}
+    if spec is not None:
+        fields = forms.fields_for(definition, {n: need == "required" for n, need in spec.fields.items()}, t)
+        values, errors = forms.read(form, fields, t)
+        if errors:
+            raise Invalid("; ".join(errors.values()))
+    assignee = str(form.get("assignee", "")).strip() or None
+    request = workorders.EventInput(comment=str(form.get("comment", ""))[:5001], assignee=assignee, fields=values,
+                                    expected_version=_version(form))
+    workorders.fire(session, actor, order.id, event, request)
+    return t("order.done", event=t.label(definition.event_label(event)), number=order.number)
+
+
+def _feedback(session, actor, order, form, t: Translator) -> str:
+    satisfied = form.get("satisfied") != "no"
+    raw = str(form.get("rating", ""))
+    rating = int(raw) if raw.isdigit() and len(raw) == 1 else None
+    feedback.give(session, actor, order.id, satisfied=satisfied, rating=rating,
+                  comment=str(form.get("comment", ""))[:5000], expected_version=_version(form))
+    return t("feedback.thanks")

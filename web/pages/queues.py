@@ -1,0 +1,97 @@
+"""The lists people work from: my department, the dispatch board, my work, escalations."""
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlmodel import select
+
+from engine import boards, definitions, directory, workorders
+from engine.models import Department, Escalation
+from engine.workorders import Filters
+from web.deps import SessionDep
+from web.i18n import Translator
+from web.pages import view
+from web.pages.common import ActorPage, csrf_protect, language, render, roles
+from web.pages.orders import assignee_choices, event_forms
+from workflows.schema import PRIORITIES
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+PAGE = 50
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+def _with_events(session, actor, orders, t: Translator) -> list[tuple[view.Card, list]]:
+    cards = view.cards(session, orders, t)
+    return [(card, event_forms(session, card.order, actor, view.definition(session, card.order), t)) for card in cards]
+
+
+def _state_choices(session, process: str | None, t: Translator) -> list[tuple[str, str]]:
+    """States to filter by: the chosen process's, or every process's, each named once."""
+    rows = [definitions.row(session, process)] if process else definitions.current_rows(session)
+    choices: dict[str, str] = {}
+    for row in rows:
+        for name, spec in definitions.compiled(session, row.key, row.version).definition.states.items():
+            choices.setdefault(name, t.label(spec.label))
+    return list(choices.items())
+
+
+@router.get("/department")
+def department_page(
+    request: Request, session: SessionDep, actor: ActorPage,
+    process: Text = None, state: Text = None, q: Text = None, department: Text = None,
+    late: bool = False, mine: bool = False, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+):
+    t = Translator(language(request, actor))
+    processes = [(row.key, t.label(definitions.compiled(session, row.key, row.version).definition.title))
+                 for row in definitions.current_rows(session)]
+    process = process if process in dict(processes) else None
+    own = session.get(Department, actor.department_id).name if actor.department_id else None
+    departments = [d.name for d, _ in directory.departments(session)] if actor.sees_all else []
+    if actor.sees_all:  # may look at any department; an empty choice means all of them
+        chosen = department if department in departments else (None if department == "" else own)
+    else:
+        chosen = own
+    only_mine = chosen is None and not actor.sees_all  # no department: the user's own requests
+    filters = Filters(process=process, state=state or None, department=chosen, overdue=late, q=q or None,
+                      reporter_id=actor.id if mine or only_mine else None, limit=PAGE, offset=(page - 1) * PAGE)
+    orders, total = workorders.search(session, actor, filters)
+    return render(
+        request, "department.html", actor, cards=view.cards(session, orders, t), total=total, page=page,
+        pages=max(1, -(-total // PAGE)), processes=processes, states=_state_choices(session, process, t),
+        departments=departments, chosen=chosen or "",
+        query={"process": process or "", "state": state or "", "q": q or "", "late": late, "mine": mine or only_mine},
+    )
+
+
+@router.get("/dispatch", dependencies=[roles("/dispatch")])
+def dispatch_page(request: Request, session: SessionDep, actor: ActorPage):
+    t = Translator(language(request, actor))
+    return render(
+        request, "dispatch.html", actor,
+        waiting=_with_events(session, actor, boards.unassigned(session, actor), t),
+        held=_with_events(session, actor, boards.assigned(session, actor), t),
+        people=assignee_choices(session),
+    )
+
+
+@router.get("/work", dependencies=[roles("/work")])
+def work_page(request: Request, session: SessionDep, actor: ActorPage):
+    t = Translator(language(request, actor))
+    return render(request, "work.html", actor, items=_with_events(session, actor, boards.assigned_to(session, actor), t))
+
+
+@router.get("/escalations", dependencies=[roles("/escalations")])
+def escalations_page(request: Request, session: SessionDep, actor: ActorPage):
+    t = Translator(language(request, actor))
+    orders = boards.needing_attention(session, actor)
+    rows = session.exec(select(Escalation).where(Escalation.work_order_id.in_([o.id for o in orders]))
+                        .order_by(Escalation.id)).all() if orders else []
+    names = directory.display_names(session, {r for row in rows for r in row.recipients})
+    told: dict[int, list[dict]] = {}
+    for row in rows:
+        told.setdefault(row.work_order_id, []).append(
+            {"level": row.level, "at": row.fired_at, "recipients": [names.get(r, str(r)) for r in row.recipients]})
+    return render(
+        request, "escalations.html", actor, items=_with_events(session, actor, orders, t), told=told,
+        people=assignee_choices(session), can_edit=bool(actor.roles & workorders.EDITORS),
+        higher={p: PRIORITIES[i - 1] for i, p in enumerate(PRIORITIES) if i > 0},
+    )

@@ -1,0 +1,78 @@
+"""Submit: pick a process, fill in the form its definition declares, see the new work order."""
+from fastapi import APIRouter, Depends, Request
+
+from engine import definitions, directory, workorders
+from engine.errors import Invalid
+from web.deps import SessionDep
+from web.i18n import Translator
+from web.pages import attachments_bridge, forms
+from web.pages.common import ActorPage, FormDep, csrf_protect, flash, language, redirect, render
+from workflows.schema import PRIORITIES
+
+router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
+TITLE_MAX, TEXT_MAX, LOCATION_MAX = 200, 10000, 200
+
+
+@router.get("/submit")
+def pick(request: Request, session: SessionDep, actor: ActorPage):
+    processes = [definitions.compiled(session, row.key, row.version).definition for row in definitions.current_rows(session)]
+    return render(request, "submit_pick.html", actor, processes=processes)
+
+
+def _form_context(session, actor, key: str, t: Translator, values: dict | None = None):
+    row = definitions.row(session, key)
+    definition = definitions.compiled(session, row.key, row.version).definition
+    wanted = {name: definition.fields[name].required for name in forms.creation_fields(definition)}
+    return definition, forms.fields_for(definition, wanted, t, values)
+
+
+def _departments(session, actor) -> list[str]:
+    """A dispatcher taking a call files it for the caller's department; others file for their own."""
+    if actor.sees_all or actor.department_id is None:
+        return [d.name for d, _ in directory.departments(session)]
+    return []
+
+
+@router.get("/submit/{key}")
+def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage):
+    t = Translator(language(request, actor))
+    definition, fields = _form_context(session, actor, key, t)
+    return render(request, "submit_form.html", actor, definition=definition, fields=fields, priorities=PRIORITIES,
+                  departments=_departments(session, actor), values={"priority": "normal"}, errors={},
+                  photos=attachments_bridge.available())
+
+
+@router.post("/submit/{key}")
+def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, form: FormDep):
+    t = Translator(language(request, actor))
+    definition, fields = _form_context(session, actor, key, t)
+    values = {name: str(form.get(name, "")).strip() for name in ("title", "description", "location", "priority", "department")}
+    field_values, errors = forms.read(form, fields, t)
+    for name, limit in (("title", TITLE_MAX), ("description", TEXT_MAX), ("location", LOCATION_MAX)):
+        if len(values[name]) > limit:
+            errors[name] = t("form.too_long", limit=limit)
+    photo = attachments_bridge.photo_from(form)
+    if photo is not None:
+        problem = attachments_bridge.problem(photo, t)
+        if problem:
+            errors["photo"] = problem
+    if not errors:
+        try:
+            order = workorders.create(
+                session, actor, process=definition.key, title=values["title"], description=values["description"],
+                priority=values["priority"] or "normal", department=values["department"] or None,
+                location=values["location"], fields=field_values,
+            )
+        except Invalid as exc:
+            session.rollback()
+            for error in exc.errors:
+                errors[str(error.get("field", "")).removeprefix("fields.")] = error.get("message", "")
+            errors.setdefault("_", exc.message)
+        else:
+            if photo is not None:
+                attachments_bridge.attach(session, actor, order, photo, t, request)
+            flash(request, "ok", t("submit.done", number=order.number))
+            return redirect(f"/orders/{order.id}")
+    return render(request, "submit_form.html", actor, status_code=422, definition=definition, fields=fields,
+                  priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors,
+                  photos=attachments_bridge.available())
