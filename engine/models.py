@@ -258,3 +258,32 @@ class Setting(SQLModel, table=True):
     __tablename__ = "settings"
     key: str = Field(primary_key=True, max_length=64)
     value: str
+
+
+class RecurringRun(SQLModel, table=True):
+    """One period of a recurring rule (定期工单). The unique key lets each period create one work
+    order only, whichever worker gets there first and however often the server restarts."""
+
+    __tablename__ = "recurring_runs"
+    __table_args__ = (UniqueConstraint("rule", "scheduled_for"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=64)
+    scheduled_for: datetime = _when()
+    created_at: datetime = _when()
+    late: bool = False  # created after its period had passed (the server was down)
+    work_order_id: int | None = Field(default=None, foreign_key="work_orders.id")
+
+
+class Attachment(SQLModel, table=True):
+    """A photo or document on a work order: on disk under a random name, served only as a download."""
+
+    __tablename__ = "attachments"
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_orders.id", index=True)
+    filename: str = Field(max_length=200)  # as uploaded, for the download; never used as a path
+    content_type: str = Field(max_length=100)  # found from the bytes, not taken from the upload
+    size: int
+    sha256: str = Field(max_length=64)
+    stored_name: str = Field(unique=True, max_length=64)
+    uploaded_by: int | None = Field(default=None, foreign_key="users.id")
+    uploaded_at: datetime = _when()

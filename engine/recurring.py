@@ -1,0 +1,185 @@
+"""Preventive and recurring work (定期工单): work orders created on a calendar, each period once.
+
+The rules are declared in `definitions/schedules.yaml` (or the file named by
+$HOUQIN_SCHEDULES; the language is in `workflows/schedules.py`). The worker
+loop calls `run_due(session, now)`; nothing here waits or sleeps.
+
+Each period exactly once: before a period's work order is made, a
+RecurringRun row keyed (rule, scheduled_for) is inserted with ON CONFLICT DO
+NOTHING in the same transaction that creates the work order. Another worker
+running at the same moment, or this one after a restart, finds the key taken
+and creates nothing; a failed creation rolls the key back with it, so the
+period is tried again on the next call.
+
+Missed periods: each call looks back to the rule's last run, so periods that
+passed while the server was down are created on the next call (at most
+`catch_up` of them, the newest) and marked late. A rule never run before starts
+with its latest period, so adding a rule does not replay the past.
+"""
+import logging
+import math
+import os
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from croniter import CroniterError, croniter
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from engine import definitions, settings, workorders
+from engine.calendar import get_calendar
+from engine.clock import clock
+from engine.errors import HouqinError, Invalid
+from engine.models import History, RecurringRun, User, WorkOrder
+from engine.users import actor_for, add_user, department_named
+from workflows import DefinitionError
+from workflows.schedules import Rule, Schedule, assigning_event, load_schedule, span
+
+log = logging.getLogger(__name__)
+# Periods looked at per rule and call, skipped closed days included: a bound for rules that never fall.
+MAX_STEPS = 100_000
+
+
+def schedule_path() -> Path:
+    return Path(os.environ.get("HOUQIN_SCHEDULES") or settings.definitions_dir() / "schedules.yaml")
+
+
+def load(session: Session, path: Path | None = None) -> Schedule:
+    """The schedule file, checked against the calendars and the processes published now."""
+    path = path or schedule_path()
+    text = path.read_text(encoding="utf-8")
+    current = {row.key: definitions.compiled(session, row.key, row.version).definition
+               for row in definitions.current_rows(session)}
+    return load_schedule(text, str(path), calendars=definitions.calendar_names(), processes=current)
+
+
+def run_due(session: Session, now: datetime | None = None, schedule: Schedule | None = None) -> list[WorkOrder]:
+    """Create the work orders of every period that has come, once each; returns those created now."""
+    now = now or clock.now()
+    if schedule is None:
+        if not schedule_path().exists():
+            return []
+        try:
+            schedule = load(session)
+        except (DefinitionError, OSError) as exc:
+            log.error("recurring work not created: the schedule file has problems:\n%s", exc)
+            return []
+    zone = ZoneInfo(schedule.timezone or settings.timezone())
+    last_runs = dict(session.exec(select(RecurringRun.rule, func.max(RecurringRun.scheduled_for))
+                                  .group_by(RecurringRun.rule)).all())
+    created = []
+    for rule in schedule.rules:
+        if not rule.active:
+            continue
+        late_after = span(rule.late_after or schedule.late_after)
+        for at in periods(rule, zone, after=last_runs.get(rule.name), now=now, limit=schedule.catch_up):
+            try:
+                order = _create(session, schedule, rule, at, now, late=now - at > late_after)
+            except HouqinError as exc:
+                session.rollback()
+                log.error("recurring rule %r, period %s: no work order created: %s", rule.name, at, exc.message)
+                break  # later periods of this rule would fail the same way
+            if order is not None:
+                created.append(order)
+    return created
+
+
+def periods(rule: Rule, zone: ZoneInfo, *, after: datetime | None, now: datetime, limit: int) -> list[datetime]:
+    """The rule's periods in (after, now], oldest first: at most `limit`, the latest only if `after` is None.
+
+    Walks back from `now`, so a long outage costs `limit` steps, not one per missed period.
+    """
+    wanted = limit if after is not None else 1
+    found = []
+    for steps, at in enumerate(_backwards(rule, zone, now)):
+        if (after is not None and at <= after) or steps > MAX_STEPS:
+            break
+        if rule.skip_closed_days and not get_calendar(rule.calendar).is_working_day(at.astimezone(zone).date()):
+            continue
+        if len(found) == wanted:
+            if after is not None:
+                log.warning("recurring rule %r: more than %d periods were missed; the older ones are not created",
+                            rule.name, limit)
+            break
+        found.append(at)
+    return found[::-1]
+
+
+def _backwards(rule: Rule, zone: ZoneInfo, now: datetime):
+    """The rule's times at or before `now`, newest first (aware, in `zone`)."""
+    if rule.cron is not None:
+        # croniter steps strictly before its start; a second later includes a period falling exactly on now.
+        times = croniter(rule.cron, now.astimezone(zone) + timedelta(seconds=1))
+        while True:
+            try:
+                yield times.get_prev(datetime)
+            except CroniterError:  # a line that never matches, such as 30 February
+                return
+    else:
+        step, first = span(rule.every), rule.starting
+        wall = now.astimezone(zone).replace(tzinfo=None)
+        if wall < first:
+            return
+        # Wall-clock arithmetic: "every 8h from 06:00" stays at 06:00, 14:00, 22:00 local.
+        k = math.floor((wall - first) / step)
+        while k >= 0:
+            yield (first + k * step).replace(tzinfo=zone)
+            k -= 1
+
+
+def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now: datetime, *, late: bool) -> WorkOrder | None:
+    if not _claim(session, rule.name, at, now, late):
+        session.rollback()
+        return None  # another worker, or an earlier call, made this period
+    reporter = actor_for(session, _reporter(session, rule.reporter or schedule.run_as, default=rule.reporter is None))
+    if rule.department:
+        department_named(session, rule.department, create=True)  # as `houqin user add` does
+    local = at.astimezone(ZoneInfo(schedule.timezone or settings.timezone()))
+    order = workorders.create(  # commits the claim and the work order together
+        session, reporter, process=rule.process, title=rule.title.format(date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}"),
+        description=rule.description, priority=rule.priority, department=rule.department, location=rule.location,
+        fields=dict(rule.fields), now=now,
+    )
+    run = session.exec(select(RecurringRun).where(RecurringRun.rule == rule.name, RecurringRun.scheduled_for == at)).one()
+    run.work_order_id = order.id
+    session.add(run)
+    session.add(History(work_order_id=order.id, at=now, actor_id=None, kind="schedule", comment=rule.name,
+                        data={"rule": rule.name, "scheduled_for": at.isoformat(), "late": late}))
+    session.commit()
+    if rule.assignee:
+        _assign(session, order, rule, now)
+    return order
+
+
+def _claim(session: Session, rule: str, at: datetime, now: datetime, late: bool) -> bool:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(RecurringRun).values(rule=rule, scheduled_for=at, created_at=now, late=late)
+        .on_conflict_do_nothing(index_elements=["rule", "scheduled_for"]).returning(RecurringRun.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def _reporter(session: Session, username: str, *, default: bool) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None and default:
+        # The system's own account: it signs recurring work orders and never signs in.
+        user = add_user(session, username=username, password=secrets.token_urlsafe(32), roles=[], display_name="系统")
+        user.active = False
+        session.add(user)
+        session.flush()
+    elif user is None:
+        raise Invalid(f"no user named '{username}' to create recurring work orders as")
+    return user
+
+
+def _assign(session: Session, order: WorkOrder, rule: Rule, now: datetime) -> None:
+    event = assigning_event(workorders.definition_of(session, order))
+    try:
+        workorders.fire(session, None, order.id, event, workorders.EventInput(assignee=rule.assignee), now)
+    except HouqinError as exc:
+        session.rollback()
+        log.error("recurring rule %r: %s left unassigned: %s", rule.name, order.number, exc.message)

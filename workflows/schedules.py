@@ -1,0 +1,190 @@
+"""The schedule language: recurring work orders (定期工单) declared in YAML.
+
+A schedule file lists rules; each creates a work order of a named process on a
+cron line or at a fixed interval, in the hospital's time zone, optionally only
+on the working days of a named calendar. Like a process definition, a file is
+read with positions, checked by pydantic and then across its parts, and every
+problem is reported at once with its line and column.
+"""
+import re
+import string
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from workflows.errors import DefinitionError, Problem
+from workflows.loader import Located, _plain, _schema_problem, parse_yaml
+from workflows.schema import PRIORITIES, ProcessDefinition
+
+_SPAN = re.compile(r"^\s*(\d+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)\s*$", re.I)
+TITLE_PLACEHOLDERS = {"date", "time"}
+
+
+def span(text: str) -> timedelta:
+    """`30m`, `8h`, `1d`, `1w`: wall-clock time (not working time), for intervals and lateness."""
+    match = _SPAN.match(str(text))
+    if not match:
+        raise ValueError(f"'{text}' is not a span of time: write e.g. '30m', '8h', '1d' or '1w'")
+    amount, unit = int(match.group(1)), match.group(2)[0].lower()
+    return timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rule(Strict):
+    name: str
+    process: str
+    # The work order's title; `{date}` and `{time}` become the period's local date and time.
+    title: str = Field(min_length=1, max_length=200)
+    cron: str | None = None
+    every: str | None = None
+    starting: datetime | None = None  # local wall-clock time of the first interval period
+    calendar: str | None = None
+    skip_closed_days: bool = False  # no run on a day the calendar is closed (holidays, weekends)
+    priority: str = "normal"
+    department: str | None = None
+    location: str = ""
+    description: str = ""
+    fields: dict = {}
+    assignee: str | None = None
+    reporter: str | None = None  # the user the work order is created as; the file's `run_as` by default
+    late_after: str | None = None
+    active: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", value):
+            raise ValueError(f"rule name '{value}' must be lower_snake_case, at most 64 characters")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and (len(value.split()) != 5 or not croniter.is_valid(value)):
+            raise ValueError(f"'{value}' is not a cron line: five fields, minute hour day month weekday, "
+                             f"e.g. '0 8 * * *' for 08:00 every day")
+        return value
+
+    @field_validator("every", "late_after")
+    @classmethod
+    def _span(cls, value: str | None) -> str | None:
+        if value is not None and span(value) <= timedelta(0):
+            raise ValueError("the span must be longer than zero")
+        return value
+
+    @field_validator("priority")
+    @classmethod
+    def _priority(cls, value: str) -> str:
+        if value not in PRIORITIES:
+            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError:
+            raise ValueError("the title has an unmatched '{' or '}'; write '{{' or '}}' for a brace") from None
+        unknown = names - TITLE_PLACEHOLDERS
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}} in the title: use {{date}} or {{time}}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_timing(self):
+        if (self.cron is None) == (self.every is None):
+            raise ValueError("give either 'cron' or 'every' (with 'starting'), not both and not neither")
+        if self.every is not None and self.starting is None:
+            raise ValueError("an 'every' rule needs 'starting': the local time of its first period, e.g. 2026-01-01T06:00")
+        if self.starting is not None and self.starting.tzinfo is not None:
+            raise ValueError("'starting' is a local wall-clock time in the schedule's time zone: leave out the offset")
+        if self.skip_closed_days and self.calendar is None:
+            raise ValueError("skip_closed_days needs a 'calendar' that says which days are closed")
+        return self
+
+
+class Schedule(Strict):
+    timezone: str | None = None  # IANA name; the hospital's zone (HOUQIN_TIMEZONE) when not given
+    run_as: str = "system"  # the user recurring work orders are created by, made on first use
+    late_after: str = "30m"  # a period created later than this after its time is marked late
+    catch_up: int = Field(default=100, ge=1, le=10000)  # most missed periods one rule creates at once
+    rules: list[Rule] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone '{value}': use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @field_validator("late_after")
+    @classmethod
+    def _late(cls, value: str) -> str:
+        span(value)
+        return value
+
+
+def load_schedule(text: str, file: str = "<schedule>", *, calendars: set[str] | None = None,
+                  processes: dict[str, ProcessDefinition] | None = None) -> Schedule:
+    """Parse and check a schedule; raise DefinitionError listing every problem found.
+
+    With `calendars` and `processes`, names are checked against them too.
+    """
+    located = parse_yaml(text, file)
+    try:
+        schedule = Schedule.model_validate(_plain(located.document))
+    except ValidationError as exc:
+        raise DefinitionError([_schema_problem(located, error) for error in exc.errors()]) from None
+    problems = _cross_problems(schedule, located, calendars, processes)
+    if problems:
+        raise DefinitionError(problems)
+    return schedule
+
+
+def _cross_problems(schedule: Schedule, located: Located, calendars, processes) -> list[Problem]:
+    problems, seen = [], set()
+    for index, rule in enumerate(schedule.rules):
+        path = ("rules", index)
+        if rule.name in seen:
+            problems.append(located.problem((*path, "name"), f"rule '{rule.name}' is declared twice"))
+        seen.add(rule.name)
+        if calendars is not None and rule.calendar is not None and rule.calendar not in calendars:
+            problems.append(located.problem((*path, "calendar"),
+                                            f"unknown calendar '{rule.calendar}': use one of {', '.join(sorted(calendars))}"))
+        if processes is None:
+            continue
+        definition = processes.get(rule.process)
+        if definition is None:
+            problems.append(located.problem((*path, "process"),
+                                            f"unknown process '{rule.process}': use one of {', '.join(sorted(processes))}"))
+            continue
+        for name in rule.fields:
+            if name not in definition.fields:
+                problems.append(located.problem((*path, "fields", name),
+                                                f"process '{rule.process}' has no field '{name}'"))
+        for name, spec in definition.fields.items():
+            if spec.required and name not in rule.fields:
+                problems.append(located.problem((*path, "fields" if rule.fields else "process"),
+                                                f"process '{rule.process}' needs the field '{name}' in 'fields'"))
+        if rule.assignee is not None and assigning_event(definition) is None:
+            problems.append(located.problem((*path, "assignee"),
+                                            f"process '{rule.process}' has no event from its first state that takes an assignee"))
+    return problems
+
+
+def assigning_event(definition: ProcessDefinition) -> str | None:
+    """The event that hands a new work order of this process to somebody, if there is one."""
+    for event in definition.events_from(definition.initial_state):
+        if event.assigns:
+            return event.name
+    return None
