@@ -123,7 +123,7 @@ def test_a_complaint_is_answered_and_followed_up(staff):
 def test_processes_are_listed_with_states_events_and_diagram(staff):
     client = staff.as_("nurse")
     listed = client.get("/api/v1/processes").json()
-    assert sorted(p["key"] for p in listed) == ["complaint", "hazard", "procurement", "repair"]
+    assert sorted(p["key"] for p in listed) == ["complaint", "hazard", "maintenance", "procurement", "repair"]
     repair = client.get("/api/v1/processes/repair").json()
     assert repair["version"] == 1 and "key: repair" in repair["yaml"]
     assert [s["name"] for s in repair["states"]][:3] == ["reported", "assigned", "accepted"]
