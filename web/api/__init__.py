@@ -3,10 +3,10 @@ from fastapi import APIRouter
 
 from web.api import auth, dashboard, notifications, processes, workorders
 from web.api import channels, sla
-from web.api import ledger
+from web.api import attachments, ledger
 
 router = APIRouter(prefix="/api/v1")
 for module in (auth, processes, workorders, dashboard, notifications, sla, channels):
     router.include_router(module.router)
-for module in (ledger,):  # the closed loop: risk ledger
+for module in (ledger, attachments):  # the closed loop: risk ledger, photos and files
     router.include_router(module.router)

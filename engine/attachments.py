@@ -1,0 +1,151 @@
+"""Photos and documents on a work order (现场照片、单据), kept for the audit trail.
+
+Files are stored under $HOUQIN_ATTACHMENTS_DIR (default $HOUQIN_DATA_DIR/attachments)
+with random names and no extension, so nothing uploaded is ever found or run by
+a name its uploader chose. The type is read from the file's first bytes, never
+taken from what the uploader declared: only photos (JPEG, PNG, WebP, HEIC) and
+PDF are kept. The web layer serves them only as downloads.
+
+Anyone who can see a work order may attach to it, at any step; each upload is a
+line on the work order's timeline.
+"""
+import hashlib
+import os
+import re
+import secrets
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import filetype
+from filetype.types import archive, image
+from sqlmodel import Session, select
+
+from engine import settings, workorders
+from engine.clock import clock
+from engine.errors import Invalid, NotFound
+from engine.models import Attachment, History
+from engine.users import Actor
+
+ALLOWED = (image.Jpeg(), image.Png(), image.Webp(), image.Heic(), archive.Pdf())
+ALLOWED_NAMES = "JPEG, PNG, WebP or HEIC photos, or PDF"
+CHUNK = 64 * 1024
+SNIFF = 8192  # enough of the head for every matcher above (HEIC reads its ftyp box)
+
+
+class TooLarge(Invalid):
+    """The file is over the size limit (the web layer answers 413)."""
+
+
+class UnsupportedType(Invalid):
+    """The file's bytes are not an allowed type, whatever it claimed to be (the web layer answers 415)."""
+
+
+def max_megabytes() -> float:
+    """The size limit: $HOUQIN_MAX_ATTACHMENT_MB megabytes, 10 by default."""
+    try:
+        return float(os.environ.get("HOUQIN_MAX_ATTACHMENT_MB", "10"))
+    except ValueError:
+        return 10.0
+
+
+def max_bytes() -> int:
+    return int(max_megabytes() * 1024 * 1024)
+
+
+def too_large() -> TooLarge:
+    return TooLarge(f"the file is larger than {max_megabytes():g} MB", [{"field": "file", "message": "too large"}])
+
+
+def directory() -> Path:
+    return Path(os.environ.get("HOUQIN_ATTACHMENTS_DIR") or settings.data_dir() / "attachments")
+
+
+def _path(stored_name: str) -> Path:
+    return directory() / stored_name[:2] / stored_name
+
+
+def save(session: Session, actor: Actor, order_id: int, *, filename: str | None, stream: BinaryIO,
+         comment: str = "", now: datetime | None = None) -> Attachment:
+    """Check and store an upload, and record it on the work order's timeline."""
+    now = now or clock.now()
+    order = workorders.get(session, actor, order_id)  # not visible: NotFound, as if it did not exist
+    if len(comment) > 1000:
+        raise Invalid("comment must be at most 1000 characters", [{"field": "comment", "message": "too long"}])
+    stored_name = secrets.token_hex(16)
+    final = _path(stored_name)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(final.name + ".part")
+    try:
+        head, size, digest = _copy(stream, partial)
+        if size == 0:
+            raise Invalid("the file is empty", [{"field": "file", "message": "empty"}])
+        kind = filetype.match(head, matchers=ALLOWED)
+        if kind is None:
+            raise UnsupportedType(f"only {ALLOWED_NAMES} files can be attached",
+                                  [{"field": "file", "message": "not an allowed type"}])
+        os.replace(partial, final)
+    finally:
+        partial.unlink(missing_ok=True)
+    try:
+        attachment = Attachment(
+            work_order_id=order.id, filename=_download_name(filename, kind.extension), content_type=kind.mime,
+            size=size, sha256=digest, stored_name=stored_name, uploaded_by=actor.id, uploaded_at=now,
+        )
+        session.add(attachment)
+        session.flush()
+        session.add(History(
+            work_order_id=order.id, at=now, actor_id=actor.id, kind="attachment", comment=comment,
+            data={"attachment_id": attachment.id, "filename": attachment.filename,
+                  "content_type": attachment.content_type, "size": size},
+        ))
+        session.commit()
+    except Exception:
+        session.rollback()
+        final.unlink(missing_ok=True)
+        raise
+    return attachment
+
+
+def _copy(stream: BinaryIO, target: Path) -> tuple[bytes, int, str]:
+    """Write the upload to `target`, stopping as soon as it passes the limit."""
+    limit, size, head, digest = max_bytes(), 0, b"", hashlib.sha256()
+    with open(target, "wb") as out:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise too_large()
+            if len(head) < SNIFF:
+                head += chunk[:SNIFF - len(head)]
+            digest.update(chunk)
+            out.write(chunk)
+    return head, size, digest.hexdigest()
+
+
+def _download_name(filename: str | None, extension: str) -> str:
+    """The uploader's name without any path, control characters or misleading extension."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch)[0] != "C").strip(" .")
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{(stem or 'attachment')[:150]}.{extension}"
+
+
+def listing(session: Session, actor: Actor, order_id: int) -> list[Attachment]:
+    workorders.get(session, actor, order_id)
+    return list(session.exec(select(Attachment).where(Attachment.work_order_id == order_id).order_by(Attachment.id)).all())
+
+
+def opened(session: Session, actor: Actor, attachment_id: int) -> tuple[Attachment, Path]:
+    """The attachment and its file, for someone who may see its work order."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound(f"attachment {attachment_id} not found")
+    try:
+        workorders.get(session, actor, attachment.work_order_id)
+    except NotFound:
+        raise NotFound(f"attachment {attachment_id} not found") from None
+    path = _path(attachment.stored_name)
+    if not path.is_file():
+        raise NotFound(f"the file of attachment {attachment_id} is missing from the server")
+    return attachment, path

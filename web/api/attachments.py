@@ -1,0 +1,74 @@
+"""Photos and files on a work order: upload at any step, list, download (never shown inline)."""
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import FileResponse
+from starlette.datastructures import UploadFile
+
+from engine import attachments
+from web.deps import ActorDep, SessionDep
+
+router = APIRouter(tags=["attachments"])
+OrderId = Annotated[int, Path(ge=1, le=2**62)]
+# Room for the multipart boundaries and the other form fields around the file.
+ENVELOPE = 64 * 1024
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"},
+                   "comment": {"type": "string", "maxLength": 1000}},
+}}}}}
+
+
+def shown(attachment) -> dict:
+    return {
+        "id": attachment.id, "work_order_id": attachment.work_order_id, "filename": attachment.filename,
+        "content_type": attachment.content_type, "size": attachment.size, "sha256": attachment.sha256,
+        "uploaded_at": attachment.uploaded_at, "url": f"/api/v1/attachments/{attachment.id}",
+    }
+
+
+@router.post("/workorders/{order_id}/attachments", status_code=201, openapi_extra=UPLOAD_BODY)
+async def upload(order_id: OrderId, request: Request, session: SessionDep, actor: ActorDep) -> dict:
+    """Attach a photo (JPEG, PNG, WebP, HEIC) or a PDF, as multipart field `file`; at most
+    HOUQIN_MAX_ATTACHMENT_MB (10 MB by default)."""
+    limit = attachments.max_bytes()
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        raise HTTPException(411, "send the upload with a Content-Length header")
+    if int(length) > limit + ENVELOPE:  # refused before a byte of it is read
+        raise HTTPException(413, attachments.too_large().message)
+    try:
+        form = await request.form(max_files=1, max_fields=5)
+    except Exception:  # malformed multipart of any kind
+        raise HTTPException(400, "send the file as multipart/form-data with the field 'file'") from None
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise HTTPException(422, "send the file in the multipart field 'file'")
+    comment = form.get("comment") if isinstance(form.get("comment"), str) else ""
+    try:
+        attachment = attachments.save(session, actor, order_id, filename=upload.filename, stream=upload.file,
+                                      comment=comment)
+    except attachments.TooLarge as exc:
+        raise HTTPException(413, exc.message) from None
+    except attachments.UnsupportedType as exc:
+        raise HTTPException(415, exc.message) from None
+    finally:
+        await upload.close()
+    return shown(attachment)
+
+
+@router.get("/workorders/{order_id}/attachments")
+def list_attachments(order_id: OrderId, session: SessionDep, actor: ActorDep) -> list[dict]:
+    return [shown(a) for a in attachments.listing(session, actor, order_id)]
+
+
+@router.get("/attachments/{attachment_id}", response_class=FileResponse)
+def download(attachment_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, actor: ActorDep) -> FileResponse:
+    """The file, always as a download: never rendered by the browser, never sniffed as another type."""
+    attachment, path = attachments.opened(session, actor, attachment_id)
+    return FileResponse(
+        path, media_type=attachment.content_type, filename=attachment.filename, content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
+                 "Cache-Control": "private, no-store"},
+    )
