@@ -34,7 +34,7 @@ def language_of(value: str | None) -> str:
     return value if value in LANGUAGES else DEFAULT
 
 
-def translate(language: str, key: str, **values) -> str:
+def translate(language: str, key: str, /, **values) -> str:
     text = catalogue(language_of(language)).get(key) or catalogue(DEFAULT).get(key) or key
     return text.format(**values) if values else text
 
@@ -64,7 +64,7 @@ class Translator:
     def __init__(self, language: str):
         self.language = language_of(language)
 
-    def __call__(self, key: str, **values) -> str:
+    def __call__(self, key: str, /, **values) -> str:
         return translate(self.language, key, **values)
 
     def label(self, value) -> str:

@@ -3,8 +3,10 @@
 Kept in memory, per process: with several workers each counts on its own, so the
 real limit is `FAILURES` × workers per window — still far too slow for guessing
 an argon2-hashed password, and it needs no shared store. Time comes from the
-engine's clock, so tests move it instead of waiting.
+engine's clock, so tests move it instead of waiting. Each app has its own
+(`app.state.login_limiter`, made in web.pages.mount).
 """
+import math
 import threading
 from collections import deque
 from datetime import datetime, timedelta
@@ -39,7 +41,7 @@ class LoginLimiter:
             times = self._recent(self._key(username, address), now)
             if len(times) < self.failures:
                 return 0
-            return max(1, int((times[0] + self.window - now).total_seconds()) + 1)
+            return max(1, math.ceil((times[0] + self.window - now).total_seconds()))
 
     def failed(self, username: str, address: str) -> None:
         now = clock.now()
@@ -54,6 +56,3 @@ class LoginLimiter:
     def succeeded(self, username: str, address: str) -> None:
         with self._lock:
             self._seen.pop(self._key(username, address), None)
-
-
-limiter = LoginLimiter()

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from engine.errors import HouqinError, NotFound
 from web.pages import account, admin, cockpit, designer, orders, queues, submit
 from web.pages.common import CsrfRejected, PageForbidden, SignInRequired, redirect, render
+from web.ratelimit import LoginLimiter
 from web.session import ApiCsrfMiddleware, LazySessionMiddleware
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -23,6 +24,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 
 def mount(app: FastAPI) -> None:
+    app.state.login_limiter = LoginLimiter()
     app.add_middleware(ApiCsrfMiddleware)
     app.add_middleware(LazySessionMiddleware)  # added last = outermost: the CSRF check sees the session
     app.middleware("http")(_security_headers)

@@ -1,15 +1,12 @@
 """Signing in and out, the home redirect, and the language switch."""
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from engine import directory
 from engine.users import authenticate
 from web.deps import SessionDep
 from web.i18n import LANGUAGES, Translator, language_of
 from web.pages.common import ActorPage, FormDep, csrf_protect, home_for, redirect, render, safe_next
-from web.ratelimit import limiter
 from web.session import sign_in
-
-from fastapi import Depends
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -33,6 +30,7 @@ def login(request: Request, session: SessionDep, form: FormDep):
     target = safe_next(str(form.get("next", "")), "")
     address = request.client.host if request.client else "-"
     t = Translator(language_of(request.session.get("lang")))
+    limiter = request.app.state.login_limiter
     wait = limiter.retry_after(username, address)
     if wait:
         minutes = max(1, -(-wait // 60))

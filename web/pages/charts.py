@@ -81,7 +81,7 @@ def percent_lines(months: list[str], series: dict[str, tuple[str, list[float | N
     """Rates (0..1) month by month on a 0-100 % scale; `series`: name → (css class, values)."""
     chart = LineChart(labels=[], series=[], grid=[])
     top, span = 16.0, chart.bottom - 16.0
-    step = (chart.width - chart.left - 20) / max(1, len(months) - 1)
+    step = (chart.width - chart.left - 40) / max(1, len(months) - 1)
     chart.labels = [(chart.left + index * step, month) for index, month in enumerate(months)]
     chart.grid = [(top + span * (1 - level / 100), f"{level}%") for level in (0, 25, 50, 75, 100)]
     for name, (css, values) in series.items():

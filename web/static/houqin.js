@@ -30,7 +30,7 @@
       el.classList.toggle("late", late);
       var what = late ? text("late") + " " + span(remaining) : text("left") + " " + span(remaining);
       if (el.getAttribute("data-status") === "paused") what += " · " + text("paused");
-      el.textContent = el.getAttribute("data-label") + " " + what;
+      el.textContent = (el.getAttribute("data-label") + " " + what).trim();
     });
   }
   if (timers.length) { tick(); setInterval(tick, 1000); }
