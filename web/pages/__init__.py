@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import HouqinError, NotFound
 from web.pages import account, admin, cockpit, designer, orders, queues, submit
-from web.pages.common import CsrfRejected, PageForbidden, SignInRequired, redirect, render
+from web.pages.common import CsrfRejected, PageForbidden, SignInRequired, TooLarge, redirect, render
 from web.ratelimit import LoginLimiter
 from web.session import ApiCsrfMiddleware, LazySessionMiddleware
 
@@ -51,6 +51,7 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(PageForbidden, _forbidden)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(TooLarge, _too_large)
 
 
 def _is_page(request: Request) -> bool:
@@ -72,6 +73,11 @@ async def _forbidden(request: Request, exc: PageForbidden):
 async def _csrf_rejected(request: Request, exc: CsrfRejected):
     return render(request, "error.html", None, status_code=403, title_key="error.csrf_title",
                   message_key="error.csrf_text")
+
+
+async def _too_large(request: Request, exc: TooLarge):
+    return render(request, "error.html", None, status_code=413, title_key="error.too_large_title",
+                  message_key="error.too_large_text")
 
 
 async def _security_headers(request: Request, call_next):

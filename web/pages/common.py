@@ -17,8 +17,8 @@ from sqlmodel import select
 from starlette.datastructures import FormData
 from starlette.templating import Jinja2Templates
 
-from engine import settings
-from engine.errors import HouqinError, Invalid
+from engine import attachments, settings
+from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
 from engine.models import User
 from engine.users import Actor, actor_for
 from web.deps import SessionDep
@@ -43,6 +43,9 @@ PAGE_ROLES = {path: roles for path, _, roles in MENU}
 # Where each kind of user lands after signing in: the page of their main job.
 HOME_BY_ROLE = [("technician", "/work"), ("dispatcher", "/dispatch"), ("supervisor", "/escalations"),
                 ("designer", "/designer"), ("admin", "/admin"), ("leader", "/cockpit")]
+
+
+_KINDS = (("notfound", NotFound), ("conflict", Conflict), ("forbidden", Forbidden), ("invalid", Invalid))
 
 
 class SignInRequired(Exception):
@@ -115,21 +118,33 @@ def roles(path: str):
     return Depends(check)
 
 
+class TooLarge(Exception):
+    pass
+
+
+# Room for the other fields and the multipart boundaries around one file.
+_ENVELOPE = 64 * 1024
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form; a body over the attachment limit is refused before it is read."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > attachments.max_bytes() + _ENVELOPE:
+        raise TooLarge()
+    return await request.form()
+
+
 async def csrf_protect(request: Request) -> None:
     """Router-wide: an unsafe request must carry the session's CSRF token."""
     if request.method not in UNSAFE:
         return
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
-        form = await request.form()
+        form = await read_form(request)
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not csrf_matches(request.session, sent):
         raise CsrfRejected()
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form()
 
 
 FormDep = Annotated[FormData, Depends(read_form)]
@@ -150,18 +165,19 @@ def flash(request: Request, kind: str, text: str) -> None:
 
 def flash_error(request: Request, t: Translator, exc: HouqinError, labels: dict[str, str] | None = None) -> None:
     """An engine refusal in the user's language: a translated headline, then the engine's own reason."""
-    kind = type(exc).__name__.lower()
-    headline = t(f"error.{kind}") if kind in ("notfound", "conflict", "forbidden", "invalid") else t("error.other")
-    if isinstance(exc, Invalid) and exc.errors:
-        details = "; ".join(_field_error(e, labels or {}) for e in exc.errors)
-    else:
-        details = exc.message
-    flash(request, "error", f"{headline} {details}")
+    kind = next((name for name, cls in _KINDS if isinstance(exc, cls)), "other")
+    labels = labels or {}
+    named = isinstance(exc, Invalid) and any(_field(e) in labels for e in exc.errors)
+    details = "; ".join(_field_error(e, labels) for e in exc.errors) if named else exc.message
+    flash(request, "error", f"{t(f'error.{kind}')} {details}")
+
+
+def _field(error: dict) -> str:
+    return str(error.get("field", "")).removeprefix("fields.")
 
 
 def _field_error(error: dict, labels: dict[str, str]) -> str:
-    field = str(error.get("field", "")).removeprefix("fields.")
-    name = labels.get(field)
+    name = labels.get(_field(error))
     return f"{name}: {error.get('message', '')}" if name else str(error.get("message", ""))
 
 

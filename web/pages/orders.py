@@ -6,13 +6,15 @@ each button's form asks for exactly the fields its event declares.
 from fastapi import APIRouter, Depends, Path, Request
 from sqlmodel import select
 
-from engine import comments, directory, feedback, workorders
+from starlette.datastructures import UploadFile
+
+from engine import attachments, comments, directory, feedback, workorders
 from engine.errors import HouqinError, Invalid
 from engine.models import Escalation, WorkOrder
 from engine.users import Actor
 from web.deps import SessionDep
 from web.i18n import Translator
-from web.pages import attachments_bridge, forms, view
+from web.pages import forms, view
 from web.pages.common import (ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render,
                               safe_next)
 from workflows.machine import mermaid
@@ -82,7 +84,7 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, order_id
         escalations=_escalations(session, order), timeline=_timeline(session, order, definition, t),
         people=assignee_choices(session) if any(e.assigns for e in events) else None,
         can_edit=bool(actor.roles & workorders.EDITORS), priorities=PRIORITIES,
-        attachments=attachments_bridge.listing(session, actor, order) if attachments_bridge.available() else None,
+        files=attachments.listing(session, actor, order.id), max_megabytes=attachments.max_megabytes(),
     )
 
 
@@ -133,6 +135,8 @@ def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Trans
                     change = data[name]
                     shown = [t(f"priority.{v}") if name == "priority" else v for v in (change.get("from"), change.get("to"))]
                     details.append((t(f"order.{name}"), f"{shown[0]} → {shown[1]}"))
+        if row.kind == "attachment" and data.get("filename"):
+            details.append((t("order.attachments"), data["filename"]))
         if row.kind == "escalation" and "level" in data:
             details.append((t("escalations.level"), str(data["level"])))
         if row.kind == "notification" and data.get("recipients"):
@@ -224,3 +228,16 @@ def _feedback(session, actor, order, form, t: Translator) -> str:
     feedback.give(session, actor, order.id, satisfied=satisfied, rating=rating,
                   comment=str(form.get("comment", ""))[:5000], expected_version=_version(form))
     return t("feedback.thanks")
+
+
+@router.post("/orders/{order_id}/attachments")
+def attach(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+    def save(order, definition, t):
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise Invalid(t("order.choose_file"))
+        attachments.save(session, actor, order.id, filename=upload.filename, stream=upload.file,
+                         comment=str(form.get("comment", ""))[:1001])
+        return t("order.attached", name=upload.filename)
+
+    return _act(request, session, actor, form, order_id, save)

@@ -1,12 +1,14 @@
 """Submit: pick a process, fill in the form its definition declares, see the new work order."""
 from fastapi import APIRouter, Depends, Request
 
-from engine import definitions, directory, workorders
-from engine.errors import Invalid
+from starlette.datastructures import UploadFile
+
+from engine import attachments, definitions, directory, workorders
+from engine.errors import HouqinError, Invalid
 from web.deps import SessionDep
 from web.i18n import Translator
-from web.pages import attachments_bridge, forms
-from web.pages.common import ActorPage, FormDep, csrf_protect, flash, language, redirect, render
+from web.pages import forms
+from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render
 from workflows.schema import PRIORITIES
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -38,8 +40,7 @@ def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage)
     t = Translator(language(request, actor))
     definition, fields = _form_context(session, actor, key, t)
     return render(request, "submit_form.html", actor, definition=definition, fields=fields, priorities=PRIORITIES,
-                  departments=_departments(session, actor), values={"priority": "normal"}, errors={},
-                  photos=attachments_bridge.available())
+                  departments=_departments(session, actor), values={"priority": "normal"}, errors={})
 
 
 @router.post("/submit/{key}")
@@ -51,11 +52,6 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
     for name, limit in (("title", TITLE_MAX), ("description", TEXT_MAX), ("location", LOCATION_MAX)):
         if len(values[name]) > limit:
             errors[name] = t("form.too_long", limit=limit)
-    photo = attachments_bridge.photo_from(form)
-    if photo is not None:
-        problem = attachments_bridge.problem(photo, t)
-        if problem:
-            errors["photo"] = problem
     if not errors:
         try:
             order = workorders.create(
@@ -69,10 +65,19 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
                 errors[str(error.get("field", "")).removeprefix("fields.")] = error.get("message", "")
             errors.setdefault("_", exc.message)
         else:
-            if photo is not None:
-                attachments_bridge.attach(session, actor, order, photo, t, request)
             flash(request, "ok", t("submit.done", number=order.number))
+            _attach_photo(request, session, actor, order.id, form.get("photo"), t)
             return redirect(f"/orders/{order.id}")
     return render(request, "submit_form.html", actor, status_code=422, definition=definition, fields=fields,
-                  priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors,
-                  photos=attachments_bridge.available())
+                  priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors)
+
+
+def _attach_photo(request, session, actor, order_id: int, photo, t: Translator) -> None:
+    """The work order stands even if its photo is refused: the message says why, the order page takes another."""
+    if not isinstance(photo, UploadFile) or not photo.filename:
+        return
+    try:
+        attachments.save(session, actor, order_id, filename=photo.filename, stream=photo.file)
+    except HouqinError as exc:
+        session.rollback()
+        flash_error(request, t, exc)
