@@ -1,14 +1,34 @@
-"""The figures supervisors review (数据驾驶舱), computed with SQL aggregates, never row by row in Python."""
-from dataclasses import dataclass
-from datetime import datetime
+"""The figures supervisors review (数据驾驶舱), computed with SQL aggregates, never row by row in Python.
 
-from sqlalchemy import case, func, or_
+Every figure is about the work orders *created* in the period (and visible to
+the caller, of the department, process and team asked for): how many, how fast
+they were answered, whether on time, how the requesters judged them, what they
+cost in labour. A month's line is the same computation scoped to that month.
+
+What a process contributes is declared in its YAML: `reporting` names the
+response timer (default: the first SLA timer), the fault field and the labour
+field; `feedback` the state where verdicts are given; a `ledger` section makes
+its work orders hazards.
+
+Percentiles are read with ORDER BY … OFFSET, two rows each, interpolated as
+PostgreSQL's percentile_cont does, so SQLite and PostgreSQL give the same answer.
+"""
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, exists, false, func, or_
 from sqlmodel import Session, select
 
-from engine import permissions
+from engine import definitions, periods, permissions
 from engine.clock import clock
-from engine.models import Department, Feedback, SlaTimer, WorkOrder
+from engine.models import Department, Escalation, Feedback, History, SlaTimer, Team, User, WorkOrder
 from engine.users import Actor
+from workflows.schema import ProcessDefinition
+
+TOP = 10
+MAX_MONTHS = 36
+ENDED = ("met", "breached")
 
 
 @dataclass
@@ -17,12 +37,13 @@ class Scope:
     end: datetime | None = None
     department: str | None = None
     process: str | None = None
+    team: str | None = None
 
 
-def _orders(session: Session, actor: Actor, scope: Scope):
-    """The work orders the figures cover: created in the period, visible to the actor."""
+def _orders(session: Session, actor: Actor | None, scope: Scope):
+    """The work orders the figures cover: created in the period, visible to the actor (None: everything)."""
     query = select(WorkOrder.id)
-    visible = permissions.visible_clause(actor)
+    visible = permissions.visible_clause(actor) if actor is not None else None
     if visible is not None:
         query = query.where(visible)
     if scope.start:
@@ -33,53 +54,288 @@ def _orders(session: Session, actor: Actor, scope: Scope):
         query = query.where(WorkOrder.process == scope.process)
     if scope.department:
         query = query.join(Department, Department.id == WorkOrder.department_id).where(Department.name == scope.department)
+    if scope.team:
+        query = query.join(Team, Team.id == WorkOrder.team_id).where(Team.name == scope.team)
     return query
 
 
-def figures(session: Session, actor: Actor, scope: Scope, now: datetime | None = None) -> dict:
+def figures(session: Session, actor: Actor | None, scope: Scope, now: datetime | None = None, *,
+            monthly: bool = False) -> dict:
+    """The cockpit's figures for `scope`; with `monthly`, also `by_month`: the same for each local month."""
     now = now or clock.now()
+    processes = {row.key: definitions.compiled(session, row.key, row.version).definition
+                 for row in definitions.current_rows(session)}
+    out = _figures(session, actor, scope, now, processes)
+    if monthly:
+        out["by_month"] = [
+            {"month": name, **_figures(session, actor, replace(scope, start=start, end=end), now, processes)}
+            for name, start, end in months(scope, now)
+        ]
+    return out
+
+
+def months(scope: Scope, now: datetime) -> list[tuple[str, datetime, datetime]]:
+    """The local months the scope covers, cut to its bounds: the last 12 up to now when it has no start.
+
+    At most the last MAX_MONTHS of them.
+    """
+    end = scope.end or now
+    start = scope.start
+    if start is None:
+        latest = periods.months(end - timedelta(microseconds=1), end)[-1]
+        year, month = map(int, latest.split("-"))
+        year, month = divmod(year * 12 + month - 1 - 11, 12)
+        start, _ = periods.month(f"{year:04d}-{month + 1:02d}")
+    if end <= start:
+        return []
+    found = []
+    for name in periods.months(start, end)[-MAX_MONTHS:]:
+        first, after = periods.month(name)
+        found.append((name, max(first, start), min(after, end)))
+    return found
+
+
+def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, processes: dict) -> dict:
     ids = _orders(session, actor, scope).subquery()
     in_scope = WorkOrder.id.in_(select(ids.c.id))
-    total = session.exec(select(func.count()).select_from(WorkOrder).where(in_scope)).one()
+    counts = _counts(session, in_scope, processes)
+    timers = _timers(session, in_scope, processes)
+    response = _response(session, in_scope, processes)
+    verdicts = _verdicts(session, ids)
+    labour = _labour(session, in_scope, processes)
+    ended, met = sum(t["ended"] for t in timers), sum(t["met"] for t in timers)
+    return {
+        # the first cockpit's figures, as they were
+        "total": counts["total"],
+        "by_state": _grouped(session, in_scope, WorkOrder.state),
+        "by_process": _grouped(session, in_scope, WorkOrder.process),
+        "by_department": _by_department(session, in_scope),
+        "on_time_rate": _rate(met, ended),
+        "on_time": _on_time_by_name(session, in_scope),
+        "average_response_minutes": response["overall"]["average"],
+        "satisfaction_rate": _rate(verdicts["satisfied"], verdicts["ratings"]),
+        "ratings": verdicts["ratings"],
+        "overdue": _overdue(session, in_scope, now),
+        "escalated": counts["escalated_open"],
+        # the closed loop
+        "completed": counts["completed"],
+        "completion_rate": _rate(counts["completed"], counts["total"]),
+        "response_minutes": response["overall"],
+        "response_by_process": response["by_process"],
+        "timers": timers,
+        "reopened": counts["reopened"],
+        "reached_feedback": counts["reached_feedback"],
+        "reopen_rate": _rate(counts["reopened"], counts["reached_feedback"]),
+        "average_rating": verdicts["average_rating"],
+        "auto_confirmed": verdicts["auto"],
+        "auto_confirmed_share": _rate(verdicts["auto"], verdicts["ratings"] + verdicts["auto"]),
+        "breached": _breached(session, in_scope, now),
+        "escalated_total": counts["escalated_total"],
+        "hazards_open": counts["hazards_open"],
+        "hazards_closed_out": counts["hazards_closed_out"],
+        "labour_minutes": sum(row["minutes"] for row in labour),
+        "labour_by_technician": labour,
+        "top_categories": _top_categories(session, in_scope, processes),
+        "top_locations": _top_locations(session, in_scope, processes),
+    }
 
-    def grouped(column):
-        return {key or "": count for key, count in session.exec(
-            select(column, func.count()).select_from(WorkOrder).where(in_scope).group_by(column)).all()}
 
-    by_department = {name or "": count for name, count in session.exec(
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _count_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _any(clauses: list):
+    return or_(false(), *clauses)
+
+
+def _counts(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> dict:
+    """Everything that is a count of work orders, in one pass over them."""
+    ledgers = [key for key, d in processes.items() if d.ledger is not None]
+    waited = _any([
+        and_(WorkOrder.process == key, exists().where(
+            History.work_order_id == WorkOrder.id, History.to_state == d.feedback.state,
+            History.kind.in_(("create", "transition"))))
+        for key, d in processes.items() if d.feedback is not None
+    ])
+    escalated = or_(WorkOrder.escalation_level > 0, exists().where(Escalation.work_order_id == WorkOrder.id))
+    hazard = WorkOrder.process.in_(ledgers)
+    row = session.exec(select(
+        func.count(),
+        _count_if(WorkOrder.closed == True),  # noqa: E712
+        _count_if(WorkOrder.reopen_count > 0),
+        _count_if(waited),
+        _count_if(and_(WorkOrder.escalation_level > 0, WorkOrder.closed == False)),  # noqa: E712
+        _count_if(escalated),
+        _count_if(and_(hazard, WorkOrder.closed == False)),  # noqa: E712
+        _count_if(and_(hazard, WorkOrder.closed == True)),  # noqa: E712
+    ).select_from(WorkOrder).where(in_scope)).one()
+    names = ("total", "completed", "reopened", "reached_feedback", "escalated_open", "escalated_total",
+             "hazards_open", "hazards_closed_out")
+    return {name: int(value or 0) for name, value in zip(names, row)}
+
+
+def _grouped(session: Session, in_scope, column) -> dict:
+    return {key or "": count for key, count in session.exec(
+        select(column, func.count()).select_from(WorkOrder).where(in_scope).group_by(column)).all()}
+
+
+def _by_department(session: Session, in_scope) -> dict:
+    return {name or "": count for name, count in session.exec(
         select(Department.name, func.count()).select_from(WorkOrder)
         .join(Department, Department.id == WorkOrder.department_id, isouter=True)
         .where(in_scope).group_by(Department.name)).all()}
-    timer_in_scope = SlaTimer.work_order_id.in_(select(ids.c.id))
-    on_time = {}
-    for name, met, ended, minutes in session.exec(
-        select(SlaTimer.name, func.sum(case((SlaTimer.status == "met", 1), else_=0)),
-               func.sum(case((SlaTimer.status.in_(("met", "breached")), 1), else_=0)),
-               func.avg(case((SlaTimer.status.in_(("met", "breached")), SlaTimer.working_seconds / 60.0))))
-        .where(timer_in_scope).group_by(SlaTimer.name)).all():
-        on_time[name] = {"met": int(met or 0), "ended": int(ended or 0),
-                         "rate": round(met / ended, 4) if ended else None,
-                         "average_minutes": round(minutes, 1) if minutes is not None else None}
-    real = session.exec(select(func.count(), func.sum(case((Feedback.satisfied == True, 1), else_=0)))  # noqa: E712
-                        .where(Feedback.work_order_id.in_(select(ids.c.id)), Feedback.auto == False)).one()  # noqa: E712
-    overdue = session.exec(select(func.count(func.distinct(SlaTimer.work_order_id))).where(
-        timer_in_scope, SlaTimer.status.in_(("running", "paused")),
-        or_(SlaTimer.breached == True, (SlaTimer.status == "running") & (SlaTimer.due_at < now)))).one()  # noqa: E712
-    escalated = session.exec(select(func.count()).select_from(WorkOrder).where(
-        in_scope, WorkOrder.escalation_level > 0, WorkOrder.closed == False)).one()  # noqa: E712
-    ended = sum(t["ended"] for t in on_time.values())
-    met = sum(t["met"] for t in on_time.values())
-    response = on_time.get("response", {})
-    return {
-        "total": total,
-        "by_state": grouped(WorkOrder.state),
-        "by_process": grouped(WorkOrder.process),
-        "by_department": by_department,
-        "on_time_rate": round(met / ended, 4) if ended else None,
-        "on_time": on_time,
-        "average_response_minutes": response.get("average_minutes"),
-        "satisfaction_rate": round((real[1] or 0) / real[0], 4) if real[0] else None,
-        "ratings": real[0],
-        "overdue": overdue,
-        "escalated": escalated,
-    }
+
+
+def _timers(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
+    """On-time rate of each timer of each process: met out of those that ended (met or breached)."""
+    rows = session.exec(
+        select(WorkOrder.process, SlaTimer.name, _count_if(SlaTimer.status == "met"),
+               _count_if(SlaTimer.status.in_(ENDED)),
+               func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0))))
+        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(in_scope)
+        .group_by(WorkOrder.process, SlaTimer.name).order_by(WorkOrder.process, SlaTimer.name)
+    ).all()
+    out = []
+    for process, name, met, ended, minutes in rows:
+        spec = processes[process].sla.get(name) if process in processes else None
+        out.append({"process": process, "timer": name,
+                    "label": spec.label.model_dump() if spec and spec.label else None,
+                    "met": int(met), "ended": int(ended), "rate": _rate(int(met), int(ended)),
+                    "average_minutes": round(minutes, 1) if minutes is not None else None})
+    return out
+
+
+def _on_time_by_name(session: Session, in_scope) -> dict:
+    """The first cockpit's view: timers of the same name taken together whatever their process."""
+    rows = session.exec(
+        select(SlaTimer.name, _count_if(SlaTimer.status == "met"), _count_if(SlaTimer.status.in_(ENDED)),
+               func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0))))
+        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(in_scope).group_by(SlaTimer.name)
+    ).all()
+    return {name: {"met": int(met), "ended": int(ended), "rate": _rate(int(met), int(ended)),
+                   "average_minutes": round(minutes, 1) if minutes is not None else None}
+            for name, met, ended, minutes in rows}
+
+
+def _response(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> dict:
+    """Working time to the end of each process's response timer: count, mean, median and 90th percentile."""
+    chosen = {key: d.response_timer() for key, d in processes.items() if d.response_timer()}
+
+    def measured(*keys):
+        which = _any([and_(WorkOrder.process == key, SlaTimer.name == chosen[key]) for key in keys])
+        return (select(SlaTimer.working_seconds).join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
+                .where(in_scope, which, SlaTimer.status.in_(ENDED), SlaTimer.working_seconds.is_not(None)))
+
+    by_process = {}
+    for key in chosen:
+        summary = _summary(session, measured(key))
+        if summary["count"]:
+            by_process[key] = {"timer": chosen[key], **summary}
+    return {"overall": _summary(session, measured(*chosen)), "by_process": by_process}
+
+
+def _summary(session: Session, values) -> dict:
+    inner = values.subquery()
+    column = inner.c.working_seconds
+    count, mean = session.exec(select(func.count(), func.avg(column))).one()
+    minutes = lambda seconds: round(seconds / 60.0, 1) if seconds is not None else None  # noqa: E731
+    return {"count": count, "average": minutes(mean),
+            "median": minutes(_percentile(session, column, count, 0.5)),
+            "p90": minutes(_percentile(session, column, count, 0.9))}
+
+
+def _percentile(session: Session, column, count: int, fraction: float) -> float | None:
+    """percentile_cont: the value at position fraction*(n-1) of the sorted values, interpolated."""
+    if not count:
+        return None
+    position = fraction * (count - 1)
+    below = math.floor(position)
+    pair = session.exec(select(column).order_by(column).offset(below).limit(2)).all()
+    if len(pair) == 1 or position == below:
+        return float(pair[0])
+    return pair[0] + (pair[1] - pair[0]) * (position - below)
+
+
+def _verdicts(session: Session, ids) -> dict:
+    """Requesters' verdicts: real ratings apart from confirmations by silence."""
+    real = Feedback.auto == False  # noqa: E712
+    count, satisfied, average, auto = session.exec(select(
+        _count_if(real), _count_if(and_(real, Feedback.satisfied == True)),  # noqa: E712
+        func.avg(case((real, Feedback.rating))), _count_if(Feedback.auto == True),  # noqa: E712
+    ).where(Feedback.work_order_id.in_(select(ids.c.id)))).one()
+    return {"ratings": int(count), "satisfied": int(satisfied), "auto": int(auto),
+            "average_rating": round(average, 2) if average is not None else None}
+
+
+def _late(now: datetime):
+    return or_(SlaTimer.breached == True, SlaTimer.status == "breached",  # noqa: E712
+               (SlaTimer.status == "running") & (SlaTimer.due_at < now))
+
+
+def _overdue(session: Session, in_scope, now: datetime) -> int:
+    """Work orders late now: a live timer past its due time."""
+    return session.exec(select(func.count(func.distinct(SlaTimer.work_order_id)))
+                        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
+                        .where(in_scope, SlaTimer.status.in_(("running", "paused")), _late(now))).one()
+
+
+def _breached(session: Session, in_scope, now: datetime) -> int:
+    """Work orders that missed a deadline at some point, whether since finished or not."""
+    return session.exec(select(func.count(func.distinct(SlaTimer.work_order_id)))
+                        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
+                        .where(in_scope, _late(now))).one()
+
+
+def _labour(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
+    """Labour minutes per person who recorded them (计件制工时), from every event that recorded some:
+    a repair fixed twice counts both visits."""
+    totals: dict[int, list] = {}
+    for key, definition in processes.items():
+        field = definition.reporting.labour_field if definition.reporting else None
+        if not field:
+            continue
+        minutes = History.data[("fields", field)].as_float()
+        for actor_id, total, orders in session.exec(
+            select(History.actor_id, func.sum(minutes), func.count(func.distinct(History.work_order_id)))
+            .join(WorkOrder, WorkOrder.id == History.work_order_id)
+            .where(in_scope, WorkOrder.process == key, History.kind == "transition", minutes.is_not(None))
+            .group_by(History.actor_id)
+        ).all():
+            entry = totals.setdefault(actor_id, [0.0, 0])
+            entry[0] += total or 0
+            entry[1] += orders
+    names = dict(session.exec(select(User.id, User.username).where(User.id.in_(set(totals) - {None}))).all())
+    rows = [{"technician": names.get(actor_id), "minutes": _whole(minutes), "work_orders": orders}
+            for actor_id, (minutes, orders) in totals.items()]
+    return sorted(rows, key=lambda row: (-row["minutes"], row["technician"] or ""))
+
+
+def _whole(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(value, 1)
+
+
+def _fault_processes(processes: dict[str, ProcessDefinition]) -> dict[str, str]:
+    return {key: d.reporting.fault_field for key, d in processes.items() if d.reporting and d.reporting.fault_field}
+
+
+def _top_categories(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
+    rows = []
+    for key, field in _fault_processes(processes).items():
+        category = WorkOrder.fields[field].as_string()
+        rows += [{"process": key, "category": value, "count": count} for value, count in session.exec(
+            select(category, func.count()).where(in_scope, WorkOrder.process == key, category.is_not(None))
+            .group_by(category).order_by(func.count().desc(), category).limit(TOP)).all()]
+    return sorted(rows, key=lambda row: (-row["count"], row["process"], row["category"]))[:TOP]
+
+
+def _top_locations(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
+    """Where faults were reported most (work orders of the processes that declare a fault field)."""
+    faults = list(_fault_processes(processes))
+    return [{"location": location, "count": count} for location, count in session.exec(
+        select(WorkOrder.location, func.count())
+        .where(in_scope, WorkOrder.process.in_(faults), WorkOrder.location != "")
+        .group_by(WorkOrder.location).order_by(func.count().desc(), WorkOrder.location).limit(TOP)).all()]

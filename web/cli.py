@@ -64,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--db")
     worker.set_defaults(run=_worker)
 
+    report = commands.add_parser("report", help="write a month's cockpit figures as an .xlsx workbook")
+    report.add_argument("--month", required=True, help="the local month, e.g. 2026-10")
+    report.add_argument("--out", help="the file to write (default: houqin-report-MONTH.xlsx)")
+    report.add_argument("--db")
+    report.set_defaults(run=_report)
+    schedules = commands.add_parser("schedules", help="recurring work orders").add_subparsers()
+    check = schedules.add_parser("check", help="check the schedule file; prints file:line:col: message")
+    check.add_argument("file", nargs="?", help="default: HOUQIN_SCHEDULES or definitions/schedules.yaml")
+    check.set_defaults(run=_schedules_check)
+
     return parser
 
 
@@ -187,6 +197,47 @@ def _worker(args) -> int:
         run(interval, stop)
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _report(args) -> int:
+    from engine import report
+    from engine.db import session_scope
+    from engine.errors import Invalid
+
+    with session_scope() as session:
+        try:
+            path = report.write(session, args.month, args.out)
+        except (Invalid, OSError) as exc:
+            print(f"houqin: {getattr(exc, 'message', exc)}", file=sys.stderr)
+            return 1
+    print(f"wrote {path}")
+    return 0
+
+
+def _schedules_check(args) -> int:
+    """Checked against the process files in definitions/, as `definitions validate` is: no database needed."""
+    from pathlib import Path
+
+    from engine import recurring, settings
+    from engine.definitions import calendar_names
+    from workflows import DefinitionError, load_file
+    from workflows.schedules import load_schedule
+
+    path = Path(args.file) if args.file else recurring.schedule_path()
+    calendars = calendar_names()
+    try:
+        processes = {d.key: d for d in (load_file(f, calendars) for f in sorted(settings.definitions_dir().glob("*.yaml"))
+                                        if f.stem not in ("calendars", "schedules"))}
+        schedule = load_schedule(path.read_text(encoding="utf-8"), str(path), calendars=calendars, processes=processes)
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return 1
+    except OSError as exc:
+        print(f"houqin: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: ok, {len(schedule.rules)} rules")
     return 0
 
 

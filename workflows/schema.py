@@ -232,10 +232,12 @@ class LedgerSpec(Strict):
 class ReportingSpec(Strict):
     """What the cockpit (数据驾驶舱) reads from this process's work orders."""
 
-    # Whose working time is "response time"; the first declared SLA timer when not given.
-    response_timer: str | None = None
-    # A field whose values are counted for the top fault categories.
-    category_field: str | None = None
+    # Whose working time is "response time"; the first declared SLA timer when not given, none when
+    # `false` (a hazard's only timer is its rectification deadline, not a response).
+    response_timer: str | Literal[False] | None = None
+    # The field holding the fault category: this process's work orders are faults, counted in the
+    # top fault categories and locations (preventive rounds, say, declare none).
+    fault_field: str | None = None
     # A number field recorded by events; summed per person who recorded it (计件制工时).
     labour_field: str | None = None
 
@@ -287,8 +289,8 @@ class ProcessDefinition(Strict):
 
     def response_timer(self) -> str | None:
         """The SLA timer the cockpit reports as response time."""
-        if self.reporting and self.reporting.response_timer:
-            return self.reporting.response_timer
+        if self.reporting and self.reporting.response_timer is not None:
+            return self.reporting.response_timer or None
         return next(iter(self.sla), None)
 
     def event_label(self, name: str) -> Label:

@@ -210,9 +210,9 @@ class _Checks:
         reporting = self.d.reporting
         if reporting is None:
             return
-        if reporting.response_timer is not None:
+        if reporting.response_timer:
             self.timer_known(reporting.response_timer, ("reporting", "response_timer"))
-        if reporting.category_field is not None:
-            self.field_known(reporting.category_field, ("reporting", "category_field"), types=("choice", "string"))
+        if reporting.fault_field is not None:
+            self.field_known(reporting.fault_field, ("reporting", "fault_field"), types=("choice", "string"))
         if reporting.labour_field is not None:
             self.field_known(reporting.labour_field, ("reporting", "labour_field"), types=("integer", "number"))

@@ -1,20 +1,29 @@
-from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
+from engine import periods
 from engine.dashboard import Scope, figures
+from engine.errors import Invalid
 from web.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["dashboard"])
+Text = Annotated[str | None, Query(max_length=100)]
 
 
 @router.get("/dashboard")
 def dashboard(
     session: SessionDep, actor: ActorDep,
-    start: datetime | None = Query(default=None, alias="from"), end: datetime | None = Query(default=None, alias="to"),
-    department: str | None = None, process: str | None = None,
+    start: Annotated[str | None, Query(alias="from", max_length=40,
+                                       description="a day (2026-10-01) or a time with a zone")] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=40,
+                                     description="a day (included) or a time with a zone (excluded)")] = None,
+    department: Text = None, process: Text = None, team: Text = None,
 ) -> dict:
-    for value in (start, end):
-        if value is not None and value.tzinfo is None:
-            raise HTTPException(422, "from/to need a time zone, e.g. 2026-10-01T00:00:00+08:00")
-    return figures(session, actor, Scope(start=start, end=end, department=department, process=process))
+    """The cockpit's figures for the work orders created in the period, and `by_month`: the same for
+    each month of the period (the last 12 months when `from` is not given)."""
+    scope = Scope(start=periods.bound(start, name="from"), end=periods.bound(end, name="to", end=True),
+                  department=department, process=process, team=team)
+    if scope.start and scope.end and scope.end <= scope.start:
+        raise Invalid("'to' must come after 'from'", [{"field": "to", "message": "before 'from'"}])
+    return figures(session, actor, scope, monthly=True)
