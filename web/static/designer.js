@@ -43,7 +43,7 @@
       li.setAttribute("data-line", e.line);
       var a = document.createElement("a");
       a.href = "#yaml";
-      a.textContent = text("line") + " " + e.line + ":" + e.column;
+      a.textContent = text("at").replace("{line}", e.line).replace("{column}", e.column);
       a.addEventListener("click", function (ev) { ev.preventDefault(); goTo(e.line); });
       li.appendChild(a);
       li.appendChild(document.createTextNode(" " + e.message));
@@ -102,4 +102,5 @@
     li.querySelector("a").addEventListener("click", function (ev) { ev.preventDefault(); goTo(line); });
   });
   numberLines();
+  if (area.value !== area.defaultValue) validate();  // typed into before this script arrived
 })();
