@@ -160,3 +160,13 @@ def test_pages_for_other_roles_say_not_allowed(app, people):
         assert response.status_code == 403, path
         assert "无权访问" in text_of(response.text)
     assert "/dispatch" not in nurse.get("/submit").text  # nor are they in the menu
+
+
+def test_the_api_token_endpoint_shares_the_sign_in_limit(app, people, test_clock, api):
+    for _ in range(5):
+        assert api.client.post("/api/v1/auth/token", data={"username": "tech", "password": "guess"}).status_code == 401
+    locked = api.client.post("/api/v1/auth/token", data={"username": "tech", "password": "correct-horse-battery"})
+    assert locked.status_code == 429 and locked.headers["retry-after"] == "900"
+    assert visitor(app).sign_in("tech").status_code == 429  # the page counts the same failures
+    test_clock.advance(minutes=15)
+    assert api.client.post("/api/v1/auth/token", data={"username": "tech", "password": "correct-horse-battery"}).status_code == 200

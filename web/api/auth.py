@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from engine.users import authenticate
@@ -11,10 +11,21 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/token")
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> dict:
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request) -> dict:
+    # The same per-username-and-address limit as the sign-in page (web.ratelimit).
+    limiter = getattr(request.app.state, "login_limiter", None)
+    address = request.client.host if request.client else "-"
+    wait = limiter.retry_after(form.username, address) if limiter else 0
+    if wait:
+        raise HTTPException(429, f"too many failed sign-ins for '{form.username[:64]}'; try again in {wait} seconds",
+                            headers={"Retry-After": str(wait)})
     user = authenticate(session, form.username, form.password)
     if user is None:
+        if limiter:
+            limiter.failed(form.username, address)
         raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
+    if limiter:
+        limiter.succeeded(form.username, address)
     return {"access_token": issue_token(session, user.username), "token_type": "bearer"}
 
 
