@@ -26,9 +26,10 @@ class BarChart:
     width: float = WIDTH
 
 
-def bars(items: list[tuple[str, float]], *, unit: str = "") -> BarChart:
-    """Horizontal bars, longest first, scaled to the largest value."""
-    items = sorted(items, key=lambda item: -item[1])
+def bars(items: list[tuple[str, float]], *, unit: str = "", keep_order: bool = False) -> BarChart:
+    """Horizontal bars, longest first (or in the given order), scaled to the largest value."""
+    if not keep_order:
+        items = sorted(items, key=lambda item: -item[1])
     top = max((value for _, value in items), default=0) or 1
     room = WIDTH - LABEL_WIDTH - 60
     out = [Bar(label=label, value=value, y=index * ROW + 4, width=max(1.0, room * value / top),

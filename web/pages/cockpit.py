@@ -1,17 +1,20 @@
 """The cockpit (数据驾驶舱): the engine's dashboard figures, month by month, drawn as charts.
 
-Every number comes from engine.dashboard.figures; a month's line is the same
-call scoped to that month, so a chart never disagrees with the API.
+Every number comes from engine.dashboard.figures (its `by_month` for the lines),
+so a chart never disagrees with the API; the Excel export is engine.report's
+workbook of the month, as `houqin report` writes it.
 """
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
-from engine import definitions, directory, settings
+from engine import definitions, directory, periods, report, settings
 from engine.clock import clock
 from engine.dashboard import Scope, figures
+from engine.errors import NotFound
 from web.deps import SessionDep
 from web.i18n import Translator
 from web.pages import charts
@@ -19,57 +22,62 @@ from web.pages.common import ActorPage, csrf_protect, language, render, roles
 
 router = APIRouter(dependencies=[Depends(csrf_protect), roles("/cockpit")], include_in_schema=False)
 Text = Annotated[str | None, Query(max_length=100)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def month_starts(now: datetime, count: int) -> list[datetime]:
-    """The first instants of the last `count` months in the hospital's time zone, oldest first, plus the next."""
+def first_month(now: datetime, count: int) -> datetime:
+    """The start of the local month `count - 1` months before this one: the last `count` months, this one included."""
     local = now.astimezone(ZoneInfo(settings.timezone()))
-    year, month = local.year, local.month
-    starts = []
-    for back in range(count - 1, -2, -1):
-        y, m = divmod((year * 12 + month - 1) - back, 12)
-        starts.append(datetime(y, m + 1, 1, tzinfo=local.tzinfo))
-    return starts
-
-
-def export_link() -> str | None:
-    """The Excel export, when the engine can write one (engine.report)."""
-    try:
-        from engine import report  # noqa: F401
-    except ImportError:
-        return None
-    return "/cockpit/export.xlsx"
+    year, month = divmod(local.year * 12 + local.month - 1 - (count - 1), 12)
+    return periods.month(f"{year:04d}-{month + 1:02d}")[0]
 
 
 @router.get("/cockpit")
 def cockpit_page(request: Request, session: SessionDep, actor: ActorPage,
                  months: Annotated[int, Query(ge=2, le=24)] = 6, department: Text = None, process: Text = None):
     t = Translator(language(request, actor))
-    titles = {row.key: t.label(definitions.compiled(session, row.key, row.version).definition.title)
-              for row in definitions.current_rows(session)}
+    current = {row.key: definitions.compiled(session, row.key, row.version).definition
+               for row in definitions.current_rows(session)}
+    titles = {key: t.label(definition.title) for key, definition in current.items()}
     process = process if process in titles else None
     departments = [d.name for d, _ in directory.departments(session)]
     department = department if department in departments else None
-    starts = month_starts(clock.now(), months)
-    overall = figures(session, actor, Scope(start=starts[0], department=department, process=process))
-    monthly = [figures(session, actor, Scope(start=a, end=b, department=department, process=process))
-               for a, b in zip(starts, starts[1:])]
-    labels = [start.strftime("%Y-%m") for start in starts[:-1]]
+    since = first_month(clock.now(), months)
+    data = figures(session, actor, Scope(start=since, department=department, process=process), monthly=True)
+    monthly = data["by_month"]
+    labels = [m["month"] for m in monthly]
     trend = charts.percent_lines(labels, {
         t("cockpit.on_time"): ("on-time", [m["on_time_rate"] for m in monthly]),
         t("cockpit.satisfaction"): ("satisfaction", [m["satisfaction_rate"] for m in monthly]),
     })
-    volume = charts.bars([(labels[i], m["total"]) for i, m in enumerate(monthly)])
-    volume.bars.sort(key=lambda bar: bar.label)
-    for index, bar in enumerate(volume.bars):
-        bar.y = index * charts.ROW + 4
-    by_process = charts.bars([(titles.get(k, k), v) for k, v in overall["by_process"].items()])
-    by_department = charts.bars([(k or t("cockpit.no_department"), v) for k, v in overall["by_department"].items()])
-    locations = overall.get("top_locations")
-    by_location = charts.bars([(row["location"], row["count"]) for row in locations]) if locations else None
+    volume = charts.bars([(m["month"], m["total"]) for m in monthly], keep_order=True)
+    by_process = charts.bars([(titles.get(k, k), v) for k, v in data["by_process"].items()])
+    by_department = charts.bars([(k or t("cockpit.no_department"), v) for k, v in data["by_department"].items()])
+    by_location = charts.bars([(row["location"], row["count"]) for row in data["top_locations"]])
+    by_category = charts.bars([(f"{t.choice(row['category'])} · {titles.get(row['process'], row['process'])}", row["count"])
+                               for row in data["top_categories"]])
+    names = {p.username: p.display_name for p in directory.people(session)}
+    labour = charts.bars([(names.get(row["technician"], row["technician"] or "—"), row["minutes"])
+                          for row in data["labour_by_technician"]])
     return render(
-        request, "cockpit.html", actor, overall=overall, trend=trend, volume=volume, by_process=by_process,
-        by_department=by_department, by_location=by_location, months=months, since=starts[0],
-        processes=titles, departments=departments, chosen={"department": department or "", "process": process or ""},
-        export=export_link(),
+        request, "cockpit.html", actor, overall=data, trend=trend, volume=volume, by_process=by_process,
+        by_department=by_department, by_location=by_location, by_category=by_category, labour=labour,
+        months=months, processes=titles, departments=departments, this_month=labels[-1] if labels else "",
+        chosen={"department": department or "", "process": process or ""},
     )
+
+
+@router.get("/cockpit/export.xlsx")
+def export(session: SessionDep, actor: ActorPage, month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None):
+    """The month's figures as the workbook `houqin report` writes, scoped to what the viewer may see."""
+    month = month or local_month(clock.now())
+    try:
+        data = report.month_figures(session, month, actor=actor)
+    except ValueError:
+        raise NotFound(f"no month {month}") from None
+    return Response(report.workbook(month, data), media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="houqin-{month}.xlsx"'})
+
+
+def local_month(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(settings.timezone())).strftime("%Y-%m")
