@@ -125,6 +125,14 @@ def test_the_shipped_schedule_is_valid(session):
             "theatre_air_purification", "monthly_safety_inspection"} <= set(names)
 
 
+def test_after_a_long_outage_only_the_newest_periods_up_to_catch_up_are_made(db_url, session):
+    run(db_url, "2026-10-12T06:00:00+08:00")
+    text = RULES.replace("late_after: 30m\n", "late_after: 30m\ncatch_up: 2\n").replace("ACTIVE", "false")
+    with Session(db.get_engine(db_url), expire_on_commit=False) as fresh:
+        made = recurring.run_due(fresh, T("2026-10-14T07:00:00+08:00"), load_schedule(text, calendars={"24x7", "workday"}))
+    assert [order.title for order in made] == ["ICU环境消毒 2026-10-13 22:00", "ICU环境消毒 2026-10-14 06:00"]
+
+
 def test_every_problem_in_a_schedule_is_reported_with_its_line(session):
     broken = """\
 rules:
@@ -140,6 +148,7 @@ rules:
     process: maintenance
     title: 巡检
     every: 1d
+    fields: {category: laundry}
 """
     with pytest.raises(DefinitionError) as caught:
         schedule(session, broken)
@@ -156,5 +165,6 @@ rules:
         (3, "unknown process 'teleport': use one of complaint, hazard, maintenance, procurement, repair"),
         (6, "rule 'rounds' is declared twice"),
         (7, "process 'maintenance' needs the field 'category' in 'fields'"),
-        (11, "process 'maintenance' needs the field 'category' in 'fields'"),
+        (14, "category must be one of elevator, hvac, power, medical_gas, air_purification, disinfection, "
+             "safety_inspection, other"),
     ]

@@ -168,10 +168,14 @@ def _cross_problems(schedule: Schedule, located: Located, calendars, processes) 
             problems.append(located.problem((*path, "process"),
                                             f"unknown process '{rule.process}': use one of {', '.join(sorted(processes))}"))
             continue
-        for name in rule.fields:
-            if name not in definition.fields:
+        for name, value in rule.fields.items():
+            spec = definition.fields.get(name)
+            if spec is None:
                 problems.append(located.problem((*path, "fields", name),
                                                 f"process '{rule.process}' has no field '{name}'"))
+            elif spec.type == "choice" and value not in spec.choices:
+                problems.append(located.problem((*path, "fields", name),
+                                                f"{name} must be one of {', '.join(spec.choices)}"))
         for name, spec in definition.fields.items():
             if spec.required and name not in rule.fields:
                 problems.append(located.problem((*path, "fields" if rule.fields else "process"),
