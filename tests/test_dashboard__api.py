@@ -1,12 +1,16 @@
 """GET /api/v1/dashboard on the hand-made month: filters, visibility, month by month, bad periods."""
 import pytest
 
-from cockpit_data import NOW, month  # noqa: F401  (the fixture)
+from datetime import datetime
+
 from conftest import PASSWORD
+
+pytest_plugins = ["cockpit_data"]  # the `month` fixture: a hand-made month
+NOW = datetime.fromisoformat("2026-10-31T12:00:00+08:00")  # as in cockpit_data
 
 
 @pytest.fixture
-def cockpit(api, month, test_clock):  # noqa: F811
+def cockpit(api, month, test_clock):
     test_clock.set(NOW)
     for name in ("boss", "nurse"):
         response = api.client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})

@@ -1,14 +1,19 @@
 """Every cockpit figure on a hand-made month (tests/cockpit_data.py), against answers worked out by hand."""
+from datetime import datetime
+
 import pytest
 
-from cockpit_data import NOW, T, month  # noqa: F401  (the fixture)
 from engine.dashboard import Scope, figures
+
+pytest_plugins = ["cockpit_data"]  # the `month` fixture: a hand-made month
+T = datetime.fromisoformat
+NOW = T("2026-10-31T12:00:00+08:00")  # as in cockpit_data
 
 OCTOBER = Scope(start=T("2026-10-01T00:00:00+08:00"), end=T("2026-11-01T00:00:00+08:00"))
 
 
 @pytest.fixture
-def october(session, month):  # noqa: F811
+def october(session, month):
     return figures(session, None, OCTOBER, NOW)
 
 
@@ -84,7 +89,7 @@ def test_top_fault_categories_and_locations(october):
         {"location": "急诊大厅", "count": 3}, {"location": "住院楼5F", "count": 2}, {"location": "门诊2F", "count": 2}]
 
 
-def test_the_same_figures_month_by_month(session, month):  # noqa: F811
+def test_the_same_figures_month_by_month(session, month):
     both = figures(session, None, Scope(start=T("2026-09-01T00:00:00+08:00"), end=OCTOBER.end), NOW, monthly=True)
     assert [m["month"] for m in both["by_month"]] == ["2026-09", "2026-10"]
     september, october = both["by_month"]
@@ -94,7 +99,7 @@ def test_the_same_figures_month_by_month(session, month):  # noqa: F811
     assert both["total"] == 9
 
 
-def test_figures_for_a_department_a_process_and_a_team(session, month):  # noqa: F811
+def test_figures_for_a_department_a_process_and_a_team(session, month):
     cardiology = figures(session, None, Scope(start=OCTOBER.start, end=OCTOBER.end, department="心内科"), NOW)
     assert (cardiology["total"], cardiology["by_process"]) == (4, {"repair": 3, "complaint": 1})
     repairs = figures(session, None, Scope(start=OCTOBER.start, end=OCTOBER.end, process="repair"), NOW)

@@ -1,11 +1,15 @@
 """`houqin report --month 2026-10` writes the month's cockpit figures as a workbook."""
+from datetime import datetime
+
 from openpyxl import load_workbook
 
-from cockpit_data import NOW, month  # noqa: F401  (the fixture)
 from web.cli import main
 
+pytest_plugins = ["cockpit_data"]  # the `month` fixture: a hand-made month
+NOW = datetime.fromisoformat("2026-10-31T12:00:00+08:00")  # as in cockpit_data
 
-def test_the_report_holds_the_months_figures(month, tmp_path, capsys, test_clock):  # noqa: F811
+
+def test_the_report_holds_the_months_figures(month, tmp_path, capsys, test_clock):
     test_clock.set(NOW)
     out = tmp_path / "十月.xlsx"
     assert main(["report", "--month", "2026-10", "--out", str(out)]) == 0
@@ -30,7 +34,7 @@ def test_the_report_holds_the_months_figures(month, tmp_path, capsys, test_clock
     assert locations[0] == ("急诊大厅", 3)
 
 
-def test_a_month_that_is_not_a_month_is_refused(month, tmp_path, capsys):  # noqa: F811
+def test_a_month_that_is_not_a_month_is_refused(month, tmp_path, capsys):
     assert main(["report", "--month", "2026-13", "--out", str(tmp_path / "x.xlsx")]) == 1
     assert "month '2026-13' is not a month such as 2026-10" in capsys.readouterr().err
     assert not (tmp_path / "x.xlsx").exists()

@@ -5,7 +5,6 @@ import pytest
 from sqlmodel import Session, select
 
 from engine import autoconfirm, db
-from engine.dashboard import Scope, figures
 from engine.models import Feedback, WorkOrder
 
 T = datetime.fromisoformat

@@ -5,7 +5,8 @@ from datetime import datetime
 
 from openpyxl import load_workbook
 
-from ledger_data import ledger  # noqa: F401  (the fixture: three hazards)
+pytest_plugins = ["ledger_data"]  # the `ledger` fixture: three hazards
+
 
 HEADERS = ["编号", "发现时间", "标题", "位置", "发现人", "隐患类别", "风险等级", "责任科室", "整改措施", "整改期限",
            "状态", "是否逾期", "复查记录", "复查不通过次数", "销号人", "销号时间"]
@@ -18,7 +19,7 @@ def export(api, fmt, **params):
     return response
 
 
-def test_the_xlsx_export_has_a_row_per_hazard_with_every_failed_round(ledger):  # noqa: F811
+def test_the_xlsx_export_has_a_row_per_hazard_with_every_failed_round(ledger):
     api, made = ledger
     response = export(api, "xlsx")
     assert response.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -44,7 +45,7 @@ def test_the_xlsx_export_has_a_row_per_hazard_with_every_failed_round(ledger):  
     assert book.active.cell(row=2, column=3).data_type == "s"
 
 
-def test_the_csv_export_starts_with_a_byte_order_mark_and_takes_the_same_filters(ledger):  # noqa: F811
+def test_the_csv_export_starts_with_a_byte_order_mark_and_takes_the_same_filters(ledger):
     api, made = ledger
     response = export(api, "csv", category="fire")
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
@@ -59,13 +60,13 @@ def test_the_csv_export_starts_with_a_byte_order_mark_and_takes_the_same_filters
     assert row["复查记录"] == ROUNDS and row["复查不通过次数"] == "1"
 
 
-def test_a_formula_in_a_title_stays_text_in_the_csv(ledger):  # noqa: F811
+def test_a_formula_in_a_title_stays_text_in_the_csv(ledger):
     api, _ = ledger
     table = list(csv.reader(io.StringIO(export(api, "csv", category="facility").content.decode("utf-8-sig"))))
     assert table[1][2] == "'=HYPERLINK(\"http://x\")"
 
 
-def test_an_unknown_format_is_refused(ledger):  # noqa: F811
+def test_an_unknown_format_is_refused(ledger):
     api, _ = ledger
     response = api.as_("boss").get("/api/v1/ledger/export", params={"format": "pdf"})
     assert response.status_code == 422 and "format" in response.json()["detail"]

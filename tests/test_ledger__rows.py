@@ -1,5 +1,8 @@
 """The risk ledger (风险台账): every hazard a row, every failed re-inspection kept, filterable."""
-from ledger_data import T, ledger  # noqa: F401  (the fixture)
+from datetime import datetime
+
+pytest_plugins = ["ledger_data"]  # the `ledger` fixture: three hazards
+T = datetime.fromisoformat
 
 
 def rows(api, who="boss", expect=200, **params):
@@ -8,7 +11,7 @@ def rows(api, who="boss", expect=200, **params):
     return response.json()
 
 
-def test_a_hazard_that_failed_re_inspection_once_keeps_that_round_in_its_row(ledger):  # noqa: F811
+def test_a_hazard_that_failed_re_inspection_once_keeps_that_round_in_its_row(ledger):
     api, made = ledger
     [row] = rows(api, category="fire")["items"]
     assert (row["number"], row["title"], row["location"]) == (made["boxes"]["number"], "消防通道堆放纸箱", "门诊楼3F 消防通道")
@@ -26,7 +29,7 @@ def test_a_hazard_that_failed_re_inspection_once_keeps_that_round_in_its_row(led
     assert T(row["deadline"]) == T("2026-10-15T10:30:00+08:00") and row["overdue"] is False
 
 
-def test_an_open_major_hazard_past_its_24_hours_is_shown_overdue(ledger):  # noqa: F811
+def test_an_open_major_hazard_past_its_24_hours_is_shown_overdue(ledger):
     api, made = ledger
     [row] = rows(api, risk_level="major")["items"]
     assert row["number"] == made["door"]["number"] and row["status"] == "rectifying"
@@ -34,7 +37,7 @@ def test_an_open_major_hazard_past_its_24_hours_is_shown_overdue(ledger):  # noq
     assert row["inspections"] == [] and row["closed_out_by"] is None and row["closed_out_at"] is None
 
 
-def test_the_ledger_filters_by_status_department_and_the_day_found(ledger):  # noqa: F811
+def test_the_ledger_filters_by_status_department_and_the_day_found(ledger):
     api, made = ledger
     numbers = lambda **params: [r["number"] for r in rows(api, **params)["items"]]  # noqa: E731
     everything = rows(api)
@@ -51,7 +54,7 @@ def test_the_ledger_filters_by_status_department_and_the_day_found(ledger):  # n
     assert page["total"] == 3 and [r["number"] for r in page["items"]] == [made["door"]["number"]]
 
 
-def test_a_filter_that_cannot_match_says_what_to_fix(ledger):  # noqa: F811
+def test_a_filter_that_cannot_match_says_what_to_fix(ledger):
     api, _ = ledger
     assert "category must be one of fire, security" in rows(api, expect=422, category="flood")["detail"]
     assert "cannot filter on 'colour'" in rows(api, expect=422, colour="red")["detail"]
@@ -61,7 +64,7 @@ def test_a_filter_that_cannot_match_says_what_to_fix(ledger):  # noqa: F811
     assert rows(api, expect=404, process="repair")["detail"].startswith("process 'repair' keeps no ledger")
 
 
-def test_people_see_only_the_ledger_rows_they_may_see(ledger):  # noqa: F811
+def test_people_see_only_the_ledger_rows_they_may_see(ledger):
     api, _ = ledger
     assert rows(api, "nurse")["total"] == 0
     assert rows(api, "inspector2")["total"] == 3

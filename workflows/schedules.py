@@ -9,7 +9,6 @@ problem is reported at once with its line and column.
 import re
 import string
 from datetime import datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
