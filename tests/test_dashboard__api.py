@@ -1,7 +1,7 @@
 """GET /api/v1/dashboard on the hand-made month: filters, visibility, month by month, bad periods."""
-import pytest
-
 from datetime import datetime
+
+import pytest
 
 from conftest import PASSWORD
 
