@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, false, func, or_
+from sqlalchemy import and_, case, exists, false, func, or_, true
 from sqlmodel import Session, select
 
 from engine import definitions, periods, permissions
@@ -40,23 +40,29 @@ class Scope:
     team: str | None = None
 
 
-def _orders(session: Session, actor: Actor | None, scope: Scope):
-    """The work orders the figures cover: created in the period, visible to the actor (None: everything)."""
-    query = select(WorkOrder.id)
+def _in_scope(actor: Actor | None, scope: Scope):
+    """The work orders the figures cover: created in the period, visible to the actor (None: everything).
+
+    A condition on work_orders itself rather than `id IN (SELECT id …)`: PostgreSQL then reads a
+    month's rows through the created_at index, where the subquery made it hash-join the whole
+    table for each of the ~25 queries of each month (minutes over a million work orders).
+    """
+    conditions = []
     visible = permissions.visible_clause(actor) if actor is not None else None
     if visible is not None:
-        query = query.where(visible)
+        conditions.append(visible)
     if scope.start:
-        query = query.where(WorkOrder.created_at >= scope.start)
+        conditions.append(WorkOrder.created_at >= scope.start)
     if scope.end:
-        query = query.where(WorkOrder.created_at < scope.end)
+        conditions.append(WorkOrder.created_at < scope.end)
     if scope.process:
-        query = query.where(WorkOrder.process == scope.process)
-    if scope.department:
-        query = query.join(Department, Department.id == WorkOrder.department_id).where(Department.name == scope.department)
+        conditions.append(WorkOrder.process == scope.process)
+    if scope.department:  # an unknown name gives NULL, which matches nothing
+        conditions.append(WorkOrder.department_id == select(Department.id).where(Department.name == scope.department)
+                          .scalar_subquery())
     if scope.team:
-        query = query.join(Team, Team.id == WorkOrder.team_id).where(Team.name == scope.team)
-    return query
+        conditions.append(WorkOrder.team_id == select(Team.id).where(Team.name == scope.team).scalar_subquery())
+    return and_(true(), *conditions)
 
 
 def figures(session: Session, actor: Actor | None, scope: Scope, now: datetime | None = None, *,
@@ -96,12 +102,11 @@ def months(scope: Scope, now: datetime) -> list[tuple[str, datetime, datetime]]:
 
 
 def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, processes: dict) -> dict:
-    ids = _orders(session, actor, scope).subquery()
-    in_scope = WorkOrder.id.in_(select(ids.c.id))
+    in_scope = _in_scope(actor, scope)
     counts = _counts(session, in_scope, processes)
     timers = _timers(session, in_scope, processes)
     response = _response(session, in_scope, processes)
-    verdicts = _verdicts(session, ids)
+    verdicts = _verdicts(session, in_scope)
     labour = _labour(session, in_scope, processes)
     ended, met = sum(t["ended"] for t in timers), sum(t["met"] for t in timers)
     return {
@@ -260,13 +265,13 @@ def _percentile(session: Session, column, count: int, fraction: float) -> float 
     return pair[0] + (pair[1] - pair[0]) * (position - below)
 
 
-def _verdicts(session: Session, ids) -> dict:
+def _verdicts(session: Session, in_scope) -> dict:
     """Requesters' verdicts: real ratings apart from confirmations by silence."""
     real = Feedback.auto == False  # noqa: E712
     count, satisfied, average, auto = session.exec(select(
         _count_if(real), _count_if(and_(real, Feedback.satisfied == True)),  # noqa: E712
         func.avg(case((real, Feedback.rating))), _count_if(Feedback.auto == True),  # noqa: E712
-    ).where(Feedback.work_order_id.in_(select(ids.c.id)))).one()
+    ).join(WorkOrder, WorkOrder.id == Feedback.work_order_id).where(in_scope)).one()
     return {"ratings": int(count), "satisfied": int(satisfied), "auto": int(auto),
             "average_rating": round(average, 2) if average is not None else None}
 
