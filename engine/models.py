@@ -97,6 +97,11 @@ class WorkOrder(SQLModel, table=True):
         Index("ix_work_orders_assignee_state", "assignee_id", "state"),
         Index("ix_work_orders_process_state", "process", "state"),
         Index("ix_work_orders_created", "created_at"),
+        # Open work: the dispatch board, the escalated list; few open rows among years of closed ones.
+        Index("ix_work_orders_open", "closed", "assignee_id"),
+        # Visibility of a clinical user ORs reporter, assignee, first contact and department:
+        # each needs an index or the OR becomes a scan of every work order.
+        Index("ix_work_orders_first_contact", "first_contact_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, max_length=32)
@@ -153,6 +158,8 @@ class SlaTimer(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("work_order_id", "name", "cycle"),
         Index("ix_sla_timers_next_check", "next_check_at"),
+        # Overdue now: live timers past their due time, few among the stopped ones.
+        Index("ix_sla_timers_status_due", "status", "due_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     work_order_id: int = Field(foreign_key="work_orders.id", index=True)
@@ -228,7 +235,10 @@ class Outbox(SQLModel, table=True):
     """A delivery to send after commit, retried with backoff; failures stay visible."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_channel_status", "channel_id", "status"),  # a channel's delivery counts (admin)
+    )
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channels.id")
     payload: dict = _json()
