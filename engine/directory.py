@@ -75,6 +75,18 @@ def display_names(session: Session, user_ids: set) -> dict[int, str]:
         select(User.id, User.username, User.display_name).where(User.id.in_(ids))).all()}
 
 
+def names_of(session: Session, people: list) -> list[str]:
+    """Display names for a list of user ids or usernames (escalations record usernames, notifications ids)."""
+    ids = {p for p in people if isinstance(p, int)}
+    usernames = {p for p in people if isinstance(p, str)}
+    found: dict = {}
+    if ids or usernames:
+        for uid, username, name in session.exec(select(User.id, User.username, User.display_name).where(
+                (User.id.in_(ids)) | (User.username.in_(usernames)))).all():
+            found[uid] = found[username] = name or username
+    return [found.get(p, str(p)) for p in people]
+
+
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:

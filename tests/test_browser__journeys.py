@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from engine import workorders
+from engine import escalation, workorders
+from engine.clock import clock
 from engine.models import User, WorkOrder
 from engine.users import actor_for
 
@@ -195,9 +196,12 @@ def test_a_supervisor_reassigns_an_overdue_repair(browser, server, make_user, se
     _people(make_user)
     users = {u.username: actor_for(session, u) for u in session.exec(select(User)).all()}
     order = workorders.create(session, users["nurse"], process="repair", title="电梯异响", location="住院楼2号电梯",
-                              priority="high", fields={"category": "elevator"})
+                              priority="normal", fields={"category": "elevator"})
     workorders.fire(session, users["dispatcher"], order.id, "assign", workorders.EventInput(assignee="tech"))
-    test_clock.advance(hours=26)  # 30 minutes to answer an urgent-ish repair, long gone
+    # Tuesday 11:00: 11.5 working hours later, the 2-hour response limit is long gone and the
+    # sweeper has climbed the ladder (level 2 raised it to high and told the supervisor).
+    test_clock.advance(hours=26)
+    escalation.sweep(session, clock.now())
 
     supervisor = Person(browser, server, "supervisor", DESKTOP)
     page = supervisor.sign_in()
@@ -206,6 +210,9 @@ def test_a_supervisor_reassigns_an_overdue_repair(browser, server, make_user, se
     expect(card).to_have_class(re.compile(r"\bis-late\b"))
     expect(card.locator(".badge.late")).to_have_text("超时")
     expect(card.locator(".countdown.late").first).to_contain_text("已超时")
+    expect(card.locator(".badge.escalated")).to_have_text("3 级")
+    expect(card.locator(".told")).to_contain_text("响应时限 2 级 · 2026-10-13 11:00")
+    expect(card.locator(".told")).to_contain_text("已通知: supervisor")
     supervisor.shoot("escalations")
     card.locator("select[name=assignee]").select_option("tech2")
     card.locator("button[data-event=reassign]").click()

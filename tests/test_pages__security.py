@@ -170,3 +170,12 @@ def test_the_api_token_endpoint_shares_the_sign_in_limit(app, people, test_clock
     assert visitor(app).sign_in("tech").status_code == 429  # the page counts the same failures
     test_clock.advance(minutes=15)
     assert api.client.post("/api/v1/auth/token", data={"username": "tech", "password": "correct-horse-battery"}).status_code == 200
+
+
+def test_a_mangled_link_gets_a_page_saying_so_and_the_api_still_answers_json(app, people, api):
+    nurse = visitor(app, "nurse")
+    for path in ("/orders/abc", "/orders/0", "/department?page=0", "/orders/99999999999999999999"):
+        response = nurse.get(path)
+        assert response.status_code == 422, path
+        assert "链接有误" in text_of(response.text)
+    assert api.as_("nurse").get("/api/v1/workorders/abc").json()["detail"].startswith("order_id")

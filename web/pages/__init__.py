@@ -7,6 +7,7 @@ browser in HTML while the API keeps answering in JSON.
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -46,6 +47,15 @@ def mount(app: FastAPI) -> None:
                           message_key="error.not_found_text")
         return await api_http_error(request, exc)
 
+    api_invalid = app.exception_handlers.get(RequestValidationError)
+
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        if _is_page(request):  # a mangled link (/orders/abc, ?page=0): a page, not JSON
+            return render(request, "error.html", None, status_code=422, title_key="error.bad_link_title",
+                          message_key="error.bad_link_text")
+        return await api_invalid(request, exc)
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(HouqinError, engine_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(SignInRequired, _sign_in)

@@ -4,13 +4,12 @@ Which buttons appear is `engine.workorders.available_events` for the viewer;
 each button's form asks for exactly the fields its event declares.
 """
 from fastapi import APIRouter, Depends, Path, Request
-from sqlmodel import select
 
 from starlette.datastructures import UploadFile
 
 from engine import attachments, comments, directory, feedback, workorders
 from engine.errors import HouqinError, Invalid
-from engine.models import Escalation, WorkOrder
+from engine.models import WorkOrder
 from engine.users import Actor
 from web.deps import SessionDep
 from web.i18n import Translator
@@ -81,7 +80,7 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, order_id
         request, "order.html", actor, card=card, order=order, definition=definition, fields=values, events=events,
         feedback=feedback_spec, diagram=mermaid(definition, current=order.state, language=t.language),
         timers=view.timers(session, [order], t, live_only=False).get(order.id, []),
-        escalations=_escalations(session, order), timeline=_timeline(session, order, definition, t),
+        escalations=view.escalations(session, [order], t).get(order.id, []), timeline=_timeline(session, order, definition, t),
         people=assignee_choices(session) if any(e.assigns for e in events) else None,
         can_edit=bool(actor.roles & workorders.EDITORS), priorities=PRIORITIES,
         files=attachments.listing(session, actor, order.id), max_megabytes=attachments.max_megabytes(),
@@ -95,21 +94,13 @@ def _shown(field: forms.Field, t: Translator) -> str:
     if field.spec.type == "boolean":
         return t("common.yes") if value else t("common.no")
     if isinstance(value, list):
-        return "、".join(str(v) for v in value) if t.language == "zh" else ", ".join(str(v) for v in value)
+        return t("common.separator").join(str(v) for v in value)
     return field.text
-
-
-def _escalations(session, order: WorkOrder) -> list[dict]:
-    rows = session.exec(select(Escalation).where(Escalation.work_order_id == order.id).order_by(Escalation.id)).all()
-    names = directory.display_names(session, {r for row in rows for r in row.recipients})
-    return [{"level": row.level, "fired_at": row.fired_at,
-             "recipients": [names.get(r, str(r)) for r in row.recipients]} for row in rows]
 
 
 def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Translator) -> list[dict]:
     rows = workorders.history(session, order.id)
-    ids = {row.actor_id for row in rows} | {r for row in rows for r in (row.data or {}).get("recipients", [])}
-    names = directory.display_names(session, ids)
+    names = directory.display_names(session, {row.actor_id for row in rows})
 
     def state(name):
         spec = definition.states.get(name) if name else None
@@ -139,8 +130,8 @@ def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Trans
             details.append((t("order.attachments"), data["filename"]))
         if row.kind == "escalation" and "level" in data:
             details.append((t("escalations.level"), str(data["level"])))
-        if row.kind == "notification" and data.get("recipients"):
-            details.append((t("timeline.told"), "、".join(names.get(r, str(r)) for r in data["recipients"])))
+        if row.kind in ("notification", "escalation") and data.get("recipients"):
+            details.append((t("timeline.told"), t("common.separator").join(directory.names_of(session, data["recipients"]))))
         out.append({
             "at": row.at, "kind": row.kind, "actor": names.get(row.actor_id, t("timeline.system") if row.actor_id is None else ""),
             "event": t.label(definition.event_label(row.event)) if row.event and row.kind == "transition" else "",

@@ -2,10 +2,8 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlmodel import select
-
 from engine import boards, definitions, directory, workorders
-from engine.models import Department, Escalation
+from engine.models import Department
 from engine.workorders import Filters
 from web.deps import SessionDep
 from web.i18n import Translator
@@ -83,13 +81,7 @@ def work_page(request: Request, session: SessionDep, actor: ActorPage):
 def escalations_page(request: Request, session: SessionDep, actor: ActorPage):
     t = Translator(language(request, actor))
     orders = boards.needing_attention(session, actor)
-    rows = session.exec(select(Escalation).where(Escalation.work_order_id.in_([o.id for o in orders]))
-                        .order_by(Escalation.id)).all() if orders else []
-    names = directory.display_names(session, {r for row in rows for r in row.recipients})
-    told: dict[int, list[dict]] = {}
-    for row in rows:
-        told.setdefault(row.work_order_id, []).append(
-            {"level": row.level, "at": row.fired_at, "recipients": [names.get(r, str(r)) for r in row.recipients]})
+    told = view.escalations(session, orders, t)
     return render(
         request, "escalations.html", actor, items=_with_events(session, actor, orders, t), told=told,
         people=assignee_choices(session), can_edit=bool(actor.roles & workorders.EDITORS),

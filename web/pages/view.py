@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from engine import definitions, directory, sla
 from engine.calendar import get_calendar
 from engine.clock import clock
-from engine.models import Department, SlaTimer, WorkOrder
+from engine.models import Department, Escalation, SlaTimer, WorkOrder
 from web.i18n import Translator
 from workflows.schema import ProcessDefinition
 
@@ -97,4 +97,21 @@ def cards(session: Session, orders: list[WorkOrder], t: Translator) -> list[Card
             reporter=names.get(order.reporter_id, ""), assignee=names.get(order.assignee_id, ""),
             first_contact=names.get(order.first_contact_id, ""), timers=clocks.get(order.id, []),
         ))
+    return out
+
+
+def escalations(session: Session, orders: list[WorkOrder], t: Translator) -> dict[int, list[dict]]:
+    """Each ladder rung that fired, by work order: which timer, which level, when, who was told."""
+    if not orders:
+        return {}
+    by_id = {o.id: o for o in orders}
+    rows = session.exec(
+        select(Escalation, SlaTimer.name).join(SlaTimer, SlaTimer.id == Escalation.timer_id)
+        .where(Escalation.work_order_id.in_(list(by_id))).order_by(Escalation.fired_at, Escalation.id)).all()
+    out: dict[int, list[dict]] = {}
+    for row, timer in rows:
+        spec = definition(session, by_id[row.work_order_id]).sla.get(timer)
+        out.setdefault(row.work_order_id, []).append({
+            "timer": t.label(spec.label) if spec and spec.label else timer, "level": row.level, "at": row.fired_at,
+            "recipients": directory.names_of(session, row.recipients)})
     return out
