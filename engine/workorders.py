@@ -158,13 +158,25 @@ def search(session: Session, actor: Actor, filters: Filters, now: datetime | Non
     query = _apply_filters(session, query, filters, now)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     if filters.overdue or filters.escalated:
-        oldest_breach = select(func.min(SlaTimer.due_at)).where(SlaTimer.work_order_id == WorkOrder.id).scalar_subquery()
-        query = query.order_by(oldest_breach, WorkOrder.id)
+        query = query.order_by(_oldest_breach(now, live_only=filters.overdue).nulls_last(), WorkOrder.id)
     else:
         query = query.order_by(WorkOrder.id.desc())
     limit = max(1, min(filters.limit, MAX_PAGE))
     items = session.exec(query.offset(max(filters.offset, 0)).limit(limit)).all()
     return list(items), total
+
+
+def _oldest_breach(now: datetime, live_only: bool):
+    """When the work order first went late: the earliest due time among its late timers (met ones do not count).
+
+    For the overdue list only timers still running count; the escalated list also remembers
+    a deadline missed by a timer that has stopped since.
+    """
+    late = or_(SlaTimer.breached == True, (SlaTimer.status == "running") & (SlaTimer.due_at < now))  # noqa: E712
+    query = select(func.min(SlaTimer.due_at)).where(SlaTimer.work_order_id == WorkOrder.id, late)
+    if live_only:
+        query = query.where(SlaTimer.status.in_(sla.LIVE))
+    return query.scalar_subquery()
 
 
 def _apply_filters(session: Session, query, f: Filters, now: datetime):
