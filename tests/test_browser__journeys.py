@@ -63,11 +63,11 @@ def server(db_url, monkeypatch, tmp_path):
 class Person:
     """One user in their own browser context (own cookies), on a phone or a desktop."""
 
-    def __init__(self, browser, base: str, username: str, viewport: dict):
+    def __init__(self, browser, base: str, username: str, viewport: dict, password: str = PASSWORD):
         self.context = browser.new_context(viewport=viewport, locale="zh-CN", is_mobile=viewport is PHONE,
                                            has_touch=viewport is PHONE)
         self.page = self.context.new_page()
-        self.base, self.username, self.viewport = base, username, viewport
+        self.base, self.username, self.viewport, self.password = base, username, viewport, password
         self.problems: list[str] = []
         self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.problems.append(str(e)))
@@ -79,7 +79,7 @@ class Person:
     def sign_in(self):
         page = self.open("/login")
         page.fill("input[name=username]", self.username)
-        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=password]", self.password)
         page.click("button[type=submit]")
         page.wait_for_load_state()
         assert "/login" not in page.url, page.url
@@ -273,3 +273,23 @@ def test_a_designer_breaks_a_definition_sees_the_line_fixes_it_and_publishes(bro
     admin.open("/admin")
     admin.shoot("admin")
     admin.close()
+
+
+def test_every_page_of_the_demo_hospital_draws_without_a_browser_error(browser, server, session, test_clock):
+    from engine.demo import DEMO_PASSWORD, load_demo
+
+    load_demo(session)
+    tours = [("supervisor", DESKTOP, ["/cockpit", "/escalations"]), ("dispatcher", DESKTOP, ["/dispatch", "/department"]),
+             ("tech", PHONE, ["/work"]), ("nurse", PHONE, ["/department", "/orders/1"])]
+    for username, viewport, paths in tours:
+        person = Person(browser, server, username, viewport, DEMO_PASSWORD)
+        person.sign_in()
+        for path in paths:
+            page = person.open(path)
+            expect(page.locator("h1")).to_be_visible()
+            person.shoot(f"demo-{username}{path.replace('/', '-')}")
+        if username == "supervisor":
+            person.open("/cockpit")
+            expect(person.page.locator("svg.chart")).to_have_count(7)
+            expect(person.page.locator("svg.chart.lines circle").first).to_be_visible()
+        person.close()

@@ -179,3 +179,11 @@ def test_a_supervisor_sees_the_overdue_order_and_reassigns_raises_and_comments(a
     assert (detail["assignee"], detail["priority"]) == ("tech2", "high")
     timeline = text_of(visitor(app, "nurse").get(f"/orders/{order['id']}").text)
     assert "今天下班前修好" in timeline and "普通 → 高" in timeline and "改派" in timeline
+
+
+def test_the_dispatch_board_leaves_out_work_the_dispatcher_cannot_act_on(app, people):
+    request = people.new_order("nurse", process="procurement", title="采购输液泵",
+                               fields={"items": ["输液泵"], "amount": 3000})
+    repair = people.new_order("nurse", title="门锁损坏", fields={"category": "building"})
+    waiting = visitor(app, "dispatcher").get("/dispatch").text.split("处理中")[0]
+    assert repair["number"] in waiting and request["number"] not in waiting

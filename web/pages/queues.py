@@ -65,7 +65,8 @@ def dispatch_page(request: Request, session: SessionDep, actor: ActorPage):
     t = Translator(language(request, actor))
     return render(
         request, "dispatch.html", actor,
-        waiting=_with_events(session, actor, boards.unassigned(session, actor), t),
+        # waiting: only what this dispatcher can act on (a material request waits for approvals, not for them)
+        waiting=[item for item in _with_events(session, actor, boards.unassigned(session, actor), t) if item[1]],
         held=_with_events(session, actor, boards.assigned(session, actor), t),
         people=assignee_choices(session),
     )
