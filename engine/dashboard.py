@@ -246,8 +246,14 @@ def _response(session: Session, in_scope, processes: dict[str, ProcessDefinition
 def _summary(session: Session, values) -> dict:
     inner = values.subquery()
     column = inner.c.working_seconds
-    count, mean = session.exec(select(func.count(), func.avg(column))).one()
     minutes = lambda seconds: round(seconds / 60.0, 1) if seconds is not None else None  # noqa: E731
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL has percentile_cont itself: one pass instead of a count and two sorts.
+        count, mean, median, p90 = session.exec(select(
+            func.count(), func.avg(column), func.percentile_cont(0.5).within_group(column),
+            func.percentile_cont(0.9).within_group(column))).one()
+        return {"count": count, "average": minutes(mean), "median": minutes(median), "p90": minutes(p90)}
+    count, mean = session.exec(select(func.count(), func.avg(column))).one()
     return {"count": count, "average": minutes(mean),
             "median": minutes(_percentile(session, column, count, 0.5)),
             "p90": minutes(_percentile(session, column, count, 0.9))}
