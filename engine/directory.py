@@ -128,8 +128,9 @@ def set_active(session: Session, user_id: int, active: bool) -> None:
 def set_placement(session: Session, user_id: int, *, department: str | None, team: str | None) -> None:
     """Move a user to a department and team (names; empty clears); unknown names are created."""
     user = _user(session, user_id)
-    user.department_id = department_named(session, department.strip(), create=True).id if department and department.strip() else None
-    user.team_id = team_named(session, team.strip(), create=True).id if team and team.strip() else None
+    department, team = (department or "").strip(), (team or "").strip()
+    user.department_id = department_named(session, department, create=True).id if department else None
+    user.team_id = team_named(session, team, create=True).id if team else None
     session.add(user)
     session.commit()
 

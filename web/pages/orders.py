@@ -74,8 +74,8 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, order_id
     skip = {feedback_spec.satisfied, feedback_spec.unsatisfied} if feedback_spec else set()
     events = event_forms(session, order, actor, definition, t, skip)
     [card] = view.cards(session, [order], t)
-    values = [(f.label, _shown(f, t)) for f in forms.fields_for(definition, {n: False for n in definition.fields}, t, order.fields)
-              if f.value not in (None, "", [])]
+    every_field = forms.fields_for(definition, {name: False for name in definition.fields}, t, order.fields)
+    values = [(f.label, _shown(f, t)) for f in every_field if f.value not in (None, "", [])]
     return render(
         request, "order.html", actor, card=card, order=order, definition=definition, fields=values, events=events,
         feedback=feedback_spec, diagram=mermaid(definition, current=order.state, language=t.language),
@@ -117,7 +117,8 @@ def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Trans
         if data.get("assignee"):
             details.append((t("order.assignee"), data["assignee"]))
         if row.kind == "feedback":
-            details.append((t("feedback.verdict"), t("feedback.satisfied") if data.get("satisfied") else t("feedback.unsatisfied")))
+            verdict = "feedback.satisfied" if data.get("satisfied") else "feedback.unsatisfied"
+            details.append((t("feedback.verdict"), t(verdict)))
             if data.get("rating"):
                 details.append((t("feedback.rating"), "★" * int(data["rating"])))
         if row.kind == "update":
@@ -133,7 +134,8 @@ def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Trans
         if row.kind in ("notification", "escalation") and data.get("recipients"):
             details.append((t("timeline.told"), t("common.separator").join(directory.names_of(session, data["recipients"]))))
         out.append({
-            "at": row.at, "kind": row.kind, "actor": names.get(row.actor_id, t("timeline.system") if row.actor_id is None else ""),
+            "at": row.at, "kind": row.kind,
+            "actor": names.get(row.actor_id, "") if row.actor_id is not None else t("timeline.system"),
             "event": t.label(definition.event_label(row.event)) if row.event and row.kind == "transition" else "",
             "from": state(row.from_state), "to": state(row.to_state), "comment": row.comment, "details": details,
         })
