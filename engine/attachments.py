@@ -71,8 +71,9 @@ def save(session: Session, actor: Actor, order_id: int, *, filename: str | None,
     """Check and store an upload, and record it on the work order's timeline."""
     now = now or clock.now()
     order = workorders.get(session, actor, order_id)  # not visible: NotFound, as if it did not exist
-    if len(comment) > 1000:
-        raise Invalid("comment must be at most 1000 characters", [{"field": "comment", "message": "too long"}])
+    if len(comment) > 1000 or "\x00" in comment:
+        raise Invalid("comment must be at most 1000 characters, without NUL",
+                      [{"field": "comment", "message": "too long or contains NUL"}])
     stored_name = secrets.token_hex(16)
     final = _path(stored_name)
     final.parent.mkdir(parents=True, exist_ok=True)

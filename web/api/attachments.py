@@ -9,7 +9,8 @@ from engine import attachments
 from web.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["attachments"])
-OrderId = Annotated[int, Path(ge=1, le=2**62)]
+# Ids are 32-bit integers in the database; a larger one cannot exist (and PostgreSQL would refuse it).
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # Room for the multipart boundaries and the other form fields around the file.
 ENVELOPE = 64 * 1024
 
@@ -29,7 +30,7 @@ def shown(attachment) -> dict:
 
 
 @router.post("/workorders/{order_id}/attachments", status_code=201, openapi_extra=UPLOAD_BODY)
-async def upload(order_id: OrderId, request: Request, session: SessionDep, actor: ActorDep) -> dict:
+async def upload(order_id: Id, request: Request, session: SessionDep, actor: ActorDep) -> dict:
     """Attach a photo (JPEG, PNG, WebP, HEIC) or a PDF, as multipart field `file`; at most
     HOUQIN_MAX_ATTACHMENT_MB (10 MB by default)."""
     limit = attachments.max_bytes()
@@ -59,12 +60,12 @@ async def upload(order_id: OrderId, request: Request, session: SessionDep, actor
 
 
 @router.get("/workorders/{order_id}/attachments")
-def list_attachments(order_id: OrderId, session: SessionDep, actor: ActorDep) -> list[dict]:
+def list_attachments(order_id: Id, session: SessionDep, actor: ActorDep) -> list[dict]:
     return [shown(a) for a in attachments.listing(session, actor, order_id)]
 
 
 @router.get("/attachments/{attachment_id}", response_class=FileResponse)
-def download(attachment_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, actor: ActorDep) -> FileResponse:
+def download(attachment_id: Id, session: SessionDep, actor: ActorDep) -> FileResponse:
     """The file, always as a download: never rendered by the browser, never sniffed as another type."""
     attachment, path = attachments.opened(session, actor, attachment_id)
     return FileResponse(

@@ -8,7 +8,8 @@ from engine.errors import Invalid
 from web.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["dashboard"])
-Text = Annotated[str | None, Query(max_length=100)]
+# No NUL characters: a database text cannot hold them.
+Text = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")]
 
 
 @router.get("/dashboard")

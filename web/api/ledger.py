@@ -23,6 +23,9 @@ def _filters(request: Request, process, status, department, limit=50, offset=0) 
         if name not in NAMED:
             if len(params.getlist(name)) > 1:
                 raise Invalid(f"give '{name}' once", [{"field": name, "message": "repeated"}])
+            if len(params[name]) > 200 or "\x00" in params[name]:
+                raise Invalid(f"'{name}' must be at most 200 characters, without NUL",
+                              [{"field": name, "message": "too long or contains NUL"}])
             extra[name] = params[name]
     return ledger.Filters(
         process=process, status=status, department=department, fields=extra, limit=limit, offset=offset,
@@ -30,7 +33,8 @@ def _filters(request: Request, process, status, department, limit=50, offset=0) 
     )
 
 
-Text = Annotated[str | None, Query(max_length=200)]
+# No NUL characters: a database text cannot hold them.
+Text = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
 
 @router.get("/ledger")
