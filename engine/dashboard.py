@@ -10,8 +10,9 @@ response timer (default: the first SLA timer), the fault field and the labour
 field; `feedback` the state where verdicts are given; a `ledger` section makes
 its work orders hazards.
 
-Percentiles are read with ORDER BY … OFFSET, two rows each, interpolated as
-PostgreSQL's percentile_cont does, so SQLite and PostgreSQL give the same answer.
+Percentiles come from PostgreSQL's percentile_cont; SQLite has none, so there
+they are read with ORDER BY … OFFSET, two rows each, interpolated the same way:
+both give the same answer.
 """
 import math
 from dataclasses import dataclass, replace
