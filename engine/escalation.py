@@ -97,7 +97,7 @@ def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
     fired, attempts = [], 0
     while attempts < 3:
         try:
-            outcome = _step(session, timer_id, now)
+            outcome, more = _step(session, timer_id, now)
         except IntegrityError:
             # Another sweeper fired this rung first: roll back, look again, it is now skipped.
             session.rollback()
@@ -115,30 +115,31 @@ def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
             session.rollback()
             log.exception("timer %s: escalation failed; nothing of it was kept, the next sweep tries again", timer_id)
             return fired
-        if outcome is None:
+        if outcome is not None:
+            fired.append(outcome)
+        if not more:
             return fired
-        fired.append(outcome)
     return fired
 
 
-def _step(session: Session, timer_id: int, now: datetime) -> Fired | None:
-    """Fire the next due rung of one timer and commit; None when nothing (more) fires."""
+def _step(session: Session, timer_id: int, now: datetime) -> tuple[Fired | None, bool]:
+    """Fire the next due rung of one timer and commit; says what fired and whether more is due."""
     _begin(session)
     session.expire_all()
     timer = _claim_row(session, select(SlaTimer).where(SlaTimer.id == timer_id, SlaTimer.next_check_at <= now))
     if timer is None:  # swept meanwhile, or another sweeper holds it
         session.rollback()
-        return None
+        return None, False
     order = _claim_row(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id))
     if order is None:
         session.rollback()
-        return None
+        return None, False
     spec = compiled(session, order.process, order.definition_version).definition.sla.get(timer.name)
     if timer.status != "running" or spec is None:
         timer.next_check_at = None  # stopped or paused behind our back: nothing to watch
         session.add(timer)
         session.commit()
-        return None
+        return None, False
     _catch_up(session, timer)
     step = sla.next_rung(timer, spec)
     outcome = None
@@ -147,9 +148,10 @@ def _step(session: Session, timer_id: int, now: datetime) -> Fired | None:
     if now >= timer.due_at:
         timer.breached = True
     timer.next_check_at = sla.next_check(timer, spec)
+    more = outcome is not None and timer.next_check_at is not None and timer.next_check_at <= now
     session.add(timer)
     session.commit()
-    return outcome
+    return outcome, more
 
 
 def _begin(session: Session) -> None:

@@ -1,0 +1,59 @@
+"""`houqin sweep` for cron and `houqin worker`: what an administrator sees on the terminal."""
+import threading
+
+import pytest
+
+from engine import escalation
+from sla_support import at
+from web import worker
+from web.cli import main
+
+
+@pytest.fixture
+def late_repair(api, test_clock):
+    api.user("nurse", "requester", department="心内科")
+    api.user("dispatcher", "dispatcher", department="后勤保障部")
+    api.user("tech", "technician", department="后勤保障部")
+    test_clock.set(at("2026-10-12T09:00:00"))
+    order = api.new_order("nurse", priority="urgent", title="电梯困人")
+    api.fire("dispatcher", order["id"], "assign", assignee="tech")
+    test_clock.set(at("2026-10-12T09:15:00"))
+    return order
+
+
+def test_houqin_sweep_fires_what_is_due_and_says_so(late_repair, db_url, capsys):
+    assert main(["sweep", "--db", db_url]) == 0
+    out = capsys.readouterr().out
+    assert f"{late_repair['number']} response level 0: " in out
+    assert f"{late_repair['number']} response level 1: " in out
+    assert "2 escalations; outbox: 0 sent, 0 to retry, 0 failed" in out
+    assert main(["sweep", "--db", db_url]) == 0
+    assert "0 escalations" in capsys.readouterr().out  # run again by cron a minute later: nothing twice
+
+
+def test_the_worker_loop_runs_a_round_and_stops_when_told(late_repair, monkeypatch):
+    stop = threading.Event()
+    rounds = []
+
+    def one_round():
+        rounds.append(worker.sweep_once())
+        stop.set()  # as SIGTERM or the app's shutdown would
+        return rounds[-1], worker.deliver_once()
+
+    monkeypatch.setattr(worker, "tick", one_round)
+    worker.run(interval=3600, stop=stop)  # returns at once: the stop event is already set
+    assert [[(f.timer, f.level) for f in fired] for fired in rounds] == [[("response", 0), ("response", 1)]]
+
+
+def test_a_worker_interval_must_be_positive(capsys):
+    assert main(["worker", "--interval", "0"]) == 2
+    assert "--interval must be a positive number of seconds" in capsys.readouterr().err
+
+
+def test_a_sweep_round_survives_a_broken_sweep(late_repair, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(escalation, "sweep", broken)
+    fired, report = worker.tick()  # logged, and the outbox is still sent
+    assert fired == [] and report.failed == 0
