@@ -86,7 +86,8 @@ def plan(url: str) -> str:
     stored_now = NOW.astimezone(timezone.utc).replace(tzinfo=None)  # UTCDateTime stores naive UTC
     with engine.connect() as connection:
         rows = connection.execute(query, {"now": stored_now}).all()
-    return "; ".join(str(row[-1]).strip() for row in rows)
+    lines = [str(row[-1]).strip() for row in rows]
+    return "; ".join(line for line in lines if "Scan" in line or "SCAN" in line or "SEARCH" in line) or "; ".join(lines)
 
 
 def timed_sweeps(url: str, due: int, rounds: int) -> list[float]:

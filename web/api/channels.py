@@ -54,7 +54,7 @@ class ChannelCreate(ChannelBody):
 
 def _problems(channel: Channel) -> list[dict]:
     """What is wrong with a channel as it would be saved, field by field."""
-    errors = []
+    errors = [] if channel.name else [{"field": "name", "message": "a channel needs a name, e.g. 后勤值班群"}]
     if channel.kind == "email":
         try:
             delivery.smtp_address(channel.target)
