@@ -11,6 +11,8 @@ from engine.models import User
 from engine.users import Actor, actor_for
 from web.security import token_username
 
+# Ids are 32-bit integer columns on PostgreSQL: a larger id cannot exist, so it is refused as input.
+ROW_ID_MAX = 2**31 - 1
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 

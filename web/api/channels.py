@@ -12,13 +12,13 @@ from engine import delivery
 from engine.clock import clock
 from engine.errors import Conflict, Invalid, NotFound
 from engine.models import Channel, Outbox
-from web.deps import SessionDep, require_roles
+from web.deps import ROW_ID_MAX, SessionDep, require_roles
 
 router = APIRouter(tags=["channels"], dependencies=[require_roles("admin")])
 
 Kind = Literal["webhook", "wecom", "dingtalk", "email"]
 NotificationKind = Literal["assignment", "escalation", "warning", "feedback"]
-Id = Annotated[int, Path(ge=1, le=2**62)]
+Id = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 
 

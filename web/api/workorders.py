@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine import feedback as feedback_service, workorders
 from engine.workorders import EventInput, Filters
 from web.api.present import detail, summaries
-from web.deps import ActorDep, SessionDep
+from web.deps import ROW_ID_MAX, ActorDep, SessionDep
 
 router = APIRouter(tags=["work orders"])
 Priority = Literal["urgent", "high", "normal", "low"]
@@ -51,7 +51,7 @@ class FeedbackRequest(Body):
     expected_version: Version | None = None
 
 
-OrderId = Annotated[int, Field(ge=1, le=2**62)]
+OrderId = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="the work order's id")]
 
 
 @router.post("/workorders", status_code=201)
@@ -78,19 +78,19 @@ def list_work_orders(
 
 
 @router.get("/workorders/{order_id}")
-def get_work_order(order_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, actor: ActorDep) -> dict:
+def get_work_order(order_id: OrderId, session: SessionDep, actor: ActorDep) -> dict:
     return detail(session, workorders.get(session, actor, order_id), actor)
 
 
 @router.post("/workorders/{order_id}/events/{event}")
-def fire_event(order_id: Annotated[int, Path(ge=1, le=2**62)], event: str, body: EventRequest,
+def fire_event(order_id: OrderId, event: str, body: EventRequest,
                session: SessionDep, actor: ActorDep) -> dict:
     order = workorders.fire(session, actor, order_id, event, EventInput(**body.model_dump()))
     return detail(session, order, actor)
 
 
 @router.patch("/workorders/{order_id}")
-def patch_work_order(order_id: Annotated[int, Path(ge=1, le=2**62)], body: WorkOrderPatch,
+def patch_work_order(order_id: OrderId, body: WorkOrderPatch,
                      session: SessionDep, actor: ActorDep) -> dict:
     changes = body.model_dump(exclude={"expected_version"})
     order = workorders.update(session, actor, order_id, changes, body.expected_version)
@@ -98,7 +98,7 @@ def patch_work_order(order_id: Annotated[int, Path(ge=1, le=2**62)], body: WorkO
 
 
 @router.post("/workorders/{order_id}/feedback")
-def give_feedback(order_id: Annotated[int, Path(ge=1, le=2**62)], body: FeedbackRequest,
+def give_feedback(order_id: OrderId, body: FeedbackRequest,
                   session: SessionDep, actor: ActorDep) -> dict:
     order = feedback_service.give(session, actor, order_id, satisfied=body.satisfied, rating=body.rating,
                                   comment=body.comment, expected_version=body.expected_version)
