@@ -56,3 +56,17 @@ schema.app = APP  # generated requests go straight to the app, in process
           suppress_health_check=list(HealthCheck))
 def test_no_request_makes_the_api_fail(case, fuzzed):
     case.call_and_validate(headers=fuzzed, checks=[not_a_server_error])
+
+
+def test_values_the_database_cannot_store_are_refused_not_crashed(app, api, fuzzed):
+    """Found by the fuzzer on PostgreSQL: ids past 32 bits and NUL characters were 500s there."""
+    client = api.client
+    for method, url, body in (
+        ("get", "/api/v1/workorders/4611686018427387903", None),
+        ("post", "/api/v1/workorders/4611686018427387903/feedback", {"satisfied": False, "comment": "x"}),
+        ("get", "/api/v1/workorders?process=%00", None),
+        ("post", "/api/v1/workorders", {"process": "repair", "title": "漏\x00水", "fields": {"category": "plumbing"}}),
+    ):
+        response = getattr(client, method)(url, headers=fuzzed, **({"json": body} if body else {}))
+        assert response.status_code < 500, (url, response.text)
+        assert response.status_code < 400 or response.json()["detail"]  # a refusal says why

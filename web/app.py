@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 
 from engine import settings
 from engine.clock import clock
@@ -24,6 +25,7 @@ def create_app() -> FastAPI:
         app.include_router(_test_clock_router())
     app.add_exception_handler(HouqinError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     _mount_pages(app)
     return app
 
@@ -57,6 +59,15 @@ async def _engine_error(request: Request, exc: HouqinError) -> JSONResponse:
     if isinstance(exc, Invalid) and exc.errors:
         content["errors"] = exc.errors
     return JSONResponse(status_code=status, content=content)
+
+
+async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+    """A value the database cannot store (PostgreSQL: an id past 32 bits, a NUL character in text).
+
+    Bad input, not a fault: the transaction is rolled back and nothing changed.
+    """
+    return JSONResponse(status_code=422, content={
+        "detail": "a value is out of range or not allowed (numbers at most 2147483647, no NUL characters in text)"})
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

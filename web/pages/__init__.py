@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import HouqinError, NotFound
@@ -56,6 +57,16 @@ def mount(app: FastAPI) -> None:
         return await api_invalid(request, exc)
 
     app.add_exception_handler(RequestValidationError, invalid_request)
+    api_data_error = app.exception_handlers.get(DataError)
+
+    async def data_error(request: Request, exc: DataError):
+        if _is_page(request):
+            return render(request, "error.html", None, status_code=422, title_key="error.bad_link_title",
+                          message_key="error.bad_link_text")
+        return await api_data_error(request, exc)
+
+    if api_data_error is not None:
+        app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(HouqinError, engine_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(SignInRequired, _sign_in)

@@ -10,7 +10,7 @@ from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_erro
 from workflows.schema import ROLES
 
 router = APIRouter(dependencies=[Depends(csrf_protect), roles("/admin")], include_in_schema=False)
-UserId = Path(ge=1, le=2**62)
+UserId = Path(ge=1, le=2**31 - 1)
 
 
 @router.get("/admin")

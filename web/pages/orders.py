@@ -20,7 +20,7 @@ from workflows.machine import mermaid
 from workflows.schema import PRIORITIES, ProcessDefinition
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-OrderId = Path(ge=1, le=2**62)
+OrderId = Path(ge=1, le=2**31 - 1)  # ids are 32-bit integers in the database
 
 
 class EventForm:
