@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:23:11.834585
+Create Date: 2026-11-23 12:34:41.227429
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,6 +25,9 @@ def upgrade() -> None:
     sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('kinds', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('recipients', sa.JSON(), nullable=False),
+    sa.Column('options', sa.JSON(), nullable=False),
+    sa.Column('secret', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -65,6 +68,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_channel_status', ['channel_id', 'status'], unique=False)
         batch_op.create_index('ix_outbox_pending', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('users',
@@ -146,9 +150,29 @@ def upgrade() -> None:
         batch_op.create_index('ix_work_orders_assignee_state', ['assignee_id', 'state'], unique=False)
         batch_op.create_index('ix_work_orders_created', ['created_at'], unique=False)
         batch_op.create_index('ix_work_orders_dept_state', ['department_id', 'state'], unique=False)
+        batch_op.create_index('ix_work_orders_first_contact', ['first_contact_id'], unique=False)
+        batch_op.create_index('ix_work_orders_open', ['closed', 'assignee_id'], unique=False)
         batch_op.create_index('ix_work_orders_process_state', ['process', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_orders_reporter_id'), ['reporter_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_orders_state'), ['state'], unique=False)
+
+    op.create_table('attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('work_order_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('stored_name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('uploaded_by', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', engine.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['uploaded_by'], ['users.id'], ),
+    sa.ForeignKeyConstraint(['work_order_id'], ['work_orders.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('stored_name')
+    )
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachments_work_order_id'), ['work_order_id'], unique=False)
 
     op.create_table('feedback',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -200,6 +224,17 @@ def upgrade() -> None:
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_user_read', ['user_id', 'read_at'], unique=False)
 
+    op.create_table('recurring_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('scheduled_for', engine.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', engine.models.UTCDateTime(), nullable=False),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('work_order_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['work_order_id'], ['work_orders.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('rule', 'scheduled_for')
+    )
     op.create_table('sla_timers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('work_order_id', sa.Integer(), nullable=False),
@@ -225,6 +260,7 @@ def upgrade() -> None:
     with op.batch_alter_table('sla_timers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sla_timers_due_at'), ['due_at'], unique=False)
         batch_op.create_index('ix_sla_timers_next_check', ['next_check_at'], unique=False)
+        batch_op.create_index('ix_sla_timers_status_due', ['status', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_sla_timers_work_order_id'), ['work_order_id'], unique=False)
 
     op.create_table('watchers',
@@ -261,10 +297,12 @@ def downgrade() -> None:
     op.drop_table('watchers')
     with op.batch_alter_table('sla_timers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sla_timers_work_order_id'))
+        batch_op.drop_index('ix_sla_timers_status_due')
         batch_op.drop_index('ix_sla_timers_next_check')
         batch_op.drop_index(batch_op.f('ix_sla_timers_due_at'))
 
     op.drop_table('sla_timers')
+    op.drop_table('recurring_runs')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_user_read')
 
@@ -277,10 +315,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_feedback_work_order_id'))
 
     op.drop_table('feedback')
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachments_work_order_id'))
+
+    op.drop_table('attachments')
     with op.batch_alter_table('work_orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_work_orders_state'))
         batch_op.drop_index(batch_op.f('ix_work_orders_reporter_id'))
         batch_op.drop_index('ix_work_orders_process_state')
+        batch_op.drop_index('ix_work_orders_open')
+        batch_op.drop_index('ix_work_orders_first_contact')
         batch_op.drop_index('ix_work_orders_dept_state')
         batch_op.drop_index('ix_work_orders_created')
         batch_op.drop_index('ix_work_orders_assignee_state')
@@ -302,6 +346,7 @@ def downgrade() -> None:
     op.drop_table('users')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_pending')
+        batch_op.drop_index('ix_outbox_channel_status')
 
     op.drop_table('outbox')
     op.drop_table('teams')
