@@ -235,6 +235,8 @@ def test_only_an_admin_manages_channels_and_mistakes_are_explained(staff):
     assert bad.status_code == 422
     bad = staff.as_("admin").post("/api/v1/channels", json={**body, "name": "   "})
     assert bad.status_code == 422 and "needs a name" in bad.json()["detail"]
+    bad = staff.as_("admin").post("/api/v1/channels", json={**body, "target": "http://127.0.0.1:9/\x00"})
+    assert bad.status_code == 422 and "NUL" in bad.json()["detail"]
     assert staff.as_("admin").get("/api/v1/channels").json() == []  # none of that was saved
 
     created = add_channel(staff, **body, secret="never-shown")

@@ -55,6 +55,10 @@ class ChannelCreate(ChannelBody):
 def _problems(channel: Channel) -> list[dict]:
     """What is wrong with a channel as it would be saved, field by field."""
     errors = [] if channel.name else [{"field": "name", "message": "a channel needs a name, e.g. 后勤值班群"}]
+    texts = {"name": channel.name, "target": channel.target, "secret": channel.secret,
+             "recipients": "".join(map(str, channel.recipients))}
+    errors += [{"field": name, "message": f"{name} must not contain NUL characters"} for name, value in texts.items()
+               if "\x00" in value]
     if channel.kind == "email":
         try:
             delivery.smtp_address(channel.target)
