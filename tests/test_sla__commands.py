@@ -26,7 +26,7 @@ def test_houqin_sweep_fires_what_is_due_and_says_so(late_repair, db_url, capsys)
     out = capsys.readouterr().out
     assert f"{late_repair['number']} response level 0: " in out
     assert f"{late_repair['number']} response level 1: " in out
-    assert "2 escalations; outbox: 0 sent, 0 to retry, 0 failed" in out
+    assert "2 escalations, 0 auto-confirmed" in out and "outbox: 0 sent, 0 to retry, 0 failed" in out
     assert main(["sweep", "--db", db_url]) == 0
     assert "0 escalations" in capsys.readouterr().out  # run again by cron a minute later: nothing twice
 
@@ -38,7 +38,7 @@ def test_the_worker_loop_runs_a_round_and_stops_when_told(late_repair, monkeypat
     def one_round():
         rounds.append(worker.sweep_once())
         stop.set()  # as SIGTERM or the app's shutdown would
-        return rounds[-1], worker.deliver_once()
+        return worker.Round(fired=rounds[-1], report=worker.deliver_once())
 
     monkeypatch.setattr(worker, "tick", one_round)
     worker.run(interval=3600, stop=stop)  # returns at once: the stop event is already set
@@ -55,5 +55,23 @@ def test_a_sweep_round_survives_a_broken_sweep(late_repair, monkeypatch):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(escalation, "sweep", broken)
-    fired, report = worker.tick()  # logged, and the outbox is still sent
-    assert fired == [] and report.failed == 0
+    done = worker.tick()  # logged, and the other jobs and the outbox still run
+    assert done.fired == [] and done.report.failed == 0
+
+
+def test_a_round_also_closes_silent_requesters_and_creates_recurring_work(api, test_clock, db_url):
+    """The worker drives every clock-driven job: here a repair resolved a week ago is auto-confirmed."""
+    api.user("nurse", "requester", department="心内科")
+    api.user("dispatcher", "dispatcher", department="后勤保障部")
+    api.user("tech", "technician", department="后勤保障部")
+    test_clock.set(at("2026-10-12T09:00:00"))
+    order = api.new_order("nurse")
+    api.fire("dispatcher", order["id"], "assign", assignee="tech")
+    for event in ("accept", "start"):
+        api.fire("tech", order["id"], event)
+    api.fire("tech", order["id"], "resolve", fields={"labour_minutes": 30})
+    test_clock.set(at("2026-10-19T09:00:00"))  # three working days and more without an answer
+    done = worker.tick()
+    assert [o.number for o in done.confirmed] == [order["number"]]
+    assert done.created, "the shipped schedule has daily rounds due by Monday 09:00"
+    assert worker.tick().confirmed == []  # nothing twice

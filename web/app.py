@@ -5,7 +5,8 @@ from datetime import datetime
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 
@@ -18,9 +19,10 @@ STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Houqin", version="0.1.0", lifespan=_lifespan,
+    app = FastAPI(title="Houqin", version="0.1.0", lifespan=_lifespan, docs_url=None,
                   description="Hospital logistics work orders: repairs, procurement, hazards, complaints.")
     app.include_router(api_router)
+    app.add_api_route("/docs", _api_docs, include_in_schema=False)
     if settings.test_clock_enabled():
         app.include_router(_test_clock_router())
     app.add_exception_handler(HouqinError, _engine_error)
@@ -28,6 +30,14 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DataError, _data_error)
     _mount_pages(app)
     return app
+
+
+def _api_docs() -> HTMLResponse:
+    """Swagger UI from the vendored copy: a hospital intranet cannot reach a CDN."""
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Houqin API",
+                               swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+                               swagger_css_url="/static/vendor/swagger-ui.css",
+                               swagger_favicon_url="/static/favicon.svg")
 
 
 @asynccontextmanager

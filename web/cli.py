@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--db")
     publish.set_defaults(run=_publish)
 
-    sweep = commands.add_parser("sweep", help="fire due SLA escalations once and send the outbox (for cron)")
+    sweep = commands.add_parser("sweep", help="fire due SLA escalations, auto-confirm, create recurring work and send the outbox once (for cron)")
     sweep.add_argument("--db")
     sweep.set_defaults(run=_sweep)
     worker = commands.add_parser("worker", help="sweep SLA timers and send the outbox in a loop (any number may run)")
@@ -171,10 +171,16 @@ def _publish(args) -> int:
 def _sweep(args) -> int:
     from web.worker import tick
 
-    fired, report = tick()
-    for item in fired:
+    done = tick()
+    for item in done.fired:
         print(f"{item.number} {item.timer} level {item.level}: {', '.join(item.recipients) or '-'}")
-    print(f"{len(fired)} escalations; outbox: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
+    for order in done.confirmed:
+        print(f"{order.number} auto-confirmed")
+    for order in done.created:
+        print(f"{order.number} created: {order.title}")
+    report = done.report
+    print(f"{len(done.fired)} escalations, {len(done.confirmed)} auto-confirmed, {len(done.created)} recurring created; "
+          f"outbox: {report.sent} sent, {report.retrying} to retry, {report.failed} failed")
     return 0
 
 

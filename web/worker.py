@@ -1,4 +1,5 @@
-"""The background loop: sweep SLA timers, then send the outbox, every few seconds.
+"""The background loop: sweep SLA timers, close silent requesters' work orders, create
+recurring work, then send the outbox, every few seconds.
 
 It runs as a thread inside `houqin serve` (when HOUQIN_SWEEPER=1, which serve
 sets), as `houqin worker` in its own process, or once per `houqin sweep` from
@@ -9,11 +10,12 @@ and engine/delivery.py).
 import logging
 import os
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session
 
-from engine import delivery, escalation
+from engine import autoconfirm, delivery, escalation, recurring
 from engine.clock import clock
 from engine.db import get_engine
 
@@ -43,23 +45,50 @@ def deliver_once(now: datetime | None = None) -> delivery.Report:
         return delivery.deliver_due(session, now or clock.now())
 
 
-def tick() -> tuple[list[escalation.Fired], delivery.Report]:
-    """One round: escalations first, so their notifications go out in the same round."""
+@dataclass
+class Round:
+    """What one tick did."""
+
+    fired: list = field(default_factory=list)       # escalation rungs
+    confirmed: list = field(default_factory=list)   # silent requesters' work orders closed
+    created: list = field(default_factory=list)     # recurring work orders made
+    report: delivery.Report | None = None            # the outbox
+
+    def busy(self) -> bool:
+        r = self.report
+        return bool(self.fired or self.confirmed or self.created or (r and (r.sent or r.failed or r.retrying)))
+
+
+def _guarded(job, name: str) -> list:
+    """Run one job in its own session; a broken job is logged and must not stop the others or the loop."""
     try:
-        fired = sweep_once()
-    except Exception:  # noqa: BLE001 - a broken round must not end the loop
-        log.exception("SLA sweep failed")
-        fired = []
-    return fired, deliver_once()
+        with _session() as session:
+            return job(session, clock.now())
+    except Exception:  # noqa: BLE001
+        log.exception("%s failed", name)
+        return []
+
+
+def tick() -> Round:
+    """One round: escalations, silent requesters, recurring work, then the outbox, so that
+    whatever the first three announce goes out in the same round."""
+    done = Round(
+        fired=_guarded(escalation.sweep, "SLA sweep"),
+        confirmed=_guarded(autoconfirm.confirm_silent, "auto-confirmation"),
+        created=_guarded(recurring.run_due, "recurring work"),
+    )
+    done.report = deliver_once()
+    return done
 
 
 def run(interval: float, stop: threading.Event) -> None:
     """Tick every `interval` seconds until `stop` is set."""
     while not stop.is_set():
-        fired, report = tick()
-        if fired or report.sent or report.failed or report.retrying:
-            log.info("swept: %d escalations; outbox: %d sent, %d to retry, %d failed",
-                     len(fired), report.sent, report.retrying, report.failed)
+        done = tick()
+        if done.busy():
+            log.info("swept: %d escalations, %d auto-confirmed, %d recurring created; outbox: %d sent, %d to retry, %d failed",
+                     len(done.fired), len(done.confirmed), len(done.created),
+                     done.report.sent, done.report.retrying, done.report.failed)
         stop.wait(interval)
 
 
