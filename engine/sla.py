@@ -8,6 +8,7 @@ fire, or the due time when the timer has yet to be marked breached.
 """
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from engine.calendar import BusinessCalendar, get_calendar
@@ -15,12 +16,15 @@ from engine.models import SlaTimer, WorkOrder
 from workflows.schema import ProcessDefinition, SlaTimerSpec, parse_offset
 
 LIVE = ("running", "paused")
+# Every transition reads its timers: the statements are built once, since composing a select
+# costs more Python than SQLite takes to run it (bench/transitions.py).
+_LIVE_TIMERS = select(SlaTimer).where(SlaTimer.work_order_id == bindparam("order_id"), SlaTimer.status.in_(LIVE))
+_LAST_CYCLE = (select(SlaTimer.cycle).where(SlaTimer.work_order_id == bindparam("order_id"),
+                                           SlaTimer.name == bindparam("name")).order_by(SlaTimer.cycle.desc()))
 
 
 def live_timers(session: Session, order_id: int) -> list[SlaTimer]:
-    return list(session.exec(
-        select(SlaTimer).where(SlaTimer.work_order_id == order_id, SlaTimer.status.in_(LIVE))
-    ).all())
+    return list(session.exec(_LIVE_TIMERS, params={"order_id": order_id}).all())
 
 
 def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, event: str | None, now: datetime) -> None:
@@ -53,10 +57,7 @@ def _start(session: Session, order: WorkOrder, name: str, spec: SlaTimerSpec, no
     target = _target(order, spec)
     if target is None:
         return None  # the field the target depends on is not filled in: nothing to measure against
-    previous = session.exec(
-        select(SlaTimer.cycle).where(SlaTimer.work_order_id == order.id, SlaTimer.name == name)
-        .order_by(SlaTimer.cycle.desc())
-    ).first()
+    previous = session.exec(_LAST_CYCLE, params={"order_id": order.id, "name": name}).first()
     timer = SlaTimer(
         work_order_id=order.id, name=name, cycle=(previous or 0) + 1, calendar=target.calendar,
         target_minutes=target.within.minutes, target_days=target.within.days, started_at=now, due_at=now,
