@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from workflows.errors import DefinitionError, Problem
 from workflows.loader import Located, _plain, _schema_problem, parse_yaml
-from workflows.schema import PRIORITIES, ProcessDefinition
+from workflows.schema import PRIORITIES, ProcessDefinition, Strict
 
 _SPAN = re.compile(r"^\s*(\d+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)\s*$", re.I)
 TITLE_PLACEHOLDERS = {"date", "time"}
@@ -29,10 +29,6 @@ def span(text: str) -> timedelta:
         raise ValueError(f"'{text}' is not a span of time: write e.g. '30m', '8h', '1d' or '1w'")
     amount, unit = int(match.group(1)), match.group(2)[0].lower()
     return timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Rule(Strict):
