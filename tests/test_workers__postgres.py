@@ -203,3 +203,25 @@ def test_three_workers_fire_each_escalation_and_send_each_notification_once(db_u
     assert set(deliveries) == {("sent", 1)}
     received = [json.dumps(body, sort_keys=True, ensure_ascii=False) for body in Hook.received]
     assert len(received) == len(deliveries) and len(set(received)) == len(received)
+
+
+def test_three_workers_create_each_recurring_work_order_once(db_url, session, tmp_path):
+    schedule = tmp_path / "schedules.yaml"  # absent until every worker is looping
+    workers = Workers(WORKERS, _environment(db_url, HOUQIN_SCHEDULES=str(schedule)))
+    try:
+        workers.wait_until_all_started(time.monotonic() + DEADLINE)
+        schedule.write_text(SCHEDULE, encoding="utf-8")  # today's period is due for all of them at once
+        _wait_for(session, workers, lambda c: c["runs"] >= 1)
+    finally:
+        codes = workers.stop()
+    output = "".join(workers.output)
+    assert codes == [0] * WORKERS, output
+    assert "Traceback" not in output, output
+
+    session.rollback()
+    runs = session.exec(select(RecurringRun)).all()
+    rounds = session.exec(select(WorkOrder).where(WorkOrder.process == "maintenance")).all()
+    # One run per period (a test running across midnight sees two), and one work order per run.
+    assert 1 <= len(runs) <= 2
+    assert sorted(order.id for order in rounds) == sorted(run.work_order_id for run in runs)
+    assert all(order.title.startswith("锅炉房日常巡检 ") for order in rounds)
