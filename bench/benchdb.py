@@ -8,8 +8,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
-import engine.models  # noqa: F401  (registers every table)
-from engine import db as db_module, definitions, users
+from engine import db as db_module, definitions, models, users  # noqa: F401  (models: registers every table)
 from engine.users import actor_for, add_user
 
 # The database .ci/postgres.sh creates for benchmarks (the tests use houqin_test).

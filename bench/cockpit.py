@@ -80,7 +80,7 @@ def generate(template: int, total: int, first_user: int, seed: int = 6):
         steps = life[: rng.randrange(2, len(life) - 1)] if still_open else life
         reporter, tech = rng.choice(requesters), rng.choice(technicians)
         fields = {"category": rng.choice(CATEGORIES[process])} if process in CATEGORIES else {}
-        at, rows = created, {"history": [], "sla_timers": [], "feedback": [], "escalations": []}
+        at, previous, rows = created, None, {"history": [], "sla_timers": [], "feedback": [], "escalations": []}
         for event, state in steps:
             data = {"fields": {}}
             if event == "resolve":
