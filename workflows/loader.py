@@ -49,9 +49,11 @@ def _is_scalar(value) -> bool:
 
 
 def parse_yaml(text: str, file: str) -> Located:
-    yaml = YAML(typ="rt")
+    # The round-trip loader builds only plain maps, lists and scalars (never Python objects)
+    # and keeps every node's position.
+    reader = YAML(typ="rt")
     try:
-        document = yaml.load(text)
+        document = reader.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
