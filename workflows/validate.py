@@ -94,8 +94,11 @@ class _Checks:
                 if event.to not in reached:
                     reached.add(event.to)
                     queue.append(event.to)
+        # A misspelt target already has its own error; calling everything behind it unreachable
+        # would bury that one real mistake under a cascade.
+        misspelt = any(event.to not in self.d.states for event in self.d.events)
         for name, state in self.d.states.items():
-            if name not in reached:
+            if name not in reached and not misspelt:
                 self.report(("states", name), f"state '{name}' cannot be reached from the initial state '{self.d.initial_state}'")
             elif not state.final and not self.d.events_from(name):
                 self.report(("states", name), f"state '{name}' is not final but no event leads out of it")
