@@ -1,7 +1,9 @@
 """Admin: users and their roles, departments, teams, notification channels and failed deliveries."""
+import re
+
 from fastapi import APIRouter, Depends, Path, Request
 
-from engine import directory
+from engine import channels, directory
 from engine.errors import HouqinError
 from engine.users import add_user
 from web.deps import SessionDep
@@ -16,17 +18,18 @@ UserId = Path(ge=1, le=2**31 - 1)
 @router.get("/admin")
 def admin_page(request: Request, session: SessionDep, actor: ActorPage):
     return render(request, "admin.html", actor, people=directory.people(session), roles=ROLES,
+                  channel_kinds=channels.KINDS, notification_kinds=channels.NOTIFICATION_KINDS,
                   departments=directory.departments(session), teams=directory.teams(session),
                   channels=directory.channels(session), failures=directory.failed_deliveries(session))
 
 
-def _run(request: Request, session, actor, anchor: str, change) -> object:
+def _run(request: Request, session, actor, anchor: str, change, labels: dict[str, str] | None = None) -> object:
     t = Translator(language(request, actor))
     try:
         message = change(t)
     except HouqinError as exc:
         session.rollback()
-        flash_error(request, t, exc)
+        flash_error(request, t, exc, labels)
     else:
         flash(request, "ok", message)
     return redirect(f"/admin#{anchor}")
@@ -89,3 +92,46 @@ def create_department(request: Request, session: SessionDep, actor: ActorPage, f
 def create_team(request: Request, session: SessionDep, actor: ActorPage, form: FormDep):
     return _run(request, session, actor, "teams",
                 lambda t: t("admin.team_added", name=directory.add_team(session, _text(form, "name", 101)).name))
+
+
+def _channel_labels(request: Request, actor) -> dict[str, str]:
+    t = Translator(language(request, actor))
+    return {name: t(f"admin.channel_{name}") for name in ("name", "kind", "target", "kinds", "recipients", "secret")}
+
+
+def _channel_fields(form) -> dict:
+    """The channel form as the engine takes it; the engine checks it (a blank secret is left out: kept)."""
+    fields = {"name": _text(form, "name", 65), "kind": _text(form, "kind", 16), "target": _text(form, "target", 501),
+              "kinds": [k for k in form.getlist("kinds") if isinstance(k, str)][:len(channels.NOTIFICATION_KINDS) + 1],
+              # addresses never hold a comma, semicolon or space, so any of them separates two
+              "recipients": [a for a in re.split(r"[\s,;]+", _text(form, "recipients", 10_000)) if a][:101],
+              "active": form.get("active") == "yes"}
+    secret = form.get("secret")
+    if isinstance(secret, str) and secret:
+        fields["secret"] = secret[:501]
+    return fields
+
+
+@router.post("/admin/channels")
+def create_channel(request: Request, session: SessionDep, actor: ActorPage, form: FormDep):
+    return _run(request, session, actor, "channels",
+                lambda t: t("admin.channel_added", name=channels.create(session, **_channel_fields(form)).name),
+                _channel_labels(request, actor))
+
+
+@router.post("/admin/channels/{channel_id}")
+def update_channel(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, channel_id: int = Path(ge=1, le=2**31 - 1)):
+    return _run(request, session, actor, "channels",
+                lambda t: t("admin.channel_saved", name=channels.update(session, channel_id, _channel_fields(form)).name),
+                _channel_labels(request, actor))
+
+
+@router.post("/admin/channels/{channel_id}/delete")
+def delete_channel(request: Request, session: SessionDep, actor: ActorPage, channel_id: int = Path(ge=1, le=2**31 - 1)):
+    return _run(request, session, actor, "channels",
+                lambda t: t("admin.channel_deleted", name=channels.remove(session, channel_id).name))
+
+
+@router.post("/admin/deliveries/{delivery_id}/retry")
+def retry_delivery(request: Request, session: SessionDep, actor: ActorPage, delivery_id: int = Path(ge=1, le=2**31 - 1)):
+    return _run(request, session, actor, "failures", lambda t: t("admin.delivery_queued", id=channels.retry(session, delivery_id).id))

@@ -1,0 +1,125 @@
+"""Outside notification channels: the checks a channel must pass, and the admin's changes to them.
+
+The JSON API and the admin page both call these, so a channel is refused for the same
+reasons, in the same words, wherever it is entered.
+"""
+import re
+import urllib.parse
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from engine import delivery
+from engine.clock import clock
+from engine.errors import Conflict, Invalid, NotFound
+from engine.models import Channel, Outbox
+
+KINDS = ("webhook", "wecom", "dingtalk", "email")
+NOTIFICATION_KINDS = ("assignment", "escalation", "warning", "feedback")
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
+# The column widths, checked here so that a form (which has no schema in front of it) gets a message, not a 500.
+_LIMITS = {"name": 64, "target": 500, "secret": 500}
+
+
+def problems(channel: Channel) -> list[dict]:
+    """What is wrong with a channel as it would be saved, field by field."""
+    errors = [] if channel.name else [{"field": "name", "message": "a channel needs a name, e.g. 后勤值班群"}]
+    if channel.kind not in KINDS:
+        errors.append({"field": "kind", "message": f"kind must be one of {', '.join(KINDS)}"})
+    unknown = [kind for kind in channel.kinds.split(",") if kind and kind not in NOTIFICATION_KINDS]
+    if unknown:
+        errors.append({"field": "kinds", "message": f"unknown notification kinds {', '.join(unknown)}; "
+                                                    f"choose from {', '.join(NOTIFICATION_KINDS)}"})
+    errors += [{"field": name, "message": f"{name} is longer than {limit} characters"}
+               for name, limit in _LIMITS.items() if len(getattr(channel, name)) > limit]
+    texts = {"name": channel.name, "target": channel.target, "secret": channel.secret,
+             "recipients": "".join(map(str, channel.recipients))}
+    errors += [{"field": name, "message": f"{name} must not contain NUL characters"} for name, value in texts.items()
+               if "\x00" in value]
+    if channel.kind == "email":
+        try:
+            delivery.smtp_address(channel.target)
+        except delivery.DeliveryError as exc:
+            errors.append({"field": "target", "message": str(exc)})
+        if not channel.recipients:
+            errors.append({"field": "recipients", "message": "an email channel needs at least one address in recipients"})
+        bad = [address for address in channel.recipients if not isinstance(address, str) or not _EMAIL.match(address)]
+        if bad:
+            errors.append({"field": "recipients", "message": f"not an e-mail address: {', '.join(map(str, bad))}"})
+    else:
+        url = urllib.parse.urlsplit(channel.target)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            errors.append({"field": "target", "message": f"a {channel.kind} channel needs an http(s) URL, e.g. the robot's webhook address"})
+        if channel.recipients:
+            errors.append({"field": "recipients", "message": "recipients are for email channels; the robot posts to its group"})
+    headers = channel.options.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        errors.append({"field": "options.headers", "message": "headers must map header names to strings"})
+    return errors
+
+
+def check(session: Session, channel: Channel) -> None:
+    """Raise Invalid listing every problem, or Conflict when another channel has the name."""
+    errors = problems(channel)
+    if errors:
+        raise Invalid("; ".join(e["message"] for e in errors), errors)
+    clash = session.exec(select(Channel).where(Channel.name == channel.name, Channel.id != channel.id)).first()
+    if clash is not None:
+        raise Conflict(f"a channel named '{channel.name}' exists already; choose another name")
+
+
+def get(session: Session, channel_id: int) -> Channel:
+    channel = session.get(Channel, channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} not found")
+    return channel
+
+
+def create(session: Session, *, name: str, kind: str, target: str, kinds: list[str] = (), recipients: list = (),
+           options: dict | None = None, secret: str = "", active: bool = True) -> Channel:
+    channel = Channel(name=name.strip(), kind=kind, target=target.strip(), kinds=",".join(kinds),
+                      recipients=list(recipients), options=options or {}, secret=secret, active=active)
+    check(session, channel)
+    session.add(channel)
+    session.commit()
+    return channel
+
+
+def update(session: Session, channel_id: int, changes: dict) -> Channel:
+    """Apply the fields given in `changes`; a field left out keeps its value (so does the secret)."""
+    channel = get(session, channel_id)
+    for name, value in changes.items():
+        if value is None:
+            raise Invalid(f"{name} cannot be null; leave it out to keep it as it is",
+                          [{"field": name, "message": "leave it out to keep it as it is"}])
+        if name == "kinds":
+            value = ",".join(value)
+        elif name in ("name", "target"):
+            value = value.strip()
+        setattr(channel, name, value)
+    check(session, channel)
+    session.add(channel)
+    session.commit()
+    return channel
+
+
+def remove(session: Session, channel_id: int) -> Channel:
+    """Delete the channel with its queued and failed deliveries (switch it off to keep them)."""
+    channel = get(session, channel_id)
+    session.execute(delete(Outbox).where(Outbox.channel_id == channel.id))
+    session.delete(channel)
+    session.commit()
+    return channel
+
+
+def retry(session: Session, delivery_id: int) -> Outbox:
+    """Queue a failed delivery again, from its first attempt (e.g. after fixing the channel)."""
+    row = session.get(Outbox, delivery_id)
+    if row is None:
+        raise NotFound(f"delivery {delivery_id} not found")
+    if row.status != "failed":
+        raise Conflict(f"delivery {delivery_id} is {row.status}; only a failed delivery can be retried")
+    row.status, row.attempts, row.next_attempt_at = "pending", 0, clock.now()
+    session.add(row)
+    session.commit()
+    return row
