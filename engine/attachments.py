@@ -30,6 +30,7 @@ from engine.users import Actor
 
 ALLOWED = (image.Jpeg(), image.Png(), image.Webp(), image.Heic(), archive.Pdf())
 ALLOWED_NAMES = "JPEG, PNG, WebP or HEIC photos, or PDF"
+MEDIA_TYPES = tuple(kind.mime for kind in ALLOWED)  # what a download can be
 CHUNK = 64 * 1024
 SNIFF = 8192  # enough of the head for every matcher above (HEIC reads its ftyp box)
 

@@ -5,15 +5,13 @@ visibility rule is engine.permissions'); the pages only render them.
 """
 from datetime import datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import case, or_
 from sqlmodel import Session, select
 
-from engine import permissions, workorders
+from engine import lateness, permissions
 from engine.clock import clock
-from engine.models import SlaTimer, WorkOrder
-from engine.sla import LIVE
+from engine.models import WorkOrder
 from engine.users import Actor
-from engine.workorders import Filters
 from workflows.schema import PRIORITIES
 
 LIMIT = 200
@@ -48,15 +46,7 @@ def assigned_to(session: Session, actor: Actor, limit: int = LIMIT) -> list[Work
 def needing_attention(session: Session, actor: Actor, now: datetime | None = None) -> list[WorkOrder]:
     """Overdue or escalated open work orders, oldest breach first (the supervisor's list)."""
     now = now or clock.now()
-    found: dict[int, WorkOrder] = {}
-    for filters in (Filters(overdue=True, limit=LIMIT), Filters(escalated=True, limit=LIMIT)):
-        for order in workorders.search(session, actor, filters, now)[0]:
-            found.setdefault(order.id, order)
-    if not found:
-        return []
-    due = dict(session.exec(
-        select(SlaTimer.work_order_id, func.min(SlaTimer.due_at))
-        .where(SlaTimer.work_order_id.in_(list(found)), SlaTimer.status.in_((*LIVE, "breached")))
-        .group_by(SlaTimer.work_order_id)).all())
-    far = datetime.max.replace(tzinfo=now.tzinfo)
-    return sorted(found.values(), key=lambda o: (due.get(o.id) or far, o.id))
+    attention = or_(lateness.order_overdue_clause(now), WorkOrder.escalation_level > 0)
+    query = _visible(session, actor).where(attention)
+    query = query.order_by(lateness.went_late_at(now, live_only=False).nulls_last(), WorkOrder.id)
+    return list(session.exec(query.limit(LIMIT)).all())

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, exists, false, func, or_, true
 from sqlmodel import Session, select
 
-from engine import definitions, periods, permissions
+from engine import definitions, lateness, periods, permissions
 from engine.clock import clock
 from engine.models import Department, Escalation, Feedback, History, SlaTimer, Team, User, WorkOrder
 from engine.users import Actor
@@ -283,23 +283,16 @@ def _verdicts(session: Session, in_scope) -> dict:
             "average_rating": round(average, 2) if average is not None else None}
 
 
-def _late(now: datetime):
-    return or_(SlaTimer.breached == True, SlaTimer.status == "breached",  # noqa: E712
-               (SlaTimer.status == "running") & (SlaTimer.due_at < now))
-
-
 def _overdue(session: Session, in_scope, now: datetime) -> int:
-    """Work orders late now: a live timer past its due time."""
-    return session.exec(select(func.count(func.distinct(SlaTimer.work_order_id)))
-                        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
-                        .where(in_scope, SlaTimer.status.in_(("running", "paused")), _late(now))).one()
+    """Work orders late now (lateness.order_overdue_clause)."""
+    return session.exec(select(func.count()).select_from(WorkOrder)
+                        .where(in_scope, lateness.order_overdue_clause(now))).one()
 
 
 def _breached(session: Session, in_scope, now: datetime) -> int:
     """Work orders that missed a deadline at some point, whether since finished or not."""
-    return session.exec(select(func.count(func.distinct(SlaTimer.work_order_id)))
-                        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
-                        .where(in_scope, _late(now))).one()
+    late = select(SlaTimer.id).where(SlaTimer.work_order_id == WorkOrder.id, lateness.timer_late_clause(now))
+    return session.exec(select(func.count()).select_from(WorkOrder).where(in_scope, late.exists())).one()
 
 
 def _labour(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:

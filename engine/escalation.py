@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from engine import settings, sla
+from engine import lateness, settings, sla
 from engine.definitions import compiled
 from engine.models import Escalation, History, SlaTimer, User, UserRole, Watcher, WorkOrder
 from engine.notify import notify
@@ -145,7 +145,7 @@ def _step(session: Session, timer_id: int, now: datetime) -> tuple[Fired | None,
     outcome = None
     if step is not None and sla.rung_time(timer, step.at) <= now:
         outcome = _fire(session, order, timer, spec, step, now)
-    if now >= timer.due_at:
+    if lateness.timer_is_late(timer, now):
         timer.breached = True
     timer.next_check_at = sla.next_check(timer, spec)
     more = outcome is not None and timer.next_check_at is not None and timer.next_check_at <= now

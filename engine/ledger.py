@@ -17,7 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from engine import definitions, periods, permissions, sla
+from engine import definitions, lateness, periods, permissions
 from engine.clock import clock
 from engine.errors import Invalid, NotFound
 from engine.models import Department, History, SlaTimer, User, WorkOrder
@@ -229,7 +229,7 @@ def _rows(session: Session, ledger: Ledger, orders: list[WorkOrder], now: dateti
             "fields": {name: order.fields.get(name) for name in spec.columns},
             "deadline": timer.due_at if timer else None,
             "status": order.state, "status_label": state.label.model_dump() if state else None,
-            "overdue": bool(timer and not order.closed and sla.is_overdue(timer, now)),
+            "overdue": bool(timer and not order.closed and lateness.timer_is_late(timer, now)),
             "inspections": history, "failed_rounds": sum(1 for h in history if h["result"] == "failed"),
             "closed_out_by": names.get(closing.actor_id) if closing else None,
             "closed_out_at": order.closed_at if order.closed else None,

@@ -12,10 +12,10 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from engine.calendar import BusinessCalendar, get_calendar
+from engine.lateness import LIVE, timer_is_late
 from engine.models import SlaTimer, WorkOrder
 from workflows.schema import ProcessDefinition, SlaTimerSpec, parse_offset
 
-LIVE = ("running", "paused")
 # Every transition reads its timers: the statements are built once, since composing a select
 # costs more Python than SQLite takes to run it (bench/transitions.py).
 _LIVE_TIMERS = select(SlaTimer).where(SlaTimer.work_order_id == bindparam("order_id"), SlaTimer.status.in_(LIVE))
@@ -44,7 +44,7 @@ def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, 
 
 def _advance(timer: SlaTimer, spec: SlaTimerSpec, state: str, event: str | None, final: bool, now: datetime) -> None:
     if state in spec.stop.states or event in spec.stop.events:
-        _stop(timer, "breached" if timer.breached or now > timer.due_at else "met", now)
+        _stop(timer, "breached" if timer_is_late(timer, now) else "met", now)
     elif final:
         _stop(timer, "cancelled", now)
     elif state in spec.pause and timer.status == "running":
@@ -157,7 +157,3 @@ def remaining_seconds(timer: SlaTimer, now: datetime) -> float | None:
     if reference <= timer.due_at:
         return calendar.working_seconds(reference, timer.due_at)
     return -calendar.working_seconds(timer.due_at, reference)
-
-
-def is_overdue(timer: SlaTimer, now: datetime) -> bool:
-    return timer.breached or (timer.status in LIVE and now > timer.due_at)

@@ -15,10 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from engine import definitions, fields as field_check, permissions, settings, sla
+from engine import definitions, fields as field_check, lateness, permissions, settings, sla
 from engine.clock import clock
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.models import Counter, Department, History, SlaTimer, User, WorkOrder
+from engine.models import Counter, Department, History, User, WorkOrder
 from engine.notify import notify
 from engine.users import Actor, department_named
 from workflows.schema import PRIORITIES, ProcessDefinition
@@ -158,25 +158,13 @@ def search(session: Session, actor: Actor, filters: Filters, now: datetime | Non
     query = _apply_filters(session, query, filters, now)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     if filters.overdue or filters.escalated:
-        query = query.order_by(_oldest_breach(now, live_only=filters.overdue).nulls_last(), WorkOrder.id)
+        # oldest breach first (lateness.went_late_at)
+        query = query.order_by(lateness.went_late_at(now, live_only=filters.overdue).nulls_last(), WorkOrder.id)
     else:
         query = query.order_by(WorkOrder.id.desc())
     limit = max(1, min(filters.limit, MAX_PAGE))
     items = session.exec(query.offset(max(filters.offset, 0)).limit(limit)).all()
     return list(items), total
-
-
-def _oldest_breach(now: datetime, live_only: bool):
-    """When the work order first went late: the earliest due time among its late timers (met ones do not count).
-
-    For the overdue list only timers still running count; the escalated list also remembers
-    a deadline missed by a timer that has stopped since.
-    """
-    late = or_(SlaTimer.breached == True, (SlaTimer.status == "running") & (SlaTimer.due_at < now))  # noqa: E712
-    query = select(func.min(SlaTimer.due_at)).where(SlaTimer.work_order_id == WorkOrder.id, late)
-    if live_only:
-        query = query.where(SlaTimer.status.in_(sla.LIVE))
-    return query.scalar_subquery()
 
 
 def _apply_filters(session: Session, query, f: Filters, now: datetime):
@@ -199,12 +187,7 @@ def _apply_filters(session: Session, query, f: Filters, now: datetime):
         query = query.where(or_(WorkOrder.title.ilike(pattern), WorkOrder.number.ilike(pattern),
                                 WorkOrder.location.ilike(pattern), WorkOrder.description.ilike(pattern)))
     if f.overdue:
-        late = select(SlaTimer.id).where(
-            SlaTimer.work_order_id == WorkOrder.id,
-            or_(SlaTimer.breached == True, (SlaTimer.status == "running") & (SlaTimer.due_at < now)),  # noqa: E712
-            SlaTimer.status.in_(sla.LIVE),
-        )
-        query = query.where(late.exists(), WorkOrder.closed == False)  # noqa: E712
+        query = query.where(lateness.order_overdue_clause(now))
     if f.escalated:
         query = query.where(WorkOrder.escalation_level > 0, WorkOrder.closed == False)  # noqa: E712
     return query

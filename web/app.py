@@ -14,6 +14,7 @@ from engine import settings
 from engine.clock import clock
 from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
 from web.api import router as api_router
+from web.public import ClockPublic, errors
 
 STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
 
@@ -94,12 +95,12 @@ class ClockSetting(BaseModel):
 def _test_clock_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["test"])
 
-    @router.put("/_test/clock")
-    def set_clock(body: ClockSetting) -> dict:
+    @router.put("/_test/clock", response_model=ClockPublic, responses=errors(422))
+    def set_clock(body: ClockSetting):
         if body.now is not None and body.now.tzinfo is None:
             return JSONResponse(status_code=422, content={"detail": "now needs a time zone, e.g. 2026-10-09T17:00:00+08:00"})
         clock.set(body.now)
-        return {"now": clock.now()}
+        return ClockPublic(now=clock.now())
 
     return router
 

@@ -7,6 +7,7 @@ from starlette.datastructures import UploadFile
 
 from engine import attachments
 from web.deps import ActorDep, SessionDep
+from web.public import AttachmentPublic, errors, files
 
 router = APIRouter(tags=["attachments"])
 # Ids are 32-bit integers in the database; a larger one cannot exist (and PostgreSQL would refuse it).
@@ -21,16 +22,17 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
 }}}}}
 
 
-def shown(attachment) -> dict:
-    return {
-        "id": attachment.id, "work_order_id": attachment.work_order_id, "filename": attachment.filename,
-        "content_type": attachment.content_type, "size": attachment.size, "sha256": attachment.sha256,
-        "uploaded_at": attachment.uploaded_at, "url": f"/api/v1/attachments/{attachment.id}",
-    }
+def shown(attachment) -> AttachmentPublic:
+    return AttachmentPublic(
+        id=attachment.id, work_order_id=attachment.work_order_id, filename=attachment.filename,
+        content_type=attachment.content_type, size=attachment.size, sha256=attachment.sha256,
+        uploaded_at=attachment.uploaded_at, url=f"/api/v1/attachments/{attachment.id}",
+    )
 
 
-@router.post("/workorders/{order_id}/attachments", status_code=201, openapi_extra=UPLOAD_BODY)
-async def upload(order_id: Id, request: Request, session: SessionDep, actor: ActorDep) -> dict:
+@router.post("/workorders/{order_id}/attachments", status_code=201, openapi_extra=UPLOAD_BODY,
+             responses=errors(400, 401, 404, 411, 413, 415, 422))
+async def upload(order_id: Id, request: Request, session: SessionDep, actor: ActorDep) -> AttachmentPublic:
     """Attach a photo (JPEG, PNG, WebP, HEIC) or a PDF, as multipart field `file`; at most
     HOUQIN_MAX_ATTACHMENT_MB (10 MB by default)."""
     limit = attachments.max_bytes()
@@ -59,12 +61,13 @@ async def upload(order_id: Id, request: Request, session: SessionDep, actor: Act
     return shown(attachment)
 
 
-@router.get("/workorders/{order_id}/attachments")
-def list_attachments(order_id: Id, session: SessionDep, actor: ActorDep) -> list[dict]:
+@router.get("/workorders/{order_id}/attachments", responses=errors(401, 404, 422))
+def list_attachments(order_id: Id, session: SessionDep, actor: ActorDep) -> list[AttachmentPublic]:
     return [shown(a) for a in attachments.listing(session, actor, order_id)]
 
 
-@router.get("/attachments/{attachment_id}", response_class=FileResponse)
+@router.get("/attachments/{attachment_id}", response_class=FileResponse,
+            responses={**files(*attachments.MEDIA_TYPES, description="the file, as a download"), **errors(401, 404, 422)})
 def download(attachment_id: Id, session: SessionDep, actor: ActorDep) -> FileResponse:
     """The file, always as a download: never rendered by the browser, never sniffed as another type."""
     attachment, path = attachments.opened(session, actor, attachment_id)

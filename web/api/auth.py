@@ -5,13 +5,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from engine.users import authenticate
 from web.deps import ActorDep, SessionDep
+from web.public import MePublic, TokenPublic, errors
 from web.security import issue_token
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token")
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request) -> dict:
+@router.post("/auth/token", responses=errors(401, 422, 429))
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request) -> TokenPublic:
     # The same per-username-and-address limit as the sign-in page (web.ratelimit).
     limiter = getattr(request.app.state, "login_limiter", None)
     address = request.client.host if request.client else "-"
@@ -26,10 +27,10 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
         raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
     if limiter:
         limiter.succeeded(form.username, address)
-    return {"access_token": issue_token(session, user.username), "token_type": "bearer"}
+    return TokenPublic(access_token=issue_token(session, user.username), token_type="bearer")
 
 
-@router.get("/me")
-def me(actor: ActorDep) -> dict:
-    return {"username": actor.username, "display_name": actor.display_name, "roles": sorted(actor.roles),
-            "department_id": actor.department_id, "language": actor.language}
+@router.get("/me", responses=errors(401))
+def me(actor: ActorDep) -> MePublic:
+    return MePublic(username=actor.username, display_name=actor.display_name, roles=sorted(actor.roles),
+                    department_id=actor.department_id, language=actor.language)

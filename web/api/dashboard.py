@@ -6,13 +6,14 @@ from engine import periods
 from engine.dashboard import Scope, figures
 from engine.errors import Invalid
 from web.deps import ActorDep, SessionDep
+from web.public import DashboardPublic, errors
 
 router = APIRouter(tags=["dashboard"])
 # No NUL characters: a database text cannot hold them.
 Text = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")]
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", responses=errors(401, 422))
 def dashboard(
     session: SessionDep, actor: ActorDep,
     start: Annotated[str | None, Query(alias="from", max_length=40,
@@ -20,7 +21,7 @@ def dashboard(
     end: Annotated[str | None, Query(alias="to", max_length=40,
                                      description="a day (included) or a time with a zone (excluded)")] = None,
     department: Text = None, process: Text = None, team: Text = None,
-) -> dict:
+) -> DashboardPublic:
     """The cockpit's figures for the work orders created in the period, and `by_month`: the same for
     each month of the period (the last 12 months when `from` is not given)."""
     scope = Scope(start=periods.bound(start, name="from"), end=periods.bound(end, name="to", end=True),

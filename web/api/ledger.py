@@ -9,6 +9,7 @@ from engine import ledger, periods
 from engine.clock import clock
 from engine.errors import Invalid
 from web.deps import ActorDep, SessionDep
+from web.public import LedgerPublic, errors, files
 
 router = APIRouter(tags=["ledger"])
 # Query parameters the routes name; any other one must be a column the ledger declares.
@@ -37,7 +38,7 @@ def _filters(request: Request, process, status, department, limit=50, offset=0) 
 Text = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
 
-@router.get("/ledger")
+@router.get("/ledger", responses=errors(401, 404, 422))
 def list_ledger(
     request: Request, session: SessionDep, actor: ActorDep, process: Text = None, status: Text = None,
     department: Text = None,
@@ -45,7 +46,7 @@ def list_ledger(
     end: Annotated[str | None, Query(alias="to", max_length=40, description="a day (included) or a time with a zone")] = None,
     limit: Annotated[int, Query(ge=1, le=ledger.MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict:
+) -> LedgerPublic:
     """Every work order of the ledger process as a row. Besides the named filters, each declared
     column of choice or text type filters by its name, e.g. `category=fire&risk_level=major`."""
     found, rows, total = ledger.page(session, actor, _filters(request, process, status, department, limit, offset))
@@ -55,7 +56,9 @@ def list_ledger(
     }
 
 
-@router.get("/ledger/export")
+@router.get("/ledger/export", response_class=Response,
+            responses={**files(XLSX, "text/csv; charset=utf-8", description="the ledger as a spreadsheet or CSV"),
+                       **errors(401, 404, 422)})
 def export_ledger(
     request: Request, session: SessionDep, actor: ActorDep, format: Literal["xlsx", "csv"] = "xlsx",
     process: Text = None, status: Text = None, department: Text = None,

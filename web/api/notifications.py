@@ -7,26 +7,26 @@ from engine.clock import clock
 from engine.errors import NotFound
 from engine.models import Notification
 from web.deps import ROW_ID_MAX, ActorDep, SessionDep
+from web.public import NotificationPublic, NotificationReadPublic, errors
 
 router = APIRouter(tags=["notifications"])
 
 
-@router.get("/notifications")
-def list_notifications(session: SessionDep, actor: ActorDep, unread: bool = True, limit: int = 50) -> list[dict]:
+@router.get("/notifications", responses=errors(401, 422))
+def list_notifications(session: SessionDep, actor: ActorDep, unread: bool = True, limit: int = 50) -> list[NotificationPublic]:
     query = select(Notification).where(Notification.user_id == actor.id)
     if unread:
         query = query.where(Notification.read_at == None)  # noqa: E711
     rows = session.exec(query.order_by(Notification.id.desc()).limit(max(1, min(limit, 200)))).all()
-    return [{"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "work_order_id": n.work_order_id,
-             "created_at": n.created_at, "read_at": n.read_at} for n in rows]
+    return [NotificationPublic.model_validate(n) for n in rows]
 
 
-@router.post("/notifications/{notification_id}/read")
-def mark_read(notification_id: int, session: SessionDep, actor: ActorDep) -> dict:
+@router.post("/notifications/{notification_id}/read", responses=errors(401, 404, 422))
+def mark_read(notification_id: int, session: SessionDep, actor: ActorDep) -> NotificationReadPublic:
     note = session.get(Notification, notification_id) if 0 < notification_id <= ROW_ID_MAX else None
     if note is None or note.user_id != actor.id:
         raise NotFound(f"notification {notification_id} not found")
     note.read_at = note.read_at or clock.now()
     session.add(note)
     session.commit()
-    return {"id": note.id, "read_at": note.read_at}
+    return NotificationReadPublic(id=note.id, read_at=note.read_at)

@@ -1,13 +1,21 @@
-"""Work orders as the API shows them."""
+"""Work orders as Houqin shows them (web.public models), for the API and the pages alike.
+
+Names are looked up in batches: a list of work orders, or one work order with a
+history of any length, costs the same few queries (users, departments, timers,
+escalations, history), never one query per row.
+"""
+from datetime import datetime
+
 from sqlmodel import Session, select
 
-from engine import sla, workorders
+from engine import lateness, sla, workorders
 from engine.clock import clock
 from engine.models import Department, Escalation, History, SlaTimer, User, WorkOrder
 from engine.users import Actor
+from web.public import EscalationPublic, HistoryEntryPublic, TimerPublic, WorkOrderPublic, WorkOrderRowPublic
 
 
-def _names(session: Session, ids: set) -> dict[int, str]:
+def usernames(session: Session, ids: set) -> dict[int, str]:
     ids = {i for i in ids if i is not None}
     if not ids:
         return {}
@@ -21,7 +29,11 @@ def _departments(session: Session, ids: set) -> dict[int, str]:
     return dict(session.exec(select(Department.id, Department.name).where(Department.id.in_(ids))).all())
 
 
-def summary(order: WorkOrder, users: dict, departments: dict) -> dict:
+def _people(order: WorkOrder) -> set:
+    return {order.reporter_id, order.assignee_id, order.first_contact_id}
+
+
+def _row(order: WorkOrder, users: dict, departments: dict, timers: list[TimerPublic]) -> dict:
     return {
         "id": order.id, "number": order.number, "process": order.process, "definition_version": order.definition_version,
         "version": order.version, "state": order.state, "priority": order.priority,
@@ -31,56 +43,51 @@ def summary(order: WorkOrder, users: dict, departments: dict) -> dict:
         "first_contact": users.get(order.first_contact_id), "escalation_level": order.escalation_level,
         "reopen_count": order.reopen_count, "closed": order.closed, "auto_confirmed": order.auto_confirmed,
         "created_at": order.created_at, "updated_at": order.updated_at, "closed_at": order.closed_at,
+        "sla": timers,
     }
 
 
-def summaries(session: Session, orders: list[WorkOrder]) -> list[dict]:
-    users = _names(session, {o.reporter_id for o in orders} | {o.assignee_id for o in orders} | {o.first_contact_id for o in orders})
+def summaries(session: Session, orders: list[WorkOrder]) -> list[WorkOrderRowPublic]:
+    users = usernames(session, set().union(*(_people(o) for o in orders)) if orders else set())
     departments = _departments(session, {o.department_id for o in orders})
     shown_timers = timers_of(session, orders)
-    return [{**summary(order, users, departments), "sla": shown_timers.get(order.id, [])} for order in orders]
+    return [WorkOrderRowPublic(**_row(order, users, departments, shown_timers.get(order.id, []))) for order in orders]
 
 
-def timers(session: Session, order: WorkOrder) -> list[dict]:
-    return timers_of(session, [order]).get(order.id, [])
-
-
-def timers_of(session: Session, orders: list[WorkOrder]) -> dict[int, list[dict]]:
+def timers_of(session: Session, orders: list[WorkOrder], now: datetime | None = None) -> dict[int, list[TimerPublic]]:
     """The SLA timers of several work orders in one query: a supervisor's list shows what is late and by how much."""
     if not orders:
         return {}
-    now = clock.now()
+    now = now or clock.now()
     rows = session.exec(select(SlaTimer).where(SlaTimer.work_order_id.in_([o.id for o in orders])).order_by(SlaTimer.id)).all()
     specs = {order.id: workorders.definition_of(session, order).sla for order in orders}
-    out: dict[int, list[dict]] = {}
+    out: dict[int, list[TimerPublic]] = {}
     for timer in rows:
         spec = specs[timer.work_order_id].get(timer.name)
-        out.setdefault(timer.work_order_id, []).append({
-            "name": timer.name, "label": spec.label.model_dump() if spec and spec.label else None,
-            "cycle": timer.cycle, "calendar": timer.calendar, "started_at": timer.started_at, "due_at": timer.due_at,
-            "state": timer.status, "breached": sla.is_overdue(timer, now), "level": timer.level,
-            "remaining_seconds": sla.remaining_seconds(timer, now), "stopped_at": timer.stopped_at,
-            "working_seconds": timer.working_seconds,
-        })
+        out.setdefault(timer.work_order_id, []).append(TimerPublic(
+            name=timer.name, label=spec.label if spec and spec.label else None,
+            cycle=timer.cycle, calendar=timer.calendar, started_at=timer.started_at, due_at=timer.due_at,
+            state=timer.status, breached=lateness.timer_is_late(timer, now), level=timer.level,
+            remaining_seconds=sla.remaining_seconds(timer, now), stopped_at=timer.stopped_at,
+            working_seconds=timer.working_seconds,
+        ))
     return out
 
 
-def timeline(session: Session, order: WorkOrder) -> list[dict]:
+def _entry(row: History, users: dict) -> HistoryEntryPublic:
+    return HistoryEntryPublic(id=row.id, at=row.at, kind=row.kind, actor=users.get(row.actor_id), event=row.event,
+                              from_=row.from_state, to=row.to_state, comment=row.comment, data=row.data or {})
+
+
+def detail(session: Session, order: WorkOrder, actor: Actor) -> WorkOrderPublic:
+    """The work order with its timers, escalations and history: the same handful of queries for any history."""
     rows = workorders.history(session, order.id)
-    users = _names(session, {row.actor_id for row in rows})
-    return [
-        {"id": row.id, "at": row.at, "kind": row.kind, "actor": users.get(row.actor_id), "event": row.event,
-         "from": row.from_state, "to": row.to_state, "comment": row.comment, "data": row.data}
-        for row in rows
-    ]
-
-
-def detail(session: Session, order: WorkOrder, actor: Actor) -> dict:
-    [out] = summaries(session, [order])  # with its timers
+    users = usernames(session, _people(order) | {row.actor_id for row in rows})
+    departments = _departments(session, {order.department_id})
     escalations = session.exec(select(Escalation).where(Escalation.work_order_id == order.id).order_by(Escalation.id)).all()
-    out.update(
+    return WorkOrderPublic(
+        **_row(order, users, departments, timers_of(session, [order]).get(order.id, [])),
         available_events=workorders.available_events(session, order, actor),
-        escalations=[{"level": e.level, "fired_at": e.fired_at, "recipients": e.recipients} for e in escalations],
-        history=timeline(session, order),
+        escalations=[EscalationPublic(level=e.level, fired_at=e.fired_at, recipients=e.recipients) for e in escalations],
+        history=[_entry(row, users) for row in rows],
     )
-    return out

@@ -3,6 +3,8 @@ from fastapi.responses import JSONResponse
 
 from engine import definitions
 from web.deps import ActorDep, SessionDep, require_roles
+from web.public import (DefinitionCheckPublic, ErrorPublic, ProcessPublic, ProcessPublished, ProcessSummaryPublic,
+                        errors)
 from workflows import DefinitionError, ProcessDefinition
 from workflows.machine import mermaid
 
@@ -11,6 +13,7 @@ _YAML_BODY = {"requestBody": {"required": True, "content": {"application/yaml": 
 
 
 def describe(row, definition: ProcessDefinition, language: str = "zh") -> dict:
+    """The fields of web.public.ProcessDescribed."""
     return {
         "key": row.key, "version": row.version, "published_at": row.published_at,
         "title": definition.title.model_dump(), "number_prefix": definition.number_prefix,
@@ -28,29 +31,31 @@ def describe(row, definition: ProcessDefinition, language: str = "zh") -> dict:
     }
 
 
-@router.get("/processes")
-def list_processes(session: SessionDep, actor: ActorDep) -> list[dict]:
+@router.get("/processes", responses=errors(401))
+def list_processes(session: SessionDep, actor: ActorDep) -> list[ProcessSummaryPublic]:
     out = []
     for row in definitions.current_rows(session):
         definition = definitions.compiled(session, row.key, row.version).definition
-        out.append({"key": row.key, "version": row.version, "title": definition.title.model_dump(),
-                    "published_at": row.published_at})
+        out.append(ProcessSummaryPublic(key=row.key, version=row.version, title=definition.title,
+                                        published_at=row.published_at))
     return out
 
 
-@router.get("/processes/{key}")
-def get_process(key: str, session: SessionDep, actor: ActorDep, version: int | None = None) -> dict:
+@router.get("/processes/{key}", responses=errors(401, 404, 422))
+def get_process(key: str, session: SessionDep, actor: ActorDep, version: int | None = None) -> ProcessPublic:
     if version is not None and not 1 <= version <= 1_000_000:
         raise HTTPException(422, "version must be a positive number")
     row = definitions.row(session, key, version)
     definition = definitions.compiled(session, row.key, row.version).definition
     out = describe(row, definition, actor.language)
     out["versions"] = [{"version": v.version, "published_at": v.published_at} for v in definitions.versions(session, key)]
-    return out
+    return ProcessPublic(**out)
 
 
-@router.post("/processes", status_code=201, openapi_extra=_YAML_BODY,
-             dependencies=[require_roles("designer", "admin")])
+@router.post("/processes", status_code=201, openapi_extra=_YAML_BODY, response_model=ProcessPublished,
+             dependencies=[require_roles("designer", "admin")],
+             responses={200: {"model": ProcessPublished, "description": "the text was the current version already"},
+                        **errors(401, 403, 409, 422)})
 async def publish_process(request: Request, session: SessionDep, actor: ActorDep):
     body = await request.body()
     try:
@@ -60,30 +65,26 @@ async def publish_process(request: Request, session: SessionDep, actor: ActorDep
     try:
         row, created = definitions.publish(session, text, file="<upload>", actor_id=actor.id)
     except DefinitionError as exc:
-        return JSONResponse(status_code=422, content={
-            "detail": f"the definition has {len(exc.problems)} problem(s); fix each at its line",
-            "errors": [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems],
-        })
+        return JSONResponse(status_code=422, content=ErrorPublic(
+            detail=f"the definition has {len(exc.problems)} problem(s); fix each at its line",
+            errors=[{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems],
+        ).model_dump(mode="json"))
     session.commit()
     out = describe(row, definitions.compiled(session, row.key, row.version).definition, actor.language)
-    out["created"] = created
-    return JSONResponse(status_code=201 if created else 200, content=_jsonable(out))
+    shown = ProcessPublished(**out, created=created).model_dump(mode="json", by_alias=True)
+    return JSONResponse(status_code=201 if created else 200, content=shown)
 
 
-def _jsonable(value):
-    from fastapi.encoders import jsonable_encoder
-
-    return jsonable_encoder(value)
-
-
-@router.post("/processes/validate", openapi_extra=_YAML_BODY)
-async def validate_process(request: Request, actor: ActorDep) -> dict:
+@router.post("/processes/validate", openapi_extra=_YAML_BODY, response_model_exclude_unset=True,
+             responses=errors(401))
+async def validate_process(request: Request, actor: ActorDep) -> DefinitionCheckPublic:
     """Check a definition without publishing it (the designer's editor calls this on each change)."""
     try:
         text = (await request.body()).decode("utf-8")
         definition = definitions.parse(text, "<editor>")
     except UnicodeDecodeError:
-        return {"valid": False, "errors": [{"line": 1, "column": 1, "message": "the body must be UTF-8 text"}]}
+        return DefinitionCheckPublic(valid=False, errors=[{"line": 1, "column": 1, "message": "the body must be UTF-8 text"}])
     except DefinitionError as exc:
-        return {"valid": False, "errors": [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems]}
-    return {"valid": True, "errors": [], "diagram": mermaid(definition, language=actor.language)}
+        return DefinitionCheckPublic(valid=False, errors=[{"line": p.line, "column": p.column, "message": p.message}
+                                                          for p in exc.problems])
+    return DefinitionCheckPublic(valid=True, errors=[], diagram=mermaid(definition, language=actor.language))

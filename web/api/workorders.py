@@ -7,6 +7,7 @@ from engine import feedback as feedback_service, workorders
 from engine.workorders import EventInput, Filters
 from web.api.present import detail, summaries
 from web.deps import ROW_ID_MAX, ActorDep, SessionDep
+from web.public import WorkOrderBase, WorkOrderPublic, WorkOrdersPublic, errors
 
 router = APIRouter(tags=["work orders"])
 Priority = Literal["urgent", "high", "normal", "low"]
@@ -17,7 +18,9 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class WorkOrderCreate(Body):
+class WorkOrderCreate(WorkOrderBase):
+    """What a requester sends, checked: WorkOrderBase's fields with their limits, and where it belongs."""
+
     process: str = Field(max_length=64)
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10000)
@@ -54,13 +57,13 @@ class FeedbackRequest(Body):
 OrderId = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="the work order's id")]
 
 
-@router.post("/workorders", status_code=201)
-def create_work_order(body: WorkOrderCreate, session: SessionDep, actor: ActorDep) -> dict:
+@router.post("/workorders", status_code=201, responses=errors(401, 422))
+def create_work_order(body: WorkOrderCreate, session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
     order = workorders.create(session, actor, **body.model_dump())
     return detail(session, order, actor)
 
 
-@router.get("/workorders")
+@router.get("/workorders", responses=errors(401, 422))
 def list_work_orders(
     session: SessionDep, actor: ActorDep,
     process: str | None = None, state: str | None = None, department: str | None = None,
@@ -69,37 +72,37 @@ def list_work_orders(
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=workorders.MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict:
+) -> WorkOrdersPublic:
     filters = Filters(process=process, state=state, department=department, assignee=assignee, priority=priority,
                       overdue=overdue, escalated=escalated, q=q, limit=limit, offset=offset,
                       reporter_id=actor.id if mine else None)
     items, total = workorders.search(session, actor, filters)
-    return {"items": summaries(session, items), "total": total, "limit": limit, "offset": offset}
+    return WorkOrdersPublic(items=summaries(session, items), total=total, limit=limit, offset=offset)
 
 
-@router.get("/workorders/{order_id}")
-def get_work_order(order_id: OrderId, session: SessionDep, actor: ActorDep) -> dict:
+@router.get("/workorders/{order_id}", responses=errors(401, 404, 422))
+def get_work_order(order_id: OrderId, session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
     return detail(session, workorders.get(session, actor, order_id), actor)
 
 
-@router.post("/workorders/{order_id}/events/{event}")
+@router.post("/workorders/{order_id}/events/{event}", responses=errors(401, 403, 404, 409, 422))
 def fire_event(order_id: OrderId, event: str, body: EventRequest,
-               session: SessionDep, actor: ActorDep) -> dict:
+               session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
     order = workorders.fire(session, actor, order_id, event, EventInput(**body.model_dump()))
     return detail(session, order, actor)
 
 
-@router.patch("/workorders/{order_id}")
+@router.patch("/workorders/{order_id}", responses=errors(401, 403, 404, 409, 422))
 def patch_work_order(order_id: OrderId, body: WorkOrderPatch,
-                     session: SessionDep, actor: ActorDep) -> dict:
+                     session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
     changes = body.model_dump(exclude={"expected_version"})
     order = workorders.update(session, actor, order_id, changes, body.expected_version)
     return detail(session, order, actor)
 
 
-@router.post("/workorders/{order_id}/feedback")
+@router.post("/workorders/{order_id}/feedback", responses=errors(401, 403, 404, 409, 422))
 def give_feedback(order_id: OrderId, body: FeedbackRequest,
-                  session: SessionDep, actor: ActorDep) -> dict:
+                  session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
     order = feedback_service.give(session, actor, order_id, satisfied=body.satisfied, rating=body.rating,
                                   comment=body.comment, expected_version=body.expected_version)
     return detail(session, order, actor)

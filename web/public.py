@@ -1,0 +1,438 @@
+"""What Houqin shows: the response models of the API, which the pages render too.
+
+Model families as in FastAPI's full-stack template: `…Base` holds what a
+requester gives and everybody sees, `…Create` (in the routers) adds the checks
+on what comes in, `…Public` is what goes out. Declaring them on every route puts
+each response in the OpenAPI document, so clients (and the fuzzing test) can
+rely on it; `extra="forbid"` makes a field the code returns but the model does
+not declare fail the tests instead of vanishing from the response.
+
+Times go out as `datetime.isoformat()` (`…+00:00`, `…+08:00`), as they always have.
+"""
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from workflows.schema import Label
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+Number = int | float  # a whole figure stays whole (5, not 5.0)
+Priority = Literal["urgent", "high", "normal", "low"]
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, from_attributes=True)
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+class ErrorPublic(Public):
+    """Every refusal: `detail` says what to fix; `errors` (when given) says it per field or per line."""
+
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(default=None, description="per field ({field, message}) or per "
+                                                                              "line ({line, column, message})")
+
+
+ERROR_TEXT = {
+    400: "the request is malformed", 401: "not signed in", 403: "the caller may not do this",
+    404: "no such thing (or not visible to the caller)", 409: "conflicts with the current state or version",
+    411: "the upload has no Content-Length", 413: "too large", 415: "not a file type Houqin accepts",
+    422: "invalid input, per field", 429: "too many failed sign-ins",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route: the refusals it really gives, all shaped as ErrorPublic."""
+    return {code: {"model": ErrorPublic, "description": ERROR_TEXT[code]} for code in codes}
+
+
+def files(*media_types: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """A 200 that is a file download, in one of `media_types`."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": description, "content": {media: binary for media in media_types}}}
+
+
+# --- auth ----------------------------------------------------------------------------------------
+
+class TokenPublic(Public):
+    access_token: str
+    token_type: Literal["bearer"]
+
+
+class MePublic(Public):
+    username: str
+    display_name: str | None
+    roles: list[str]
+    department_id: int | None
+    language: str
+
+
+# --- work orders ---------------------------------------------------------------------------------
+
+class TimerPublic(Public):
+    """One SLA timer of a work order; `breached` is engine.lateness's "late" at the time of the response."""
+
+    name: str
+    label: Label | None
+    cycle: int
+    calendar: str
+    started_at: Timestamp
+    due_at: Timestamp
+    state: str
+    breached: bool
+    level: int
+    remaining_seconds: Number | None = Field(description="working time left; negative once late; null once stopped")
+    stopped_at: Timestamp | None
+    working_seconds: Number | None
+
+
+class HistoryEntryPublic(Public):
+    id: int
+    at: Timestamp
+    kind: str
+    actor: str | None = Field(description="username; null for the system")
+    event: str | None
+    from_: str | None = Field(alias="from", serialization_alias="from")
+    to: str | None
+    comment: str | None
+    data: dict[str, Any]
+
+
+class EscalationPublic(Public):
+    level: int
+    fired_at: Timestamp
+    recipients: list[str]
+
+
+class WorkOrderBase(Public):
+    """What a requester gives; stored as given."""
+
+    title: str
+    description: str
+    priority: Priority
+    location: str
+    fields: dict[str, Any]
+
+
+class WorkOrderRowPublic(WorkOrderBase):
+    """A work order in a list: who, where, which state, and its timers."""
+
+    id: int
+    number: str
+    process: str
+    definition_version: int
+    version: int
+    state: str
+    department: str | None
+    reporter: str | None
+    assignee: str | None
+    first_contact: str | None
+    escalation_level: int
+    reopen_count: int
+    closed: bool
+    auto_confirmed: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+    closed_at: Timestamp | None
+    sla: list[TimerPublic]
+
+
+class WorkOrderPublic(WorkOrderRowPublic):
+    """One work order with what the caller may do now, its escalations and its whole history."""
+
+    available_events: list[str]
+    escalations: list[EscalationPublic]
+    history: list[HistoryEntryPublic]
+
+
+class WorkOrdersPublic(Public):
+    items: list[WorkOrderRowPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+class ProcessVersionPublic(Public):
+    version: int
+    published_at: Timestamp
+
+
+class ProcessSummaryPublic(ProcessVersionPublic):
+    key: str
+    title: Label
+
+
+class StatePublic(Public):
+    name: str
+    label: Label
+    initial: bool
+    final: bool
+
+
+class EventPublic(Public):
+    name: str
+    label: Label
+    from_: list[str] = Field(alias="from", serialization_alias="from")
+    to: str
+    roles: list[str]
+    fields: dict[str, str]
+    assigns: str | None
+    comment: str
+    condition: str | None
+
+
+class ProcessDescribed(ProcessSummaryPublic):
+    number_prefix: str
+    initial_state: str
+    states: list[StatePublic]
+    events: list[EventPublic]
+    fields: dict[str, dict[str, Any]]
+    sla: dict[str, dict[str, Any]]
+    feedback: dict[str, Any] | None
+    yaml: str
+    diagram: str = Field(description="Mermaid state diagram")
+
+
+class ProcessPublic(ProcessDescribed):
+    versions: list[ProcessVersionPublic]
+
+
+class ProcessPublished(ProcessDescribed):
+    created: bool = Field(description="false: the text was the current version already")
+
+
+class DefinitionProblemPublic(Public):
+    line: int
+    column: int
+    message: str
+
+
+class DefinitionCheckPublic(Public):
+    valid: bool
+    errors: list[DefinitionProblemPublic]
+    diagram: str | None = Field(default=None, description="only when valid")
+
+
+# --- SLA sweep -----------------------------------------------------------------------------------
+
+class FiredPublic(Public):
+    work_order_id: int
+    number: str
+    timer: str
+    cycle: int
+    level: int
+    recipients: list[str]
+    actions: list[dict[str, Any]]
+    at: Timestamp | None
+
+
+class SweepPublic(Public):
+    now: Timestamp
+    count: int
+    fired: list[FiredPublic]
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+class OnTimePublic(Public):
+    met: int
+    ended: int
+    rate: float | None
+    average_minutes: float | None
+
+
+class TimerFiguresPublic(OnTimePublic):
+    process: str
+    timer: str
+    label: Label | None
+
+
+class ResponseTimesPublic(Public):
+    count: int
+    average: float | None
+    median: float | None
+    p90: float | None
+
+
+class ProcessResponseTimesPublic(ResponseTimesPublic):
+    timer: str
+
+
+class LabourPublic(Public):
+    technician: str | None
+    minutes: Number
+    work_orders: int
+
+
+class CategoryCountPublic(Public):
+    process: str
+    category: str
+    count: int
+
+
+class LocationCountPublic(Public):
+    location: str
+    count: int
+
+
+class FiguresPublic(Public):
+    total: int
+    by_state: dict[str, int]
+    by_process: dict[str, int]
+    by_department: dict[str, int]
+    on_time_rate: float | None
+    on_time: dict[str, OnTimePublic]
+    average_response_minutes: float | None
+    satisfaction_rate: float | None
+    ratings: int
+    overdue: int = Field(description="open work orders late now (engine.lateness)")
+    escalated: int
+    completed: int
+    completion_rate: float | None
+    response_minutes: ResponseTimesPublic
+    response_by_process: dict[str, ProcessResponseTimesPublic]
+    timers: list[TimerFiguresPublic]
+    reopened: int
+    reached_feedback: int
+    reopen_rate: float | None
+    average_rating: float | None
+    auto_confirmed: int
+    auto_confirmed_share: float | None
+    breached: int = Field(description="work orders that were late at some point")
+    escalated_total: int
+    hazards_open: int
+    hazards_closed_out: int
+    labour_minutes: Number
+    labour_by_technician: list[LabourPublic]
+    top_categories: list[CategoryCountPublic]
+    top_locations: list[LocationCountPublic]
+
+
+class MonthFiguresPublic(FiguresPublic):
+    month: str = Field(description="YYYY-MM, local time")
+
+
+class DashboardPublic(FiguresPublic):
+    by_month: list[MonthFiguresPublic]
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+class NotificationPublic(Public):
+    id: int
+    kind: str
+    title: str
+    body: str
+    work_order_id: int | None
+    created_at: Timestamp
+    read_at: Timestamp | None
+
+
+class NotificationReadPublic(Public):
+    id: int
+    read_at: Timestamp
+
+
+# --- channels ------------------------------------------------------------------------------------
+
+class ChannelPublic(Public):
+    id: int
+    name: str
+    kind: str
+    target: str
+    kinds: list[str]
+    recipients: list[str]
+    options: dict[str, Any]
+    has_secret: bool
+    active: bool
+    deliveries: dict[str, int] = Field(description="deliveries by status: pending, sent, failed")
+
+
+class DeliveryPublic(Public):
+    id: int
+    channel_id: int
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: Timestamp
+    next_attempt_at: Timestamp | None
+    sent_at: Timestamp | None
+    kind: str | None
+    title: str | None
+    work_order: Any = None
+
+
+class DeliveriesPublic(Public):
+    total: int
+    items: list[DeliveryPublic]
+
+
+# --- ledger --------------------------------------------------------------------------------------
+
+class LedgerColumnPublic(Public):
+    key: str
+    label: str
+
+
+class InspectionPublic(Public):
+    round: int
+    result: Literal["passed", "failed"]
+    event: str
+    by: str | None
+    at: Timestamp
+    comment: str | None
+
+
+class LedgerRowPublic(Public):
+    id: int
+    number: str
+    found_at: Timestamp
+    title: str
+    location: str
+    found_by: str | None
+    department: Any = None
+    fields: dict[str, Any]
+    deadline: Timestamp | None
+    status: str
+    status_label: Label | None
+    overdue: bool
+    inspections: list[InspectionPublic]
+    failed_rounds: int
+    closed_out_by: str | None
+    closed_out_at: Timestamp | None
+
+
+class LedgerPublic(Public):
+    process: str
+    title: Label
+    columns: list[LedgerColumnPublic]
+    items: list[LedgerRowPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- attachments, test clock ---------------------------------------------------------------------
+
+class AttachmentPublic(Public):
+    id: int
+    work_order_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: Timestamp
+    url: str
+
+
+class ClockPublic(Public):
+    now: Timestamp
