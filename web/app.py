@@ -4,11 +4,14 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from engine import settings
 from engine.clock import clock
@@ -29,6 +32,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(HouqinError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     _mount_pages(app)
     return app
 
@@ -72,6 +76,17 @@ async def _engine_error(request: Request, exc: HouqinError) -> JSONResponse:
     return JSONResponse(status_code=status, content=content)
 
 
+async def _http_error(request: Request, exc: StarletteHTTPException):
+    """405 names every method the path has (Starlette's names only those of the first route matching it)."""
+    if exc.status_code == 405:
+        path = request.url.path
+        methods = {method for route in request.app.routes
+                   if isinstance(route, Route) and route.methods and route.path_regex.match(path)
+                   for method in route.methods}
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
+    return await http_exception_handler(request, exc)
+
+
 async def _data_error(request: Request, exc: DataError) -> JSONResponse:
     """A value the database cannot store (PostgreSQL: an id past 32 bits, a NUL character in text).
 
@@ -91,11 +106,18 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 class ClockSetting(BaseModel):
     now: datetime | None
 
+    @field_validator("now", mode="before")
+    @classmethod
+    def _a_time_not_a_number(cls, value):
+        if isinstance(value, int | float):  # pydantic would read it as seconds since 1970
+            raise ValueError("now must be a time, e.g. 2026-10-09T17:00:00+08:00")
+        return value
+
 
 def _test_clock_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["test"])
 
-    @router.put("/_test/clock", response_model=ClockPublic, responses=errors(422))
+    @router.put("/_test/clock", response_model=ClockPublic, responses=errors(400, 422))
     def set_clock(body: ClockSetting):
         if body.now is not None and body.now.tzinfo is None:
             return JSONResponse(status_code=422, content={"detail": "now needs a time zone, e.g. 2026-10-09T17:00:00+08:00"})

@@ -11,7 +11,7 @@ from web.security import issue_token
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", responses=errors(401, 422, 429))
+@router.post("/auth/token", responses=errors(400, 401, 422, 429))
 def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request) -> TokenPublic:
     # The same per-username-and-address limit as the sign-in page (web.ratelimit).
     limiter = getattr(request.app.state, "login_limiter", None)

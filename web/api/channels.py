@@ -64,7 +64,7 @@ def list_channels(session: SessionDep) -> list[ChannelPublic]:
     return [_shown(session, channel) for channel in session.exec(select(Channel).order_by(Channel.id)).all()]
 
 
-@router.post("/channels", status_code=201, responses=errors(409))
+@router.post("/channels", status_code=201, responses=errors(400, 409))
 def create_channel(body: ChannelCreate, session: SessionDep) -> ChannelPublic:
     channel = channels.create(session, name=body.name, kind=body.kind, target=body.target, kinds=body.kinds,
                               recipients=body.recipients, options=body.options, secret=body.secret, active=body.active)
@@ -97,17 +97,17 @@ def retry_delivery(delivery_id: Id, session: SessionDep) -> DeliveryPublic:
     return _delivery(row, channels.get(session, row.channel_id).name)
 
 
-@router.get("/channels/{channel_id}", responses=errors(404))
+@router.get("/channels/{channel_id:int}", responses=errors(404))
 def get_channel(channel_id: Id, session: SessionDep) -> ChannelPublic:
     return _shown(session, channels.get(session, channel_id))
 
 
-@router.patch("/channels/{channel_id}", responses=errors(404, 409))
+@router.patch("/channels/{channel_id:int}", responses=errors(400, 404, 409))
 def update_channel(channel_id: Id, body: ChannelBody, session: SessionDep) -> ChannelPublic:
     return _shown(session, channels.update(session, channel_id, body.model_dump(exclude_unset=True)))
 
 
-@router.delete("/channels/{channel_id}", status_code=204, responses=errors(404))
+@router.delete("/channels/{channel_id:int}", status_code=204, responses=errors(404))
 def delete_channel(channel_id: Id, session: SessionDep) -> Response:
     """Delete the channel with its queued and failed deliveries (switch it off to keep them)."""
     channels.remove(session, channel_id)

@@ -57,7 +57,7 @@ class FeedbackRequest(Body):
 OrderId = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="the work order's id")]
 
 
-@router.post("/workorders", status_code=201, responses=errors(401, 422))
+@router.post("/workorders", status_code=201, responses=errors(400, 401, 422))
 def create_work_order(body: WorkOrderCreate, session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
     order = workorders.create(session, actor, **body.model_dump())
     return detail(session, order, actor)
@@ -85,14 +85,14 @@ def get_work_order(order_id: OrderId, session: SessionDep, actor: ActorDep) -> W
     return detail(session, workorders.get(session, actor, order_id), actor)
 
 
-@router.post("/workorders/{order_id}/events/{event}", responses=errors(401, 403, 404, 409, 422))
+@router.post("/workorders/{order_id}/events/{event}", responses=errors(400, 401, 403, 404, 409, 422))
 def fire_event(order_id: OrderId, event: str, body: EventRequest,
                session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
     order = workorders.fire(session, actor, order_id, event, EventInput(**body.model_dump()))
     return detail(session, order, actor)
 
 
-@router.patch("/workorders/{order_id}", responses=errors(401, 403, 404, 409, 422))
+@router.patch("/workorders/{order_id}", responses=errors(400, 401, 403, 404, 409, 422))
 def patch_work_order(order_id: OrderId, body: WorkOrderPatch,
                      session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
     changes = body.model_dump(exclude={"expected_version"})
@@ -100,7 +100,7 @@ def patch_work_order(order_id: OrderId, body: WorkOrderPatch,
     return detail(session, order, actor)
 
 
-@router.post("/workorders/{order_id}/feedback", responses=errors(401, 403, 404, 409, 422))
+@router.post("/workorders/{order_id}/feedback", responses=errors(400, 401, 403, 404, 409, 422))
 def give_feedback(order_id: OrderId, body: FeedbackRequest,
                   session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
     order = feedback_service.give(session, actor, order_id, satisfied=body.satisfied, rating=body.rating,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from engine import definitions, directory, sla
+from engine import definitions, directory, lateness, sla
 from engine.calendar import get_calendar
 from engine.clock import clock
 from engine.models import Department, Escalation, SlaTimer, WorkOrder
@@ -69,7 +69,7 @@ def timers(session: Session, orders: list[WorkOrder], t: Translator, now: dateti
         out.setdefault(row.work_order_id, []).append(Timer(
             name=row.name, label=t.label(spec.label) if spec and spec.label else row.name, status=row.status,
             due_at=row.due_at, remaining_seconds=sla.remaining_seconds(row, now),
-            late=sla.is_overdue(row, now) or row.status == "breached",
+            late=lateness.timer_is_late(row, now),
             ticking=row.status == "running" and _open_now(row.calendar, now),
         ))
     return out
