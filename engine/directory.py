@@ -75,8 +75,9 @@ def display_names(session: Session, user_ids: set) -> dict[int, str]:
         select(User.id, User.username, User.display_name).where(User.id.in_(ids))).all()}
 
 
-def names_of(session: Session, people: list) -> list[str]:
-    """Display names for a list of user ids or usernames (escalations record usernames, notifications ids)."""
+def name_map(session: Session, people) -> dict:
+    """Display names by user id and by username, for any mix of both (escalations record usernames,
+    notifications ids), in one query: a page gathers every person it shows and asks once."""
     ids = {p for p in people if isinstance(p, int)}
     usernames = {p for p in people if isinstance(p, str)}
     found: dict = {}
@@ -84,6 +85,12 @@ def names_of(session: Session, people: list) -> list[str]:
         for uid, username, name in session.exec(select(User.id, User.username, User.display_name).where(
                 (User.id.in_(ids)) | (User.username.in_(usernames)))).all():
             found[uid] = found[username] = name or username
+    return found
+
+
+def names_of(session: Session, people: list) -> list[str]:
+    """Display names for a list of user ids or usernames."""
+    found = name_map(session, people)
     return [found.get(p, str(p)) for p in people]
 
 

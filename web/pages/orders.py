@@ -8,12 +8,15 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.datastructures import UploadFile
 
 from engine import attachments, comments, directory, feedback, workorders
+from engine.clock import clock
 from engine.errors import HouqinError, Invalid
 from engine.models import WorkOrder
 from engine.users import Actor
+from web.api import present
 from web.deps import SessionDep
 from web.i18n import Translator
 from web.pages import forms, view
+from web.public import HistoryEntryPublic
 from web.pages.common import (ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render,
                               safe_next)
 from workflows.machine import mermaid
@@ -69,18 +72,21 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, order_id
     t = Translator(language(request, actor))
     order = workorders.get(session, actor, order_id)
     definition = view.definition(session, order)
-    available = workorders.available_events(session, order, actor)
-    feedback_spec = _feedback_spec(definition, order, available)
+    shown = present.detail(session, order, actor)  # what GET /api/v1/workorders/{id} answers
+    feedback_spec = _feedback_spec(definition, order, shown.available_events)
     skip = {feedback_spec.satisfied, feedback_spec.unsatisfied} if feedback_spec else set()
     events = event_forms(session, order, actor, definition, t, skip)
-    [card] = view.cards(session, [order], t)
+    names = directory.name_map(session, _people(order, shown.history))
+    now = clock.now()
+    card = view.card(session, order, shown, names, t, now)
     every_field = forms.fields_for(definition, {name: False for name in definition.fields}, t, order.fields)
     values = [(f.label, _shown(f, t)) for f in every_field if f.value not in (None, "", [])]
     return render(
-        request, "order.html", actor, card=card, order=order, definition=definition, fields=values, events=events,
+        request, "order.html", actor, card=card, order=shown, definition=definition, fields=values, events=events,
         feedback=feedback_spec, diagram=mermaid(definition, current=order.state, language=t.language),
-        timers=view.timers(session, [order], t, live_only=False).get(order.id, []),
-        escalations=view.escalations(session, [order], t).get(order.id, []), timeline=_timeline(session, order, definition, t),
+        timers=[view.timer(x, t, now) for x in shown.sla],
+        escalations=view.escalations(session, [order], t).get(order.id, []),
+        timeline=_timeline(shown.history, names, definition, t),
         people=assignee_choices(session) if any(e.assigns for e in events) else None,
         can_edit=bool(actor.roles & workorders.EDITORS), priorities=PRIORITIES,
         files=attachments.listing(session, actor, order.id), max_megabytes=attachments.max_megabytes(),
@@ -98,16 +104,24 @@ def _shown(field: forms.Field, t: Translator) -> str:
     return field.text
 
 
-def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Translator) -> list[dict]:
-    rows = workorders.history(session, order.id)
-    names = directory.display_names(session, {row.actor_id for row in rows})
+def _people(order: WorkOrder, history: list[HistoryEntryPublic]) -> list:
+    """Everybody the order page names: its people, who acted in its history and who was told."""
+    people = [order.reporter_id, order.assignee_id, order.first_contact_id]
+    for row in history:
+        people.append(row.actor)
+        people += (row.data or {}).get("recipients") or []
+    return [p for p in people if p is not None]
+
+
+def _timeline(history: list[HistoryEntryPublic], names: dict, definition: ProcessDefinition,
+              t: Translator) -> list[dict]:
 
     def state(name):
         spec = definition.states.get(name) if name else None
         return t.label(spec.label) if spec else (name or "")
 
     out = []
-    for row in rows:
+    for row in history:
         data = row.data or {}
         details = []
         for name, value in (data.get("fields") or {}).items():
@@ -132,12 +146,13 @@ def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Trans
         if row.kind == "escalation" and "level" in data:
             details.append((t("escalations.level"), str(data["level"])))
         if row.kind in ("notification", "escalation") and data.get("recipients"):
-            details.append((t("timeline.told"), t("common.separator").join(directory.names_of(session, data["recipients"]))))
+            told = [names.get(p, str(p)) for p in data["recipients"]]
+            details.append((t("timeline.told"), t("common.separator").join(told)))
         out.append({
             "at": row.at, "kind": row.kind,
-            "actor": names.get(row.actor_id, "") if row.actor_id is not None else t("timeline.system"),
+            "actor": names.get(row.actor, row.actor) if row.actor is not None else t("timeline.system"),
             "event": t.label(definition.event_label(row.event)) if row.event and row.kind == "transition" else "",
-            "from": state(row.from_state), "to": state(row.to_state), "comment": row.comment, "details": details,
+            "from": state(row.from_), "to": state(row.to), "comment": row.comment, "details": details,
         })
     return out
 

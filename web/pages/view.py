@@ -1,18 +1,24 @@
-"""Work orders as the pages show them: labels in the reader's language, names instead of ids, live timers.
+"""Work orders as the pages show them: the API's public models (web.public), put in the reader's words.
 
-Nothing here decides anything: states, labels and timers come from the
-definition the work order runs on and from the engine's SLA functions.
+Nothing here decides anything and nothing is read twice: a card is a
+`WorkOrderRowPublic` with its labels translated and its people's display names,
+the order page a `WorkOrderPublic`; lateness is the models' (engine.lateness).
+Names are looked up in one batch per page, whatever the number of cards or
+history entries.
 """
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from engine import definitions, directory, lateness, sla
+from engine import definitions, directory
 from engine.calendar import get_calendar
 from engine.clock import clock
-from engine.models import Department, Escalation, SlaTimer, WorkOrder
+from engine.lateness import LIVE
+from engine.models import Escalation, SlaTimer, WorkOrder
+from web.api import present
 from web.i18n import Translator
+from web.public import TimerPublic, WorkOrderRowPublic
 from workflows.schema import ProcessDefinition
 
 
@@ -29,7 +35,8 @@ class Timer:
 
 @dataclass
 class Card:
-    order: WorkOrder
+    order: WorkOrderRowPublic
+    row: WorkOrder  # the stored work order, for what the engine decides (the events the viewer may fire)
     process: str
     state: str
     priority: str
@@ -53,26 +60,12 @@ def definition(session: Session, order: WorkOrder) -> ProcessDefinition:
     return definitions.compiled(session, order.process, order.definition_version).definition
 
 
-def timers(session: Session, orders: list[WorkOrder], t: Translator, now: datetime | None = None,
-           *, live_only: bool = True) -> dict[int, list[Timer]]:
-    now = now or clock.now()
-    ids = [o.id for o in orders]
-    if not ids:
-        return {}
-    query = select(SlaTimer).where(SlaTimer.work_order_id.in_(ids))
-    if live_only:
-        query = query.where(SlaTimer.status.in_(sla.LIVE))
-    by_order = {o.id: o for o in orders}
-    out: dict[int, list[Timer]] = {}
-    for row in session.exec(query.order_by(SlaTimer.id)).all():
-        spec = definition(session, by_order[row.work_order_id]).sla.get(row.name)
-        out.setdefault(row.work_order_id, []).append(Timer(
-            name=row.name, label=t.label(spec.label) if spec and spec.label else row.name, status=row.status,
-            due_at=row.due_at, remaining_seconds=sla.remaining_seconds(row, now),
-            late=lateness.timer_is_late(row, now),
-            ticking=row.status == "running" and _open_now(row.calendar, now),
-        ))
-    return out
+def timer(shown: TimerPublic, t: Translator, now: datetime) -> Timer:
+    return Timer(
+        name=shown.name, label=t.label(shown.label) if shown.label else shown.name, status=shown.state,
+        due_at=shown.due_at, remaining_seconds=shown.remaining_seconds, late=shown.breached,
+        ticking=shown.state == "running" and _open_now(shown.calendar, now),
+    )
 
 
 def _open_now(calendar: str, now: datetime) -> bool:
@@ -82,22 +75,24 @@ def _open_now(calendar: str, now: datetime) -> bool:
         return False
 
 
+def card(session: Session, row: WorkOrder, shown: WorkOrderRowPublic, names: dict, t: Translator,
+         now: datetime, *, live_only: bool = True) -> Card:
+    spec = definition(session, row)
+    state = spec.states.get(row.state)
+    return Card(
+        order=shown, row=row, process=t.label(spec.title), state=t.label(state.label) if state else row.state,
+        priority=t(f"priority.{row.priority}"), department=shown.department or "",
+        reporter=names.get(row.reporter_id, ""), assignee=names.get(row.assignee_id, ""),
+        first_contact=names.get(row.first_contact_id, ""),
+        timers=[timer(x, t, now) for x in shown.sla if not live_only or x.state in LIVE],
+    )
+
+
 def cards(session: Session, orders: list[WorkOrder], t: Translator) -> list[Card]:
+    now = clock.now()
     names = directory.display_names(session, {o.reporter_id for o in orders} | {o.assignee_id for o in orders}
                                     | {o.first_contact_id for o in orders})
-    departments = dict(session.exec(select(Department.id, Department.name)).all()) if orders else {}
-    clocks = timers(session, orders, t)
-    out = []
-    for order in orders:
-        spec = definition(session, order)
-        state = spec.states.get(order.state)
-        out.append(Card(
-            order=order, process=t.label(spec.title), state=t.label(state.label) if state else order.state,
-            priority=t(f"priority.{order.priority}"), department=departments.get(order.department_id, ""),
-            reporter=names.get(order.reporter_id, ""), assignee=names.get(order.assignee_id, ""),
-            first_contact=names.get(order.first_contact_id, ""), timers=clocks.get(order.id, []),
-        ))
-    return out
+    return [card(session, row, shown, names, t, now) for row, shown in zip(orders, present.summaries(session, orders))]
 
 
 def escalations(session: Session, orders: list[WorkOrder], t: Translator) -> dict[int, list[dict]]:
@@ -108,10 +103,11 @@ def escalations(session: Session, orders: list[WorkOrder], t: Translator) -> dic
     rows = session.exec(
         select(Escalation, SlaTimer.name).join(SlaTimer, SlaTimer.id == Escalation.timer_id)
         .where(Escalation.work_order_id.in_(list(by_id))).order_by(Escalation.fired_at, Escalation.id)).all()
+    names = directory.name_map(session, [person for row, _ in rows for person in row.recipients])
     out: dict[int, list[dict]] = {}
-    for row, timer in rows:
-        spec = definition(session, by_id[row.work_order_id]).sla.get(timer)
+    for row, timer_name in rows:
+        spec = definition(session, by_id[row.work_order_id]).sla.get(timer_name)
         out.setdefault(row.work_order_id, []).append({
-            "timer": t.label(spec.label) if spec and spec.label else timer, "level": row.level, "at": row.fired_at,
-            "recipients": directory.names_of(session, row.recipients)})
+            "timer": t.label(spec.label) if spec and spec.label else timer_name, "level": row.level,
+            "at": row.fired_at, "recipients": [names.get(p, str(p)) for p in row.recipients]})
     return out
