@@ -279,7 +279,7 @@ def _message(spec: SlaTimerSpec, timer: SlaTimer, step: EscalationStep, now: dat
     """Chinese first, English second: the recipients read one or the other."""
     zh, en = (spec.label.zh, spec.label.en) if spec.label else (timer.name, timer.name)
     due = timer.due_at.astimezone(ZoneInfo(settings.timezone())).strftime("%m-%d %H:%M")
-    if now < timer.due_at:
+    if not lateness.past_due(timer.due_at, now):
         late_zh, late_en = f"将于 {due} 到期", f"due at {due}"
     else:
         late_zh, late_en = f"已于 {due} 超时", f"overdue since {due}"

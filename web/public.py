@@ -9,11 +9,13 @@ not declare fail the tests instead of vanishing from the response.
 
 Times go out as `datetime.isoformat()` (`…+00:00`, `…+08:00`), as they always have.
 """
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, create_model
 
+from engine.escalation import Fired
 from workflows.schema import Label
 
 Timestamp = Annotated[
@@ -223,15 +225,9 @@ class DefinitionCheckPublic(Public):
 
 # --- SLA sweep -----------------------------------------------------------------------------------
 
-class FiredPublic(Public):
-    work_order_id: int
-    number: str
-    timer: str
-    cycle: int
-    level: int
-    recipients: list[str]
-    actions: list[dict[str, Any]]
-    at: Timestamp | None
+# One rung that fired: the engine's own record (engine.escalation.Fired), field for field.
+FiredPublic = create_model("FiredPublic", __base__=Public, **{
+    item.name: (Timestamp | None if item.name == "at" else item.type, ...) for item in dataclass_fields(Fired)})
 
 
 class SweepPublic(Public):
