@@ -88,12 +88,6 @@ def name_map(session: Session, people) -> dict:
     return found
 
 
-def names_of(session: Session, people: list) -> list[str]:
-    """Display names for a list of user ids or usernames."""
-    found = name_map(session, people)
-    return [found.get(p, str(p)) for p in people]
-
-
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
