@@ -64,7 +64,7 @@ def test_a_running_repair_is_late_for_everybody_from_its_due_time_on(app, staff,
 
 def test_the_sql_rule_and_the_python_rule_agree_on_every_timer(app, staff, session, test_clock):
     test_clock.set(at("2026-10-12T09:00:00"))
-    held, running, finished = started(staff, "暂停"), started(staff, "进行"), started(staff, "完成")
+    held, _, finished = started(staff, "暂停"), started(staff, "进行"), started(staff, "完成")
     test_clock.set(at("2026-10-14T10:00:00"))
     staff.fire("tech", held["id"], "hold", fields={"hold_reason": "waiting_parts"})
     staff.fire("tech", finished["id"], "resolve", fields={"labour_minutes": 30})
