@@ -15,24 +15,27 @@ from engine.clock import clock
 from engine.errors import NotFound
 from engine.models import Definition
 from workflows import ProcessDefinition, load_definition
+from workflows.calendars import calendar_file, default_calendars
 from workflows.machine import CompiledProcess
 
 _compiled: dict[tuple[str, str, int], CompiledProcess] = {}
 _lock = threading.Lock()
 
 
-def calendar_names() -> set[str]:
-    return set(calendar.default_calendars())
+def calendar_names(session: Session | None = None) -> set[str]:
+    """The calendars a definition may name: the newest published version's, or without a
+    database (`houqin definitions validate`) the calendars file's."""
+    return calendar.names(session) if session is not None else set(default_calendars())
 
 
-def parse(text: str, file: str = "<definition>") -> ProcessDefinition:
+def parse(text: str, file: str = "<definition>", session: Session | None = None) -> ProcessDefinition:
     """Check a definition as publishing would; raises workflows.DefinitionError."""
-    return load_definition(text, file, calendar_names())
+    return load_definition(text, file, calendar_names(session))
 
 
 def publish(session: Session, text: str, *, file: str = "<definition>", actor_id: int | None = None) -> tuple[Definition, bool]:
     """Store `text` as the next version of its process. Returns (row, created); unchanged text creates nothing."""
-    definition = parse(text, file)
+    definition = parse(text, file, session)
     checksum = hashlib.sha256(text.encode()).hexdigest()
     current = latest(session, definition.key)
     if current is not None and current.checksum == checksum:
@@ -46,16 +49,28 @@ def publish(session: Session, text: str, *, file: str = "<definition>", actor_id
     return row, True
 
 
-def publish_directory(session: Session, directory: Path | None = None) -> list[Definition]:
-    """Publish every process file in `definitions/` (calendars.yaml and schedules are not processes)."""
+def publish_directory(session: Session, directory: Path | None = None) -> list:
+    """Publish what changed in `definitions/`: the calendars first (processes name them), every
+    process file, then the schedule (it names both). Returns the new versions (each has `key`
+    and `version`); does not commit."""
+    from engine import recurring  # it reads published processes
+
     directory = directory or settings.definitions_dir()
     created = []
+    calendars_file = calendar_file() if directory == settings.definitions_dir() else directory / "calendars.yaml"
+    if calendars_file.exists():
+        row, new = calendar.publish_file(session, calendars_file)
+        created += [row] if new else []
     for path in sorted(directory.glob("*.yaml")):
         if path.stem in ("calendars", "schedules"):
             continue
         row, new = publish(session, path.read_text(encoding="utf-8"), file=str(path))
         if new:
             created.append(row)
+    schedule_file = recurring.schedule_path() if directory == settings.definitions_dir() else directory / "schedules.yaml"
+    if schedule_file.exists():
+        row, new = recurring.publish_file(session, schedule_file)
+        created += [row] if new else []
     return created
 
 

@@ -1,8 +1,12 @@
 """Preventive and recurring work (定期工单): work orders created on a calendar, each period once.
 
 The rules are declared in `definitions/schedules.yaml` (or the file named by
-$HOUQIN_SCHEDULES; the language is in `workflows/schedules.py`). The worker
-loop calls `run_due(session, now)`; nothing here waits or sleeps.
+$HOUQIN_SCHEDULES; the language is in `workflows/schedules.py`). Like the
+calendars, the file is data published as versions (engine/versions.py): checked
+against the processes and calendars of the moment when it is published, then
+compiled once per version. The worker loop calls `run_due(session, now)`, which
+reads the newest version's compiled rules, never the file; nothing here waits
+or sleeps.
 
 Each period exactly once: before a period's work order is made, a
 RecurringRun row keyed (rule, scheduled_for) is inserted with ON CONFLICT DO
@@ -29,16 +33,17 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from engine import definitions, settings, workorders
-from engine.calendar import get_calendar
+from engine import calendar, definitions, settings, versions, workorders
 from engine.clock import clock
 from engine.errors import HouqinError, Invalid
 from engine.models import History, RecurringRun, User, WorkOrder
 from engine.users import actor_for, add_user, department_named
 from workflows import DefinitionError
-from workflows.schedules import Rule, Schedule, assigning_event, load_schedule, span
+from workflows.calendars import BusinessCalendar
+from workflows.schedules import Rule, Schedule, assigning_event, load_schedule
 
 log = logging.getLogger(__name__)
+KEY = "schedules"
 # Periods looked at per rule and call, skipped closed days included: a bound for rules that never fall.
 MAX_STEPS = 100_000
 
@@ -47,35 +52,60 @@ def schedule_path() -> Path:
     return Path(os.environ.get("HOUQIN_SCHEDULES") or settings.definitions_dir() / "schedules.yaml")
 
 
-def load(session: Session, path: Path | None = None) -> Schedule:
-    """The schedule file, checked against the calendars and the processes published now."""
-    path = path or schedule_path()
-    text = path.read_text(encoding="utf-8")
+def check(session: Session, text: str, file: str = "<schedule>") -> Schedule:
+    """`text` checked against the calendars and the processes published now; raises DefinitionError."""
     current = {row.key: definitions.compiled(session, row.key, row.version).definition
                for row in definitions.current_rows(session)}
-    return load_schedule(text, str(path), calendars=definitions.calendar_names(), processes=current)
+    return load_schedule(text, file, calendars=calendar.names(session), processes=current)
+
+
+def publish(session: Session, text: str, file: str = "<schedule>", *, actor_id: int | None = None):
+    """Check `text` and store it as the next version if it changed; (row, created). Does not commit."""
+    check(session, text, file)
+    return versions.store(session, KEY, text, actor_id=actor_id)
+
+
+def publish_file(session: Session, path: Path | None = None, *, actor_id: int | None = None):
+    path = path or schedule_path()
+    return publish(session, path.read_text(encoding="utf-8"), str(path), actor_id=actor_id)
+
+
+def refresh(session: Session) -> bool:
+    """Publish the schedule file if it changed on disk (the worker calls this each round)."""
+    try:
+        return versions.publish_changed_file(session, KEY, schedule_path(), publish)
+    except DefinitionError as exc:
+        session.rollback()
+        log.error("the schedule file has problems; the rules published before stay in force:\n%s", exc)
+        return False
+
+
+def load(session: Session) -> Schedule | None:
+    """The newest published schedule, compiled once per version; None when none is published."""
+    version = versions.newest(session, KEY)
+    if version is None:
+        return None
+    return versions.compiled(session, KEY, version, lambda text, name: load_schedule(text, name))
 
 
 def run_due(session: Session, now: datetime | None = None, schedule: Schedule | None = None) -> list[WorkOrder]:
     """Create the work orders of every period that has come, once each; returns those created now."""
     now = now or clock.now()
+    schedule = schedule or load(session)
     if schedule is None:
-        if not schedule_path().exists():
-            return []
-        try:
-            schedule = load(session)
-        except (DefinitionError, OSError) as exc:
-            log.error("recurring work not created: the schedule file has problems:\n%s", exc)
-            return []
+        return []
     zone = ZoneInfo(schedule.timezone or settings.timezone())
+    calendars = calendar.calendars(session, calendar.newest(session))
     last_runs = dict(session.exec(select(RecurringRun.rule, func.max(RecurringRun.scheduled_for))
                                   .group_by(RecurringRun.rule)).all())
     created = []
     for rule in schedule.rules:
         if not rule.active:
             continue
-        late_after = span(rule.late_after or schedule.late_after)
-        for at in periods(rule, zone, after=last_runs.get(rule.name), now=now, limit=schedule.catch_up):
+        late_after = rule.lateness(schedule)
+        closed_days = calendars.get(rule.calendar) if rule.skip_closed_days else None
+        for at in periods(rule, zone, after=last_runs.get(rule.name), now=now, limit=schedule.catch_up,
+                          calendar=closed_days):
             try:
                 order = _create(session, schedule, rule, at, now, late=now - at > late_after)
             except HouqinError as exc:
@@ -87,8 +117,10 @@ def run_due(session: Session, now: datetime | None = None, schedule: Schedule | 
     return created
 
 
-def periods(rule: Rule, zone: ZoneInfo, *, after: datetime | None, now: datetime, limit: int) -> list[datetime]:
+def periods(rule: Rule, zone: ZoneInfo, *, after: datetime | None, now: datetime, limit: int,
+            calendar: BusinessCalendar | None = None) -> list[datetime]:
     """The rule's periods in (after, now], oldest first: at most `limit`, the latest only if `after` is None.
+    With `calendar`, days it is closed are skipped (`skip_closed_days`).
 
     Walks back from `now`, so a long outage costs `limit` steps, not one per missed period.
     """
@@ -97,7 +129,7 @@ def periods(rule: Rule, zone: ZoneInfo, *, after: datetime | None, now: datetime
     for steps, at in enumerate(_backwards(rule, zone, now)):
         if (after is not None and at <= after) or steps > MAX_STEPS:
             break
-        if rule.skip_closed_days and not get_calendar(rule.calendar).is_working_day(at.astimezone(zone).date()):
+        if calendar is not None and not calendar.is_working_day(at.astimezone(zone).date()):
             continue
         if len(found) == wanted:
             if after is not None:
@@ -119,7 +151,7 @@ def _backwards(rule: Rule, zone: ZoneInfo, now: datetime):
             except CroniterError:  # a line that never matches, such as 30 February
                 return
     else:
-        step, first = span(rule.every), rule.starting
+        step, first = rule.interval, rule.starting
         wall = now.astimezone(zone).replace(tzinfo=None)
         if wall < first:
             return

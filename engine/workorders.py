@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from engine import definitions, fields as field_check, permissions, settings, sla
+from engine import autoconfirm, definitions, fields as field_check, permissions, settings, sla
 from engine.clock import clock
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import Counter, Department, History, SlaTimer, User, WorkOrder
@@ -97,6 +97,7 @@ def create(
         data={"fields": values, "priority": priority, "title": order.title},
     ))
     sla.on_enter(session, order, definition, event=None, now=now)
+    autoconfirm.on_enter(session, order, definition, now=now)
     session.commit()
     return order
 
@@ -332,6 +333,7 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
         data={"fields": values, **({"assignee": assignee.username} if assignee else {})},
     ))
     sla.on_enter(session, order, definition, event=event, now=now)
+    autoconfirm.on_enter(session, order, definition, now=now)
     if assignee is not None:
         notify(session, [assignee.id], order=order, kind="assignment", now=now, actor_id=actor.id if actor else None,
                title=f"{order.number} {order.title}", body=comment or "")

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 import engine.models  # noqa: F401
-from engine import db as db_module, definitions, users
+from engine import db as db_module, definitions, users, versions
 from engine.clock import clock
 from engine.users import actor_for, add_user
 
@@ -43,6 +43,7 @@ def _reset_postgres(url: str) -> None:
     # Versions restart at 1 with the tables, so "repair v2" may be another text than last test's:
     # forget the machines compiled for this URL (on SQLite every test has its own URL).
     definitions._compiled.clear()
+    versions.forget()
 
 
 @pytest.fixture

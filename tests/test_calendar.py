@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 
-from engine.calendar import CalendarError, default_calendars, get_calendar, load_calendars
+from workflows.calendars import CalendarError, default_calendars, get_calendar, load_calendars
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -253,7 +253,7 @@ def test_unknown_spec_key_is_rejected():
 
 def test_year_without_holiday_data_counts_weekdays_and_is_reported(workday, caplog):
     start = sh(2026, 12, 31, 17, 0)
-    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+    with caplog.at_level(logging.WARNING, logger="workflows.calendars"):
         # Thu 12-31 17:00-17:30, then Fri 2027-01-01 counted as a plain weekday.
         due = workday.add(start, minutes=120)
         workday.add(start, minutes=120)
@@ -271,7 +271,7 @@ calendars:
     hours: {mon-fri: ["08:00-17:30"]}
     holidays: chinese
 """)["warn-once"]
-    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+    with caplog.at_level(logging.WARNING, logger="workflows.calendars"):
         calendar.add(sh(2027, 3, 1, 9, 0), working_days=10)
     warnings = [r for r in caplog.records if "2027" in r.getMessage()]
     assert len(warnings) == 1

@@ -73,6 +73,25 @@ def _parser() -> argparse.ArgumentParser:
     check = schedules.add_parser("check", help="check the schedule file; prints file:line:col: message")
     check.add_argument("file", nargs="?", help="default: HOUQIN_SCHEDULES or definitions/schedules.yaml")
     check.set_defaults(run=_schedules_check)
+    publish = schedules.add_parser("publish", help="publish the schedule file as a new version if it changed")
+    publish.add_argument("file", nargs="?", help="default: HOUQIN_SCHEDULES or definitions/schedules.yaml")
+    publish.add_argument("--db")
+    publish.set_defaults(run=_schedules_publish)
+
+    calendars = commands.add_parser("calendars", help="business calendars").add_subparsers()
+    publish = calendars.add_parser("publish", help="publish the calendars file as a new version if it changed "
+                                                   "(running timers stay on theirs; see `sla recompute`)")
+    publish.add_argument("file", nargs="?", help="default: HOUQIN_CALENDARS or definitions/calendars.yaml")
+    publish.add_argument("--db")
+    publish.set_defaults(run=_calendars_publish)
+
+    sla = commands.add_parser("sla", help="SLA timers").add_subparsers()
+    recompute = sla.add_parser("recompute", help="move running timers onto the newest calendars version, "
+                                                 "recording old and new due times in each work order's history")
+    recompute.add_argument("--process", help="only this process's work orders")
+    recompute.add_argument("--order", help="only this work order (its number, e.g. RP-2026-000031)")
+    recompute.add_argument("--db")
+    recompute.set_defaults(run=_sla_recompute)
 
     return parser
 
@@ -107,6 +126,9 @@ def _init(args) -> int:
 def _serve(args) -> int:
     import uvicorn
 
+    from web.worker import prepare
+
+    prepare()
     if not args.no_sweeper:
         os.environ["HOUQIN_SWEEPER"] = "1"
     print(f"Houqin on http://{args.host}:{args.port}/  (API docs: /docs)")
@@ -189,7 +211,7 @@ def _worker(args) -> int:
     import signal
     import threading
 
-    from web.worker import interval_from_env, run
+    from web.worker import interval_from_env, prepare, run
 
     if args.interval is not None and args.interval <= 0:
         print("houqin: --interval must be a positive number of seconds", file=sys.stderr)
@@ -198,6 +220,7 @@ def _worker(args) -> int:
     interval = args.interval or interval_from_env()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    prepare()
     print(f"houqin worker: sweeping and sending every {interval:g}s (Ctrl-C to stop)")
     try:
         run(interval, stop)
@@ -244,6 +267,62 @@ def _schedules_check(args) -> int:
         print(f"houqin: cannot read {path}: {exc}", file=sys.stderr)
         return 1
     print(f"{path}: ok, {len(schedule.rules)} rules")
+    return 0
+
+
+def _schedules_publish(args) -> int:
+    from pathlib import Path
+
+    from engine import recurring
+    from engine.db import session_scope
+    from workflows import DefinitionError
+
+    path = Path(args.file) if args.file else recurring.schedule_path()
+    with session_scope() as session:
+        try:
+            row, created = recurring.publish_file(session, path)
+        except DefinitionError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"houqin: cannot read {path}: {exc}", file=sys.stderr)
+            return 1
+        session.commit()
+    print(f"{path}: schedules version {row.version}" + ("" if created else " (unchanged)"))
+    return 0
+
+
+def _calendars_publish(args) -> int:
+    from pathlib import Path
+
+    from engine import calendar
+    from engine.db import session_scope
+
+    with session_scope() as session:
+        try:
+            row, created = calendar.publish_file(session, Path(args.file) if args.file else None)
+        except calendar.CalendarError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        session.commit()
+    print(f"calendars version {row.version}" + ("" if created else " (unchanged)")
+          + (": running timers keep theirs until `houqin sla recompute`" if created and row.version > 1 else ""))
+    return 0
+
+
+def _sla_recompute(args) -> int:
+    from engine import calendar
+    from engine.clock import clock
+    from engine.db import session_scope
+
+    with session_scope() as session:
+        moved = calendar.recompute(session, now=clock.now(), process=args.process, number=args.order)
+        session.commit()
+    for item in moved:
+        print(f"{item.number} {item.timer} (cycle {item.cycle}): calendars v{item.from_version or '-'} -> "
+              f"v{item.to_version}, due {item.old_due_at.isoformat()} -> {item.new_due_at.isoformat()}")
+    print(f"{len(moved)} timers moved to the newest calendars version")
     return 0
 
 

@@ -1,5 +1,7 @@
 """The background loop: sweep SLA timers, close silent requesters' work orders, create
-recurring work, then send the outbox, every few seconds.
+recurring work, then send the outbox, every few seconds. Each round first publishes
+calendars.yaml and schedules.yaml if they changed on disk (a `stat` per round; the jobs
+read the published versions, never the files).
 
 It runs as a thread inside `houqin serve` (when HOUQIN_SWEEPER=1, which serve
 sets), as `houqin worker` in its own process, or once per `houqin sweep` from
@@ -15,7 +17,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from engine import autoconfirm, delivery, escalation, recurring
+from engine import autoconfirm, calendar, delivery, escalation, recurring
 from engine.clock import clock
 from engine.db import get_engine
 
@@ -69,9 +71,26 @@ def _guarded(job, name: str) -> list:
         return []
 
 
+def _refresh(session: Session, now: datetime) -> list:
+    calendar.refresh(session)
+    recurring.refresh(session)
+    return []
+
+
+def prepare() -> int:
+    """At `serve` and `worker` start: publish changed calendars and schedules, and start the
+    auto-confirm wait of work orders resolved before it was a timer. Returns how many started."""
+    with _session() as session:
+        _refresh(session, clock.now())
+        started = autoconfirm.backfill(session)
+        session.commit()
+    return started
+
+
 def tick() -> Round:
     """One round: escalations, silent requesters, recurring work, then the outbox, so that
     whatever the first three announce goes out in the same round."""
+    _guarded(_refresh, "publishing calendars and schedules")
     done = Round(
         fired=_guarded(escalation.sweep, "SLA sweep"),
         confirmed=_guarded(autoconfirm.confirm_silent, "auto-confirmation"),

@@ -59,7 +59,7 @@ def timers_of(session: Session, orders: list[WorkOrder]) -> dict[int, list[dict]
             "name": timer.name, "label": spec.label.model_dump() if spec and spec.label else None,
             "cycle": timer.cycle, "calendar": timer.calendar, "started_at": timer.started_at, "due_at": timer.due_at,
             "state": timer.status, "breached": sla.is_overdue(timer, now), "level": timer.level,
-            "remaining_seconds": sla.remaining_seconds(timer, now), "stopped_at": timer.stopped_at,
+            "remaining_seconds": sla.remaining_seconds(session, timer, now), "stopped_at": timer.stopped_at,
             "working_seconds": timer.working_seconds,
         })
     return out

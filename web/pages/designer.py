@@ -45,7 +45,7 @@ def _editor(request, session, actor, *, key: str | None, text: str, version: int
     diagram = ""
     if not errors:
         try:
-            diagram = mermaid(definitions.parse(text, "<editor>"), language=t.language)
+            diagram = mermaid(definitions.parse(text, "<editor>", session), language=t.language)
         except DefinitionError as exc:
             errors = _problems(exc)
     return render(request, "designer_edit.html", actor, status_code=status_code, key=key, text=text,

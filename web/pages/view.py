@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from engine import definitions, directory, sla
-from engine.calendar import get_calendar
+from engine import calendar, definitions, directory, sla
 from engine.clock import clock
 from engine.models import Department, Escalation, SlaTimer, WorkOrder
 from web.i18n import Translator
@@ -68,16 +67,16 @@ def timers(session: Session, orders: list[WorkOrder], t: Translator, now: dateti
         spec = definition(session, by_order[row.work_order_id]).sla.get(row.name)
         out.setdefault(row.work_order_id, []).append(Timer(
             name=row.name, label=t.label(spec.label) if spec and spec.label else row.name, status=row.status,
-            due_at=row.due_at, remaining_seconds=sla.remaining_seconds(row, now),
+            due_at=row.due_at, remaining_seconds=sla.remaining_seconds(session, row, now),
             late=sla.is_overdue(row, now) or row.status == "breached",
-            ticking=row.status == "running" and _open_now(row.calendar, now),
+            ticking=row.status == "running" and _open_now(session, row, now),
         ))
     return out
 
 
-def _open_now(calendar: str, now: datetime) -> bool:
+def _open_now(session: Session, timer: SlaTimer, now: datetime) -> bool:
     try:
-        return get_calendar(calendar).working_seconds(now, now + timedelta(minutes=1)) > 0
+        return calendar.for_timer(session, timer).working_seconds(now, now + timedelta(minutes=1)) > 0
     except KeyError:  # a calendar removed since the timer started: show the figure, do not tick
         return False
 
