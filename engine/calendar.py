@@ -34,16 +34,35 @@ def _build(text: str, name: str) -> dict[str, BusinessCalendar]:
 
 
 def publish(session: Session, text: str, file: str = "<calendars>", *, actor_id: int | None = None):
-    """Check `text` (CalendarError with file:line:col) and store it as the next version if it changed."""
-    _check(text, file)
+    """Check `text` (CalendarError with file:line:col) and store it as the next version if it changed.
+
+    A version must still define every calendar the published processes name: their new work
+    orders start on it.
+    """
+    defined = _check(text, file)
+    missing = sorted(_in_use(session) - set(defined))
+    if missing:
+        raise CalendarError(f"{file}: calendar {missing[0]!r} is used by a published process but not defined here")
     return versions.store(session, KEY, text, actor_id=actor_id)
 
 
-def _check(text: str, file: str) -> None:
+def _check(text: str, file: str) -> dict[str, BusinessCalendar]:
     try:
-        load_calendars(text=text)
+        return load_calendars(text=text)
     except CalendarError as exc:  # name the file the text came from, not <calendars>
         raise CalendarError(str(exc).replace("<calendars>", file, 1)) from None
+
+
+def _in_use(session: Session) -> set[str]:
+    from engine import definitions  # it checks processes against this module's calendars
+
+    used = set()
+    for stored in definitions.current_rows(session):
+        definition = definitions.compiled(session, stored.key, stored.version).definition
+        used |= {target.calendar for timer in definition.sla.values() for target in timer.targets.values()}
+        if definition.feedback and definition.feedback.auto_confirm:
+            used.add(definition.feedback.auto_confirm.calendar)
+    return used
 
 
 def publish_file(session: Session, path: Path | None = None, *, actor_id: int | None = None):
@@ -58,7 +77,12 @@ def publish_file(session: Session, path: Path | None = None, *, actor_id: int | 
 
 def refresh(session: Session) -> bool:
     """Publish the calendars file if it changed on disk (the worker calls this each round)."""
-    return versions.publish_changed_file(session, KEY, Path(calendar_file()), publish)
+    try:
+        return versions.publish_changed_file(session, KEY, Path(calendar_file()), publish)
+    except CalendarError as exc:
+        session.rollback()
+        log.error("calendars not published; the version in force stays: %s", exc)
+        return False
 
 
 def newest(session: Session) -> int | None:

@@ -95,11 +95,11 @@ def publish_changed_file(session: Session, key: str, path: Path, publish: Callab
     mark = (stat.st_mtime, stat.st_size)
     if _seen.get(seen_key) == mark:
         return False
+    _seen[seen_key] = mark  # a file with mistakes is reported once, not on every round
     try:
         _, created = publish(session, path.read_text(encoding="utf-8"), str(path))
         session.commit()
     except IntegrityError:
         session.rollback()
         created = False
-    _seen[seen_key] = mark
     return created

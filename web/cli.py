@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _init(args) -> int:
-    from engine import definitions
+    from engine import autoconfirm, definitions
     from engine.db import session_scope
     from engine.migrate import upgrade
     from engine.models import UserRole
@@ -108,6 +108,7 @@ def _init(args) -> int:
         created = definitions.publish_directory(session)
         for row in created:
             print(f"published {row.key} version {row.version}")
+        autoconfirm.backfill(session)  # work orders resolved before the wait was a timer
         if session.exec(select(UserRole).where(UserRole.role == "admin")).first() is None:
             password = secrets.token_urlsafe(12)
             add_user(session, username="admin", password=password, roles=["admin", "designer"], display_name="管理员")
