@@ -38,10 +38,13 @@ _RUNNING = select(AutoConfirmTimer).where(AutoConfirmTimer.work_order_id == bind
 
 
 def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, now: datetime,
-             started_at: datetime | None = None) -> None:
-    """Start the wait when `order` has just entered its feedback state; cancel it when it has left."""
+             left: str | None = None, started_at: datetime | None = None) -> None:
+    """Start the wait when `order` has just entered its feedback state; cancel it when it has
+    left it (`left`: the state it came from, which spares every other transition a query)."""
     spec = definition.feedback
-    waiting = spec is not None and spec.auto_confirm is not None and order.state == spec.state
+    if spec is None or spec.auto_confirm is None or (left is not None and spec.state not in (order.state, left)):
+        return
+    waiting = order.state == spec.state
     running = session.exec(_RUNNING, params={"order_id": order.id}).first()
     if running is not None and not waiting:
         running.status, running.stopped_at, running.next_check_at = "cancelled", now, None
@@ -135,6 +138,6 @@ def backfill(session: Session, now: datetime | None = None) -> int:
             WorkOrder.process == process, WorkOrder.definition_version == version, WorkOrder.state == spec.state,
             WorkOrder.closed == False, ~running.exists())).all()  # noqa: E712
         for order, since in rows:
-            on_enter(session, order, definition, now=now, started_at=since or now)
+            on_enter(session, order, definition, now=now, left=order.state, started_at=since or now)
             started += 1
     return started

@@ -4,13 +4,13 @@ Publishing a changed text creates a new version; a work order keeps the version
 it started on, so editing a process never changes the rules under running work.
 """
 import hashlib
-import threading
 from pathlib import Path
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from engine import calendar, settings
+from engine.versions import once
 from engine.clock import clock
 from engine.errors import NotFound
 from engine.models import Definition
@@ -19,7 +19,6 @@ from workflows.calendars import calendar_file, default_calendars
 from workflows.machine import CompiledProcess
 
 _compiled: dict[tuple[str, str, int], CompiledProcess] = {}
-_lock = threading.Lock()
 
 
 def calendar_names(session: Session | None = None) -> set[str]:
@@ -101,12 +100,6 @@ def row(session: Session, key: str, version: int | None = None) -> Definition:
 def compiled(session: Session, key: str, version: int) -> CompiledProcess:
     """The machine for one stored version, compiled on first use and kept (versions never change)."""
     cache_key = (str(session.get_bind().url), key, version)  # one process may serve several databases (tests)
-    cached = _compiled.get(cache_key)
-    if cached is not None:
-        return cached
-    stored = row(session, key, version)
-    with _lock:
-        if cache_key not in _compiled:
-            # Stored text was valid when published; calendars are not re-checked here.
-            _compiled[cache_key] = CompiledProcess(load_definition(stored.yaml_text, f"{key}@v{version}"))
-    return _compiled[cache_key]
+    # Stored text was valid when published; calendars are not re-checked here.
+    return once(_compiled, cache_key, lambda: CompiledProcess(
+        load_definition(row(session, key, version).yaml_text, f"{key}@v{version}")))

@@ -65,14 +65,18 @@ def store(session: Session, key: str, text: str, *, actor_id: int | None = None)
 def compiled(session: Session, key: str, version: int, build: Callable[[str, str], Any]) -> Any:
     """`build(text, name)` of one stored version, on first use; kept, since versions never change."""
     cache_key = (str(session.get_bind().url), key, version)  # one process may serve several databases (tests)
-    cached = _compiled.get(cache_key)
+    return once(_compiled, cache_key, lambda: build(row(session, key, version).text, f"{key}@v{version}"))
+
+
+def once(cache: dict, key: Any, build: Callable[[], Any]) -> Any:
+    """`cache[key]`, built on first use, once however many threads ask (definitions use it too)."""
+    cached = cache.get(key)
     if cached is not None:
         return cached
-    stored = row(session, key, version)
     with _lock:
-        if cache_key not in _compiled:
-            _compiled[cache_key] = build(stored.text, f"{key}@v{version}")
-    return _compiled[cache_key]
+        if key not in cache:
+            cache[key] = build()
+    return cache[key]
 
 
 def forget() -> None:

@@ -97,7 +97,7 @@ def create(
         data={"fields": values, "priority": priority, "title": order.title},
     ))
     sla.on_enter(session, order, definition, event=None, now=now)
-    autoconfirm.on_enter(session, order, definition, now=now)
+    autoconfirm.on_enter(session, order, definition, now=now, left=order.state)
     session.commit()
     return order
 
@@ -333,7 +333,7 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
         data={"fields": values, **({"assignee": assignee.username} if assignee else {})},
     ))
     sla.on_enter(session, order, definition, event=event, now=now)
-    autoconfirm.on_enter(session, order, definition, now=now)
+    autoconfirm.on_enter(session, order, definition, now=now, left=before)
     if assignee is not None:
         notify(session, [assignee.id], order=order, kind="assignment", now=now, actor_id=actor.id if actor else None,
                title=f"{order.number} {order.title}", body=comment or "")

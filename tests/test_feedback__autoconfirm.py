@@ -2,7 +2,7 @@
 from datetime import datetime
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event
 from sqlmodel import Session, select
 
 from engine import autoconfirm, db
@@ -133,3 +133,17 @@ def test_the_wait_for_feedback_is_no_sla_timer(people, db_url, test_clock):
     assert {timer["name"] for timer in shown["sla"]} == {"response", "resolution"}
     assert people.as_("boss").get("/api/v1/workorders?overdue=true").json()["total"] == 0
     assert people.as_("boss").get("/api/v1/dashboard").json()["overdue"] == 0
+
+
+def test_work_resolved_before_the_wait_was_a_timer_gets_one_at_start_up_from_when_it_was_resolved(
+        people, db_url, session, test_clock):
+    test_clock.set(T("2026-10-16T10:00:00+08:00"))  # Friday
+    order = resolved_repair(people)
+    session.exec(delete(AutoConfirmTimer))  # as a database upgraded from before these timers
+    session.commit()
+    test_clock.set(T("2026-10-19T10:00:00+08:00"))
+    assert autoconfirm.backfill(session) == 1
+    session.commit()
+    assert autoconfirm.backfill(session) == 0  # once
+    assert confirm(db_url, "2026-10-21T09:59:00+08:00") == []
+    assert confirm(db_url, "2026-10-21T10:00:00+08:00") == [order["number"]]  # three working days from Friday

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from page_support import Visitor
 from sla_support import at, due, sweep, timers_named
 from web import worker
 from web.cli import main
@@ -63,7 +64,7 @@ def test_the_sweep_escalates_on_the_deadline_the_timer_started_with(desk, edited
     assert [(f["number"], f["level"]) for f in sweep(desk, "boss")] == [(running["number"], 0), (running["number"], 1)]
 
 
-def test_recompute_moves_running_timers_to_the_newest_calendars_and_records_it(desk, edited_calendars, capsys):
+def test_recompute_moves_running_timers_to_the_newest_calendars_and_records_it(desk, edited_calendars, capsys, app):
     running = desk.new_order("nurse", title="水龙头漏水")
     other = desk.new_order("nurse", title="门锁损坏")
     assert main(["calendars", "publish", str(edited_calendars)]) == 0
@@ -82,6 +83,10 @@ def test_recompute_moves_running_timers_to_the_newest_calendars_and_records_it(d
     assert record["data"]["from_version"] == 1 and record["data"]["to_version"] == 2
     assert (record["data"]["old_due_at"], record["data"]["new_due_at"]) == (
         "2026-10-13T01:30:00+00:00", "2026-10-14T01:30:00+00:00")  # Tuesday 09:30 -> Wednesday 09:30 local
+    visitor = Visitor(app)
+    visitor.sign_in("dispatcher")
+    page = visitor.get(f"/orders/{running['id']}")
+    assert page.status_code == 200 and "按新日历重算时限" in page.text and "10-13 09:30 → 10-14 09:30" in page.text
 
     assert main(["sla", "recompute"]) == 0  # the rest, and nothing twice
     out = capsys.readouterr().out

@@ -70,20 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--db")
     report.set_defaults(run=_report)
     schedules = commands.add_parser("schedules", help="recurring work orders").add_subparsers()
-    check = schedules.add_parser("check", help="check the schedule file; prints file:line:col: message")
-    check.add_argument("file", nargs="?", help="default: HOUQIN_SCHEDULES or definitions/schedules.yaml")
-    check.set_defaults(run=_schedules_check)
-    publish = schedules.add_parser("publish", help="publish the schedule file as a new version if it changed")
-    publish.add_argument("file", nargs="?", help="default: HOUQIN_SCHEDULES or definitions/schedules.yaml")
-    publish.add_argument("--db")
-    publish.set_defaults(run=_schedules_publish)
-
+    _file_command(schedules, "check", "check the schedule file; prints file:line:col: message",
+                  "HOUQIN_SCHEDULES or definitions/schedules.yaml", _schedules_check, db=False)
+    _file_command(schedules, "publish", "publish the schedule file as a new version if it changed",
+                  "HOUQIN_SCHEDULES or definitions/schedules.yaml", _schedules_publish)
     calendars = commands.add_parser("calendars", help="business calendars").add_subparsers()
-    publish = calendars.add_parser("publish", help="publish the calendars file as a new version if it changed "
-                                                   "(running timers stay on theirs; see `sla recompute`)")
-    publish.add_argument("file", nargs="?", help="default: HOUQIN_CALENDARS or definitions/calendars.yaml")
-    publish.add_argument("--db")
-    publish.set_defaults(run=_calendars_publish)
+    _file_command(calendars, "publish", "publish the calendars file as a new version if it changed "
+                  "(running timers stay on theirs; see `sla recompute`)",
+                  "HOUQIN_CALENDARS or definitions/calendars.yaml", _calendars_publish)
 
     sla = commands.add_parser("sla", help="SLA timers").add_subparsers()
     recompute = sla.add_parser("recompute", help="move running timers onto the newest calendars version, "
@@ -94,6 +88,15 @@ def _parser() -> argparse.ArgumentParser:
     recompute.set_defaults(run=_sla_recompute)
 
     return parser
+
+
+def _file_command(parent, name: str, help: str, default: str, run, *, db: bool = True) -> None:
+    """A subcommand taking one optional data file."""
+    command = parent.add_parser(name, help=help)
+    command.add_argument("file", nargs="?", help=f"default: {default}")
+    if db:
+        command.add_argument("--db")
+    command.set_defaults(run=run)
 
 
 def _init(args) -> int:

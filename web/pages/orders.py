@@ -3,11 +3,14 @@
 Which buttons appear is `engine.workorders.available_events` for the viewer;
 each button's form asks for exactly the fields its event declares.
 """
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Depends, Path, Request
 
 from starlette.datastructures import UploadFile
 
-from engine import attachments, comments, directory, feedback, workorders
+from engine import attachments, comments, directory, feedback, settings, workorders
 from engine.errors import HouqinError, Invalid
 from engine.models import WorkOrder
 from engine.users import Actor
@@ -131,6 +134,9 @@ def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Trans
             details.append((t("order.attachments"), data["filename"]))
         if row.kind == "escalation" and "level" in data:
             details.append((t("escalations.level"), str(data["level"])))
+        if row.kind == "recompute" and data.get("old_due_at") and data.get("new_due_at"):
+            old, new = (_local(data[key]) for key in ("old_due_at", "new_due_at"))
+            details.append((t("timeline.due"), f"{old} → {new}"))
         if row.kind in ("notification", "escalation") and data.get("recipients"):
             details.append((t("timeline.told"), t("common.separator").join(directory.names_of(session, data["recipients"]))))
         out.append({
@@ -140,6 +146,10 @@ def _timeline(session, order: WorkOrder, definition: ProcessDefinition, t: Trans
             "from": state(row.from_state), "to": state(row.to_state), "comment": row.comment, "details": details,
         })
     return out
+
+
+def _local(moment: str) -> str:
+    return datetime.fromisoformat(moment).astimezone(ZoneInfo(settings.timezone())).strftime("%m-%d %H:%M")
 
 
 def _back(form, order_id: int) -> str:
