@@ -102,7 +102,8 @@ def calendars(session: Session, version: int | None) -> dict[str, BusinessCalend
 
 def names(session: Session) -> set[str]:
     """Calendar names a definition may use now: those of the newest version."""
-    return set(calendars(session, newest(session)) if newest(session) is not None else default_calendars())
+    version = newest(session)
+    return set(calendars(session, version) if version is not None else default_calendars())
 
 
 def lookup(session: Session, name: str, version: int | None) -> BusinessCalendar:

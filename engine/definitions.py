@@ -19,6 +19,7 @@ from workflows.calendars import calendar_file, default_calendars
 from workflows.machine import CompiledProcess
 
 _compiled: dict[tuple[str, str, int], CompiledProcess] = {}
+_by_text: dict[str, CompiledProcess] = {}  # by checksum
 
 
 def calendar_names(session: Session | None = None) -> set[str]:
@@ -98,8 +99,18 @@ def row(session: Session, key: str, version: int | None = None) -> Definition:
 
 
 def compiled(session: Session, key: str, version: int) -> CompiledProcess:
-    """The machine for one stored version, compiled on first use and kept (versions never change)."""
+    """The machine for one stored version, compiled on first use and kept (versions never change).
+
+    Kept by the text's checksum too, so the same text stored in another database (each test's,
+    or a restored copy) is not compiled again.
+    """
     cache_key = (str(session.get_bind().url), key, version)  # one process may serve several databases (tests)
+    cached = _compiled.get(cache_key)
+    if cached is not None:
+        return cached
+    stored = row(session, key, version)
     # Stored text was valid when published; calendars are not re-checked here.
-    return once(_compiled, cache_key, lambda: CompiledProcess(
-        load_definition(row(session, key, version).yaml_text, f"{key}@v{version}")))
+    machine = once(_by_text, stored.checksum,
+                   lambda: CompiledProcess(load_definition(stored.yaml_text, f"{key}@v{version}")))
+    _compiled[cache_key] = machine
+    return machine

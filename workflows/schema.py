@@ -287,6 +287,7 @@ class ProcessDefinition(Strict):
     feedback: FeedbackSpec | None = None
     ledger: LedgerSpec | None = None
     reporting: ReportingSpec | None = None
+    _event_labels: dict[str, Label] = PrivateAttr(default_factory=dict)  # made once, at load
 
     @field_validator("key")
     @classmethod
@@ -326,7 +327,12 @@ class ProcessDefinition(Strict):
         return next(iter(self.sla), None)
 
     def event_label(self, name: str) -> Label:
+        """The first label declared for an event name (a timeline row names only the event)."""
+        return self._event_labels.get(name) or Label(zh=name, en=name)
+
+    def model_post_init(self, context) -> None:
+        labels: dict[str, Label] = {}
         for event in self.events:
-            if event.name == name and event.label:
-                return event.label
-        return Label(zh=name, en=name)
+            if event.label:
+                labels.setdefault(event.name, event.label)
+        self._event_labels = labels
