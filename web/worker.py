@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from engine import autoconfirm, calendar, delivery, escalation, recurring
@@ -82,8 +83,12 @@ def prepare() -> int:
     auto-confirm wait of work orders resolved before it was a timer. Returns how many started."""
     with _session() as session:
         _refresh(session, clock.now())
-        started = autoconfirm.backfill(session)
-        session.commit()
+        try:
+            started = autoconfirm.backfill(session)
+            session.commit()
+        except IntegrityError:  # another process starting at the same moment did it first
+            session.rollback()
+            started = 0
     return started
 
 
