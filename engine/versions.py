@@ -26,6 +26,7 @@ from engine.models import DataVersion
 
 _compiled: dict[tuple[str, str, int], Any] = {}
 _lock = threading.Lock()
+_oldest: dict[tuple[str, str], int] = {}
 _seen: dict[tuple[str, str], tuple[float, int]] = {}  # (database, path) -> (mtime, size) last published
 
 
@@ -39,7 +40,14 @@ def newest(session: Session, key: str) -> int | None:
 
 
 def oldest(session: Session, key: str) -> int | None:
-    return session.exec(select(func.min(DataVersion.version)).where(DataVersion.key == key)).one()
+    """The first version number of `key` (kept once known: versions are never deleted)."""
+    memo = (str(session.get_bind().url), key)
+    if memo not in _oldest:
+        found = session.exec(select(func.min(DataVersion.version)).where(DataVersion.key == key)).one()
+        if found is None:
+            return None
+        _oldest[memo] = found
+    return _oldest[memo]
 
 
 def row(session: Session, key: str, version: int) -> DataVersion:
@@ -82,6 +90,7 @@ def once(cache: dict, key: Any, build: Callable[[], Any]) -> Any:
 def forget() -> None:
     """Drop every compiled version (a test database whose tables were emptied restarts at version 1)."""
     _compiled.clear()
+    _oldest.clear()
     _seen.clear()
 
 
