@@ -25,6 +25,7 @@ from engine.errors import NotFound
 from engine.models import DataVersion
 
 _compiled: dict[tuple[str, str, int], Any] = {}
+_by_text: dict[tuple[str, str], Any] = {}  # (key, checksum): what a text compiles to never changes
 _lock = threading.Lock()
 _oldest: dict[tuple[str, str], int] = {}
 _seen: dict[tuple[str, str], tuple[float, int]] = {}  # (database, path) -> (mtime, size) last published
@@ -73,7 +74,12 @@ def store(session: Session, key: str, text: str, *, actor_id: int | None = None)
 def compiled(session: Session, key: str, version: int, build: Callable[[str, str], Any]) -> Any:
     """`build(text, name)` of one stored version, on first use; kept, since versions never change."""
     cache_key = (str(session.get_bind().url), key, version)  # one process may serve several databases (tests)
-    return once(_compiled, cache_key, lambda: build(row(session, key, version).text, f"{key}@v{version}"))
+    cached = _compiled.get(cache_key)
+    if cached is None:
+        stored = row(session, key, version)  # the same text in another database is compiled once
+        cached = _compiled[cache_key] = once(_by_text, (key, stored.checksum),
+                                             lambda: build(stored.text, f"{key}@v{version}"))
+    return cached
 
 
 def once(cache: dict, key: Any, build: Callable[[], Any]) -> Any:
