@@ -23,7 +23,7 @@ of them dies:
   overwrote it) is first brought up to the highest fired level.
 """
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -222,7 +222,7 @@ def _watch(session: Session, order: WorkOrder, people: list[User]) -> list[str]:
     return [user.username for user in added]
 
 
-def _resolve(session: Session, order: WorkOrder, targets) -> list[User]:
+def _resolve(session: Session, order: WorkOrder, targets: Iterable[Recipient]) -> list[User]:
     """The active users a ladder names: role:X, user:NAME, assignee, reporter, dept_head, watchers, first_contact."""
     people: dict[int, User] = {}
     for target in targets:

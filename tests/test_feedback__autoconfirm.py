@@ -2,7 +2,7 @@
 from datetime import datetime
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event as db_event
 from sqlmodel import Session, select
 
 from engine import autoconfirm, db
@@ -107,13 +107,13 @@ def test_a_sweep_reads_only_the_waits_that_are_due_however_many_orders_are_open(
                  (WorkOrder, "load", on_load), (WorkOrder, "refresh", on_load),
                  (engine, "before_cursor_execute", on_statement)]
     for target, name, listener in listeners:
-        event.listen(target, name, listener)
+        db_event.listen(target, name, listener)
     try:
         with Session(engine, expire_on_commit=False) as session:
             confirmed = [order.id for order in autoconfirm.confirm_silent(session, T("2026-10-15T09:00:00+08:00"))]
     finally:
         for target, name, listener in listeners:
-            event.remove(target, name, listener)
+            db_event.remove(target, name, listener)
 
     assert sorted(confirmed) == sorted(due)
     assert {order_id for _, order_id in loaded} == set(due)  # no other wait, no other work order was read
