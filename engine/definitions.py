@@ -50,11 +50,9 @@ def publish(session: Session, text: str, *, file: str = "<definition>", actor_id
 
 
 def publish_directory(session: Session, directory: Path | None = None) -> list:
-    """Publish what changed in `definitions/`: the calendars first (processes name them), every
-    process file, then the schedule (it names both). Returns the new versions (each has `key`
-    and `version`); does not commit."""
-    from engine import recurring  # it reads published processes
-
+    """Publish what changed in `definitions/`: the calendars first (processes name them), then every
+    process file. Returns the new versions (each has `key` and `version`); does not commit.
+    The schedule is published by `houqin init` and the workers (engine/recurring.py)."""
     directory = directory or settings.definitions_dir()
     created = []
     calendars_file = calendar_file() if directory == settings.definitions_dir() else directory / "calendars.yaml"
@@ -67,10 +65,6 @@ def publish_directory(session: Session, directory: Path | None = None) -> list:
         row, new = publish(session, path.read_text(encoding="utf-8"), file=str(path))
         if new:
             created.append(row)
-    schedule_file = recurring.schedule_path() if directory == settings.definitions_dir() else directory / "schedules.yaml"
-    if schedule_file.exists():
-        row, new = recurring.publish_file(session, schedule_file)
-        created += [row] if new else []
     return created
 
 

@@ -80,7 +80,13 @@ def refresh(session: Session) -> bool:
         return False
 
 
-def load(session: Session) -> Schedule | None:
+def load(session: Session, path: Path | None = None) -> Schedule:
+    """The schedule file, checked against the calendars and the processes published now."""
+    path = path or schedule_path()
+    return check(session, path.read_text(encoding="utf-8"), str(path))
+
+
+def current(session: Session) -> Schedule | None:
     """The newest published schedule, compiled once per version; None when none is published."""
     version = versions.newest(session, KEY)
     if version is None:
@@ -91,7 +97,7 @@ def load(session: Session) -> Schedule | None:
 def run_due(session: Session, now: datetime | None = None, schedule: Schedule | None = None) -> list[WorkOrder]:
     """Create the work orders of every period that has come, once each; returns those created now."""
     now = now or clock.now()
-    schedule = schedule or load(session)
+    schedule = schedule or current(session)
     if schedule is None:
         return []
     zone = ZoneInfo(schedule.timezone or settings.timezone())

@@ -100,7 +100,7 @@ def _file_command(parent, name: str, help: str, default: str, run, *, db: bool =
 
 
 def _init(args) -> int:
-    from engine import autoconfirm, definitions
+    from engine import autoconfirm, definitions, recurring
     from engine.db import session_scope
     from engine.migrate import upgrade
     from engine.models import UserRole
@@ -109,6 +109,9 @@ def _init(args) -> int:
     upgrade()
     with session_scope() as session:
         created = definitions.publish_directory(session)
+        if recurring.schedule_path().exists():
+            row, new = recurring.publish_file(session)
+            created += [row] if new else []
         for row in created:
             print(f"published {row.key} version {row.version}")
         autoconfirm.backfill(session)  # work orders resolved before the wait was a timer
