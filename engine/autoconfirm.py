@@ -19,17 +19,19 @@ from sqlmodel import Session, select
 
 from engine import definitions, feedback
 from engine.calendar import get_calendar
-from engine.clock import clock
 from engine.errors import HouqinError
+from engine.unit_of_work import unit_of_work
 from engine.models import History, WorkOrder
 from workflows.schema import FeedbackSpec
 
 log = logging.getLogger(__name__)
 
 
-def confirm_silent(session: Session, now: datetime | None = None) -> list[WorkOrder]:
-    """Close, as the system, every work order whose requester stayed silent past the declared wait."""
-    now = now or clock.now()
+def confirm_silent(session: Session, now: datetime) -> list[WorkOrder]:
+    """Close, as the system, every work order whose requester stayed silent past the declared wait.
+
+    Each work order is its own unit of work: one that fails leaves the others closed.
+    """
     confirmed = []
     for process, version, spec in _auto_confirming(session):
         for order_id, entered in _waiting(session, process, version, spec, now):
@@ -37,9 +39,10 @@ def confirm_silent(session: Session, now: datetime | None = None) -> list[WorkOr
             if now < get_calendar(wait.calendar).add(entered, minutes=wait.after.minutes, working_days=wait.after.days):
                 continue
             try:
-                confirmed.append(feedback.give(session, None, order_id, satisfied=True, auto=True, now=now))
+                with unit_of_work(session):
+                    order = feedback.give(session, None, order_id, satisfied=True, auto=True, now=now)
+                confirmed.append(order)
             except HouqinError as exc:  # another worker got there first, or the order moved on
-                session.rollback()
                 log.info("auto-confirmation of work order %s skipped: %s", order_id, exc.message)
     return confirmed
 

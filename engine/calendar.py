@@ -12,7 +12,6 @@ so every calculation walks day by day, never minute by minute.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -23,6 +22,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from engine import settings
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +275,7 @@ class _Source:
 def load_calendars(path: str | Path | None = None, text: str | None = None) -> dict[str, BusinessCalendar]:
     """Parse calendars from ``text``, or from ``path`` / $HOUQIN_CALENDARS / definitions/calendars.yaml."""
     if text is None:
-        path = Path(path or os.environ.get("HOUQIN_CALENDARS") or DEFAULT_PATH)
+        path = Path(path or settings.current().calendars or DEFAULT_PATH)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:

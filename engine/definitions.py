@@ -5,14 +5,15 @@ it started on, so editing a process never changes the rules under running work.
 """
 import hashlib
 import threading
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from engine import calendar, settings
-from engine.clock import clock
-from engine.errors import NotFound
+from engine.errors import Conflict, NotFound
 from engine.models import Definition
 from workflows import ProcessDefinition, load_definition
 from workflows.machine import CompiledProcess
@@ -30,8 +31,13 @@ def parse(text: str, file: str = "<definition>") -> ProcessDefinition:
     return load_definition(text, file, calendar_names())
 
 
-def publish(session: Session, text: str, *, file: str = "<definition>", actor_id: int | None = None) -> tuple[Definition, bool]:
-    """Store `text` as the next version of its process. Returns (row, created); unchanged text creates nothing."""
+def publish(session: Session, text: str, *, now: datetime, file: str = "<definition>",
+            actor_id: int | None = None) -> tuple[Definition, bool]:
+    """Store `text` as the next version of its process. Returns (row, created); unchanged text creates nothing.
+
+    Two designers publishing the same process at once: the second loses the race for the version number
+    (unique per process) and is told to reload, as with a work order.
+    """
     definition = parse(text, file)
     checksum = hashlib.sha256(text.encode()).hexdigest()
     current = latest(session, definition.key)
@@ -39,21 +45,24 @@ def publish(session: Session, text: str, *, file: str = "<definition>", actor_id
         return current, False
     row = Definition(
         key=definition.key, version=(current.version + 1) if current else 1, yaml_text=text,
-        checksum=checksum, published_at=clock.now(), published_by=actor_id,
+        checksum=checksum, published_at=now, published_by=actor_id,
     )
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"process '{definition.key}' was published by someone else at the same time; reload it and try again") from None
     return row, True
 
 
-def publish_directory(session: Session, directory: Path | None = None) -> list[Definition]:
+def publish_directory(session: Session, directory: Path | None = None, *, now: datetime) -> list[Definition]:
     """Publish every process file in `definitions/` (calendars.yaml and schedules are not processes)."""
     directory = directory or settings.definitions_dir()
     created = []
     for path in sorted(directory.glob("*.yaml")):
         if path.stem in ("calendars", "schedules"):
             continue
-        row, new = publish(session, path.read_text(encoding="utf-8"), file=str(path))
+        row, new = publish(session, path.read_text(encoding="utf-8"), file=str(path), now=now)
         if new:
             created.append(row)
     return created

@@ -18,7 +18,6 @@ with its latest period, so adding a rule does not replay the past.
 """
 import logging
 import math
-import os
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,9 +30,9 @@ from sqlmodel import Session, select
 
 from engine import definitions, settings, workorders
 from engine.calendar import get_calendar
-from engine.clock import clock
 from engine.errors import HouqinError, Invalid
 from engine.models import History, RecurringRun, User, WorkOrder
+from engine.unit_of_work import unit_of_work
 from engine.users import actor_for, add_user, department_named
 from workflows import DefinitionError
 from workflows.schedules import Rule, Schedule, assigning_event, load_schedule, span
@@ -44,7 +43,7 @@ MAX_STEPS = 100_000
 
 
 def schedule_path() -> Path:
-    return Path(os.environ.get("HOUQIN_SCHEDULES") or settings.definitions_dir() / "schedules.yaml")
+    return settings.current().schedules_path
 
 
 def load(session: Session, path: Path | None = None) -> Schedule:
@@ -56,9 +55,11 @@ def load(session: Session, path: Path | None = None) -> Schedule:
     return load_schedule(text, str(path), calendars=definitions.calendar_names(), processes=current)
 
 
-def run_due(session: Session, now: datetime | None = None, schedule: Schedule | None = None) -> list[WorkOrder]:
-    """Create the work orders of every period that has come, once each; returns those created now."""
-    now = now or clock.now()
+def run_due(session: Session, now: datetime, schedule: Schedule | None = None) -> list[WorkOrder]:
+    """Create the work orders of every period that has come, once each; returns those created now.
+
+    Each period is one unit of work, committed here: its claim, its work order and its assignment.
+    """
     if schedule is None:
         if not schedule_path().exists():
             return []
@@ -77,9 +78,9 @@ def run_due(session: Session, now: datetime | None = None, schedule: Schedule | 
         late_after = span(rule.late_after or schedule.late_after)
         for at in periods(rule, zone, after=last_runs.get(rule.name), now=now, limit=schedule.catch_up):
             try:
-                order = _create(session, schedule, rule, at, now, late=now - at > late_after)
+                with unit_of_work(session):
+                    order = _create(session, schedule, rule, at, now, late=now - at > late_after)
             except HouqinError as exc:
-                session.rollback()
                 log.error("recurring rule %r, period %s: no work order created: %s", rule.name, at, exc.message)
                 break  # later periods of this rule would fail the same way
             if order is not None:
@@ -132,13 +133,12 @@ def _backwards(rule: Rule, zone: ZoneInfo, now: datetime):
 
 def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now: datetime, *, late: bool) -> WorkOrder | None:
     if not _claim(session, rule.name, at, now, late):
-        session.rollback()
         return None  # another worker, or an earlier call, made this period
     reporter = actor_for(session, _reporter(session, rule.reporter or schedule.run_as, default=rule.reporter is None))
     if rule.department:
         department_named(session, rule.department, create=True)  # as `houqin user add` does
     local = at.astimezone(ZoneInfo(schedule.timezone or settings.timezone()))
-    order = workorders.create(  # commits the claim and the work order together
+    order = workorders.create(
         session, reporter, process=rule.process, title=rule.title.format(date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}"),
         description=rule.description, priority=rule.priority, department=rule.department, location=rule.location,
         fields=dict(rule.fields), now=now,
@@ -148,7 +148,6 @@ def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now:
     session.add(run)
     session.add(History(work_order_id=order.id, at=now, actor_id=None, kind="schedule", comment=rule.name,
                         data={"rule": rule.name, "scheduled_for": at.isoformat(), "late": late}))
-    session.commit()
     if rule.assignee:
         _assign(session, order, rule, now)
     return order
@@ -180,6 +179,5 @@ def _assign(session: Session, order: WorkOrder, rule: Rule, now: datetime) -> No
     event = assigning_event(workorders.definition_of(session, order))
     try:
         workorders.fire(session, None, order.id, event, workorders.EventInput(assignee=rule.assignee), now)
-    except HouqinError as exc:
-        session.rollback()
+    except HouqinError as exc:  # refused before anything was written: the work order stays, unassigned
         log.error("recurring rule %r: %s left unassigned: %s", rule.name, order.number, exc.message)

@@ -12,11 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from engine import definitions, fields as field_check, permissions, settings, sla
-from engine.clock import clock
+from engine import definitions, fields as field_check, permissions, settings, sla, unit_of_work
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import Counter, Department, History, SlaTimer, User, WorkOrder
 from engine.notify import notify
@@ -58,9 +56,8 @@ def definition_of(session: Session, order: WorkOrder) -> ProcessDefinition:
 
 def create(
     session: Session, actor: Actor, *, process: str, title: str, description: str = "", priority: str = "normal",
-    department: str | None = None, location: str = "", fields: dict | None = None, now: datetime | None = None,
+    department: str | None = None, location: str = "", fields: dict | None = None, now: datetime,
 ) -> WorkOrder:
-    now = now or clock.now()
     stored = definitions.latest(session, process)
     if stored is None:
         known = ", ".join(row.key for row in definitions.current_rows(session))
@@ -97,7 +94,7 @@ def create(
         data={"fields": values, "priority": priority, "title": order.title},
     ))
     sla.on_enter(session, order, definition, event=None, now=now)
-    session.commit()
+    session.flush()
     return order
 
 
@@ -149,8 +146,7 @@ def available_events(session: Session, order: WorkOrder, actor: Actor) -> list[s
     return names
 
 
-def search(session: Session, actor: Actor, filters: Filters, now: datetime | None = None) -> tuple[list[WorkOrder], int]:
-    now = now or clock.now()
+def search(session: Session, actor: Actor, filters: Filters, now: datetime) -> tuple[list[WorkOrder], int]:
     query = select(WorkOrder)
     visible = permissions.visible_clause(actor)
     if visible is not None:
@@ -218,13 +214,12 @@ def history(session: Session, order_id: int) -> list[History]:
 
 def fire(
     session: Session, actor: Actor | None, order_id: int, event_name: str, request: EventInput,
-    now: datetime | None = None, *, visible_to: Actor | None = None, commit: bool = True,
+    now: datetime, *, visible_to: Actor | None = None,
 ) -> WorkOrder:
     """Fire an event. `actor` None is the system (auto-confirmation), which role checks do not bind.
 
-    With `commit=False` the caller adds its own rows (feedback) and commits them together.
+    Nothing is committed: the caller's unit of work commits it, with whatever else it adds (feedback).
     """
-    now = now or clock.now()
     order = _get_any(session, order_id)
     compiled = definitions.compiled(session, order.process, order.definition_version)
     definition = compiled.definition
@@ -253,8 +248,7 @@ def fire(
     if target is None:
         raise Conflict(f"event '{event_name}' cannot run from '{order.state}'")
     _apply(session, order, definition, event.name, target, values, assignee, request.comment, actor, now)
-    if commit:
-        commit_order(session, order)
+    flush_order(session, order)
     return order
 
 
@@ -337,12 +331,9 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
                title=f"{order.number} {order.title}", body=comment or "")
 
 
-def commit_order(session: Session, order: WorkOrder) -> None:
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        raise Conflict(f"work order {order.number} was changed by someone else at the same time; reload it and try again") from None
+def flush_order(session: Session, order: WorkOrder) -> None:
+    """Write the work order now: losing the race for its version is a Conflict naming it."""
+    unit_of_work.flush(session, f"work order {order.number}")
 
 
 # --- editing ----------------------------------------------------------------------------------
@@ -350,9 +341,8 @@ def commit_order(session: Session, order: WorkOrder) -> None:
 EDITORS = {"dispatcher", "supervisor", "admin"}
 
 
-def update(session: Session, actor: Actor, order_id: int, changes: dict, expected_version: int | None, now: datetime | None = None) -> WorkOrder:
+def update(session: Session, actor: Actor, order_id: int, changes: dict, expected_version: int | None, now: datetime) -> WorkOrder:
     """Change priority, title, description, location or fields; recorded in the history like a transition."""
-    now = now or clock.now()
     order = get(session, actor, order_id)
     if not actor.roles & EDITORS:
         raise Forbidden("only a dispatcher, supervisor or admin may edit a work order")
@@ -385,5 +375,5 @@ def update(session: Session, actor: Actor, order_id: int, changes: dict, expecte
                         from_state=order.state, to_state=order.state, comment=changes.get("comment") or "", data=diff))
     if "priority" in diff or changed_fields:
         sla.retarget(session, order, definition)
-    commit_order(session, order)
+    flush_order(session, order)
     return order

@@ -7,15 +7,28 @@ import sys
 from sqlmodel import select
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock=None) -> int:
+    """Run one command. Each command is one unit of work on the database; `clock` (default: real time)
+    is what "now" is for it (tests pass their frozen clock)."""
+    from engine import settings
+    from engine.clock import Clock
+
     parser = _parser()
     args = parser.parse_args(argv)
+    args.settings = settings.current()
     if getattr(args, "db", None):
-        os.environ["HOUQIN_DATABASE_URL"] = args.db
+        args.settings = args.settings.model_copy(update={"database_url": args.db})
+    args.clock = clock or Clock()
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
     return args.run(args) or 0
+
+
+def _session(args):
+    from engine.db import session_scope
+
+    return session_scope(args.settings.database)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,14 +92,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _init(args) -> int:
     from engine import definitions
-    from engine.db import session_scope
     from engine.migrate import upgrade
     from engine.models import UserRole
+    from engine.unit_of_work import unit_of_work
     from engine.users import add_user
 
-    upgrade()
-    with session_scope() as session:
-        created = definitions.publish_directory(session)
+    upgrade(args.settings.database)
+    now = args.clock.now()
+    with _session(args) as session, unit_of_work(session):
+        created = definitions.publish_directory(session, now=now)
         for row in created:
             print(f"published {row.key} version {row.version}")
         if session.exec(select(UserRole).where(UserRole.role == "admin")).first() is None:
@@ -95,18 +109,22 @@ def _init(args) -> int:
             print(f"created user 'admin' with one-time password: {password}")
         else:
             print("an admin already exists; left as is")
-        session.commit()
-        if args.demo:
-            from engine.demo import load_demo
+    if args.demo:
+        from engine.demo import load_demo
 
-            for line in load_demo(session):
-                print(line)
+        with _session(args) as session, unit_of_work(session):
+            lines = load_demo(session, now)
+        for line in lines:
+            print(line)
     return 0
 
 
 def _serve(args) -> int:
     import uvicorn
 
+    # The server's processes read their settings from the environment.
+    if getattr(args, "db", None):
+        os.environ["HOUQIN_DATABASE_URL"] = args.db
     if not args.no_sweeper:
         os.environ["HOUQIN_SWEEPER"] = "1"
     print(f"Houqin on http://{args.host}:{args.port}/  (API docs: /docs)")
@@ -115,19 +133,18 @@ def _serve(args) -> int:
 
 
 def _user_add(args) -> int:
-    from engine.db import session_scope
     from engine.errors import Invalid
+    from engine.unit_of_work import unit_of_work
     from engine.users import add_user
 
     roles = [role.strip() for value in args.role for role in value.split(",") if role.strip()]
-    with session_scope() as session:
-        try:
+    try:
+        with _session(args) as session, unit_of_work(session):
             add_user(session, username=args.name, password=args.password, roles=roles, department=args.department,
                      team=args.team, display_name=args.display_name)
-        except Invalid as exc:
-            print(f"houqin: {exc.message}", file=sys.stderr)
-            return 1
-        session.commit()
+    except Invalid as exc:
+        print(f"houqin: {exc.message}", file=sys.stderr)
+        return 1
     print(f"added {args.name} ({', '.join(roles)})")
     return 0
 
@@ -153,25 +170,32 @@ def _publish(args) -> int:
     from pathlib import Path
 
     from engine import definitions
-    from engine.db import session_scope
+    from engine.errors import HouqinError
+    from engine.unit_of_work import unit_of_work
     from workflows import DefinitionError
 
-    with session_scope() as session:
-        for path in args.files:
-            try:
-                row, created = definitions.publish(session, Path(path).read_text(encoding="utf-8"), file=path)
-            except (DefinitionError, OSError) as exc:
-                print(exc, file=sys.stderr)
-                return 1
-            print(f"{path}: {row.key} version {row.version}" + ("" if created else " (unchanged)"))
-        session.commit()
+    lines = []
+    try:
+        with _session(args) as session, unit_of_work(session):  # all the files, or none of them
+            for path in args.files:
+                row, created = definitions.publish(session, Path(path).read_text(encoding="utf-8"), file=path,
+                                                   now=args.clock.now())
+                lines.append(f"{path}: {row.key} version {row.version}" + ("" if created else " (unchanged)"))
+    except (DefinitionError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except HouqinError as exc:
+        print(f"houqin: {exc.message}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
     return 0
 
 
 def _sweep(args) -> int:
-    from web.worker import tick
+    from web.worker import Worker
 
-    done = tick()
+    done = Worker(args.settings, args.clock).tick()
     for item in done.fired:
         print(f"{item.number} {item.timer} level {item.level}: {', '.join(item.recipients) or '-'}")
     for order in done.confirmed:
@@ -189,18 +213,18 @@ def _worker(args) -> int:
     import signal
     import threading
 
-    from web.worker import interval_from_env, run
+    from web.worker import Worker, interval_from
 
     if args.interval is not None and args.interval <= 0:
         print("houqin: --interval must be a positive number of seconds", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    interval = args.interval or interval_from_env()
+    interval = args.interval or interval_from(args.settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"houqin worker: sweeping and sending every {interval:g}s (Ctrl-C to stop)")
     try:
-        run(interval, stop)
+        Worker(args.settings, args.clock).run(interval, stop)
     except KeyboardInterrupt:
         pass
     return 0
@@ -208,12 +232,11 @@ def _worker(args) -> int:
 
 def _report(args) -> int:
     from engine import report
-    from engine.db import session_scope
     from engine.errors import Invalid
 
-    with session_scope() as session:
+    with _session(args) as session:
         try:
-            path = report.write(session, args.month, args.out)
+            path = report.write(session, args.month, args.out, now=args.clock.now())
         except (Invalid, OSError) as exc:
             print(f"houqin: {getattr(exc, 'message', exc)}", file=sys.stderr)
             return 1
