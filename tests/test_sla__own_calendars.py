@@ -55,7 +55,7 @@ def staff(api, session, tmp_path, monkeypatch):
     path.write_text(CALENDARS, encoding="utf-8")
     monkeypatch.setenv("HOUQIN_CALENDARS", str(path))
     calendar.default_calendars.cache_clear()
-    definitions.publish(session, PROCESS)
+    definitions.publish(session, PROCESS, now=datetime.now(timezone.utc))
     session.commit()
     api.user("nurse", "requester", department="心内科")
     api.user("supervisor", "supervisor", department="后勤保障部")

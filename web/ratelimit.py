@@ -24,11 +24,13 @@ WINDOW = timedelta(minutes=15)
 
 
 class LoginLimiter:
-    def __init__(self, database_url: str, failures: int = FAILURES, window: timedelta = WINDOW):
-        self.database_url, self.failures, self.window = database_url, failures, window
+    """One per app; it counts in the database the app's settings name."""
+
+    def __init__(self, app, failures: int = FAILURES, window: timedelta = WINDOW):
+        self.app, self.failures, self.window = app, failures, window
 
     def _session(self) -> Session:
-        return Session(get_engine(self.database_url), expire_on_commit=False)
+        return Session(get_engine(self.app.state.settings.database), expire_on_commit=False)
 
     @staticmethod
     def _key(username: str, address: str) -> tuple[str, str]:

@@ -26,7 +26,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 
 def mount(app: FastAPI) -> None:
-    app.state.login_limiter = LoginLimiter(app.state.settings.database)
+    app.state.login_limiter = LoginLimiter(app)
     app.add_middleware(ApiCsrfMiddleware)
     app.add_middleware(LazySessionMiddleware, settings=app.state.settings)  # added last = outermost: the CSRF check sees the session
     app.middleware("http")(_security_headers)
