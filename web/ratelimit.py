@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from engine.db import get_engine
 from engine.models import LoginFailure
+from engine.unit_of_work import unit_of_work
 
 FAILURES = 5
 WINDOW = timedelta(minutes=15)
@@ -50,13 +51,11 @@ class LoginLimiter:
 
     def failed(self, username: str, address: str, now: datetime) -> None:
         name, address = self._key(username, address)
-        with self._session() as session:
+        with self._session() as session, unit_of_work(session):
             session.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
             session.add(LoginFailure(username=name, address=address, at=now))
-            session.commit()
 
     def succeeded(self, username: str, address: str) -> None:
         name, address = self._key(username, address)
-        with self._session() as session:
+        with self._session() as session, unit_of_work(session):
             session.execute(delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.address == address))
-            session.commit()

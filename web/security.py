@@ -6,7 +6,7 @@ import jwt
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from engine import settings
+from engine import settings, unit_of_work
 from engine.models import Setting
 
 ALGORITHM = "HS256"
@@ -28,9 +28,9 @@ def secret_key(session: Session) -> str:
             if stored is None:
                 try:
                     own.add(Setting(key="secret_key", value=secrets.token_urlsafe(48)))
-                    own.commit()
+                    unit_of_work.commit(own)
                 except IntegrityError:  # another worker made it first
-                    own.rollback()
+                    pass
                 stored = own.get(Setting, "secret_key")
             key = stored.value
     _cache["key"] = key
