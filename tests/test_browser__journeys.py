@@ -281,7 +281,8 @@ def test_a_designer_breaks_a_definition_sees_the_line_fixes_it_and_publishes(bro
 def test_every_page_of_the_demo_hospital_draws_without_a_browser_error(browser, server, session, test_clock):
     from engine.demo import DEMO_PASSWORD, load_demo
 
-    load_demo(session)
+    load_demo(session, test_clock.now())
+    session.commit()
     tours = [("supervisor", DESKTOP, ["/cockpit", "/escalations"]), ("dispatcher", DESKTOP, ["/dispatch", "/department"]),
              ("tech", PHONE, ["/work"]), ("nurse", PHONE, ["/department", "/orders/1"])]
     for username, viewport, paths in tours:
