@@ -14,25 +14,10 @@ from sqlmodel import Session, func, select
 from engine import db, feedback, recurring, workorders
 from engine.models import RecurringRun, WorkOrder
 from engine.settings import Settings
+from test_feedback__verdicts import people, resolved_repair  # noqa: F401 - people is a fixture
 from test_recurring__runs import RULES, schedule
 
 T = datetime.fromisoformat
-
-
-@pytest.fixture
-def people(api):
-    api.user("nurse", "requester", department="心内科")
-    api.user("dispatcher", "dispatcher", department="后勤保障部")
-    api.user("tech", "technician", department="后勤保障部")
-    return api
-
-
-def resolved_repair(api) -> dict:
-    order = api.new_order("nurse")
-    api.fire("dispatcher", order["id"], "assign", assignee="tech")
-    for event in ("accept", "start"):
-        api.fire("tech", order["id"], event)
-    return api.fire("tech", order["id"], "resolve", fields={"labour_minutes": 30})
 
 
 def test_a_change_found_stale_at_commit_answers_409_before_any_response(people, monkeypatch):
