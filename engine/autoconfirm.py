@@ -20,8 +20,8 @@ from sqlmodel import Session, select
 from engine import definitions, feedback
 from engine.calendar import get_calendar
 from engine.errors import HouqinError
-from engine.unit_of_work import unit_of_work
 from engine.models import History, WorkOrder
+from engine.unit_of_work import unit_of_work
 from workflows.schema import FeedbackSpec
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ is due, not what is open.
 
 Why every rung fires exactly once, however many sweepers run and wherever one
 of them dies:
-- each rung is its own transaction (its unit of work, committed by the sweep), whose first write inserts the Escalation
+- each rung is its own transaction (the sweep's unit of work), whose first write inserts the Escalation
   row (unique on timer and level) and which holds all the rung's effects
   (notifications, history, priority, assignee, watchers, the timer's next
   check); a sweeper that dies mid-rung leaves nothing, one that loses the race
@@ -31,11 +31,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from engine import settings, sla
-from engine.errors import Conflict
-from engine.unit_of_work import unit_of_work
 from engine.definitions import compiled
+from engine.errors import Conflict
 from engine.models import Escalation, History, SlaTimer, User, UserRole, Watcher, WorkOrder
 from engine.notify import notify
+from engine.unit_of_work import unit_of_work
 from engine.users import users_with_role
 from workflows.schema import PRIORITIES, EscalationStep, SlaTimerSpec
 

@@ -10,9 +10,11 @@ assignment. The owner is:
 - one worker job, one recurring period, one CLI command.
 
 A stale version (StaleDataError: someone else committed the same work order
-since it was read) becomes a Conflict with the message users know. What must
-happen only once the data is durable (telling channels, removing a stored file
-after a rollback) is registered with `after_commit` / `after_rollback`.
+since it was read) becomes a Conflict with the message users know. Telling
+outside channels waits for the commit by design: notifications are outbox rows
+written in the same transaction, sent by the worker once committed. What must
+be undone outside the database when a unit rolls back (a stored upload) is
+registered with `after_rollback`.
 """
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +25,7 @@ from sqlmodel import Session
 from engine.errors import Conflict
 
 STALE = "was changed by someone else at the same time; reload it and try again"
+_AFTER_ROLLBACK = "houqin_after_rollback"
 
 
 def stale_conflict(what: str = "the work order") -> Conflict:
@@ -38,7 +41,7 @@ def flush(session: Session, what: str = "the work order") -> None:
 
 
 def commit(session: Session) -> None:
-    """Commit, then run what waited for it; a stale version rolls everything back and is a Conflict."""
+    """Commit; a stale version (or any failure) rolls everything back, and a stale version is a Conflict."""
     try:
         session.commit()
     except StaleDataError:
@@ -47,14 +50,13 @@ def commit(session: Session) -> None:
     except BaseException:
         rollback(session)
         raise
-    _run(session, "houqin_after_commit")
-    session.info.pop("houqin_after_rollback", None)
+    session.info.pop(_AFTER_ROLLBACK, None)
 
 
 def rollback(session: Session) -> None:
     session.rollback()
-    session.info.pop("houqin_after_commit", None)
-    _run(session, "houqin_after_rollback")
+    for action in session.info.pop(_AFTER_ROLLBACK, []):
+        action()
 
 
 @contextmanager
@@ -68,14 +70,6 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     commit(session)
 
 
-def after_commit(session: Session, action: Callable[[], object]) -> None:
-    session.info.setdefault("houqin_after_commit", []).append(action)
-
-
 def after_rollback(session: Session, action: Callable[[], object]) -> None:
-    session.info.setdefault("houqin_after_rollback", []).append(action)
-
-
-def _run(session: Session, key: str) -> None:
-    for action in session.info.pop(key, []):
-        action()
+    """Run `action` if this unit of work is rolled back (and forget it once it commits)."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(action)

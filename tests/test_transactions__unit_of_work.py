@@ -14,10 +14,11 @@ from sqlmodel import Session, func, select
 from engine import db, feedback, recurring, workorders
 from engine.models import RecurringRun, WorkOrder
 from engine.settings import Settings
-from test_feedback__verdicts import people, resolved_repair  # noqa: F401 - people is a fixture
+import test_feedback__verdicts as verdicts
 from test_recurring__runs import RULES, schedule
 
 T = datetime.fromisoformat
+people, resolved_repair = verdicts.people, verdicts.resolved_repair  # the verdict tests' requester, desk and technician
 
 
 def test_a_change_found_stale_at_commit_answers_409_before_any_response(people, monkeypatch):
