@@ -1,4 +1,5 @@
 """What can go wrong when someone acts on a work order. The web layer maps each to a status code."""
+from workflows.refusals import BadInput, GuardFails, NotAllowedNow, NotPermitted, NotVisible, Refusal, Stale
 
 
 class HouqinError(Exception):
@@ -25,3 +26,13 @@ class Invalid(HouqinError):
     def __init__(self, message: str, errors: list[dict] | None = None):
         super().__init__(message)
         self.errors = errors or []
+
+
+def refused(refusal: Refusal) -> HouqinError:
+    """The engine's error for a refusal of the compiled process, with its message (and field errors) as they are."""
+    if isinstance(refusal, BadInput):
+        return Invalid(refusal.message, refusal.errors)
+    return _REFUSALS[next(kind for kind in type(refusal).__mro__ if kind in _REFUSALS)](refusal.message)
+
+
+_REFUSALS = {NotVisible: NotFound, Stale: Conflict, NotAllowedNow: Conflict, NotPermitted: Forbidden, GuardFails: Conflict}

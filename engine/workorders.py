@@ -1,9 +1,11 @@
 """Work orders: creating them, firing events on them, editing them, finding them.
 
-Firing an event checks, in this order, and stops at the first failure: the work
-order exists and is visible; the expected version is current; the event is
-allowed from its state (Conflict); the caller may fire it (Forbidden); the
-fields are valid (Invalid); the condition holds (Conflict). Then the state,
+Whether an event may be fired is decided by the compiled process alone
+(`CompiledProcess.check`, which stops at the first failure: the work order is
+visible, the expected version is current, the event is allowed from its state,
+the caller may fire it, the input is valid, the condition holds); this module
+hands it what only the database knows (visibility, who last did what, the
+assignee's account) and turns a refusal into the engine's error. Then the state,
 history, timers and notifications are written in one transaction.
 """
 from dataclasses import dataclass, field
@@ -14,13 +16,15 @@ from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from engine import definitions, fields as field_check, permissions, settings, sla, unit_of_work
-from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine import definitions, permissions, settings, sla, unit_of_work
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, refused
 from engine.models import Counter, Department, History, SlaTimer, User, WorkOrder
 from engine.notify import notify
 from engine.users import Actor, department_named
+from workflows.authority import LastDone, Transition
+from workflows.machine import CompiledProcess
+from workflows.refusals import Refusal, check_version
 from workflows.schema import PRIORITIES, ProcessDefinition
-from workflows.validate import BUILTIN_NAMES
 
 MAX_PAGE = 200
 
@@ -62,16 +66,10 @@ def create(
     if stored is None:
         known = ", ".join(row.key for row in definitions.current_rows(session))
         raise Invalid(f"unknown process '{process}': use one of {known}", [{"field": "process", "message": "unknown process"}])
-    definition = definitions.compiled(session, process, stored.version).definition
-    errors = _basic_problems(title, priority)
-    try:
-        values = field_check.check(
-            fields or {}, definition.fields, allowed=set(definition.fields),
-            required={name for name, spec in definition.fields.items() if spec.required},
-        )
-    except Invalid as exc:
-        errors += exc.errors
-        values = {}
+    compiled = definitions.compiled(session, process, stored.version)
+    definition = compiled.definition
+    values, field_errors = compiled.creation_fields.clean(fields or {})
+    errors = _basic_problems(title, priority) + field_errors
     department_id = actor.department_id
     if department:
         try:
@@ -131,19 +129,42 @@ def get(session: Session, actor: Actor, order_id: int) -> WorkOrder:
     return order
 
 
+def compiled_of(session: Session, order: WorkOrder) -> CompiledProcess:
+    return definitions.compiled(session, order.process, order.definition_version)
+
+
 def available_events(session: Session, order: WorkOrder, actor: Actor) -> list[str]:
-    """Events the actor may fire now: allowed from the state, by role, with the condition holding."""
-    compiled = definitions.compiled(session, order.process, order.definition_version)
-    values = _condition_values(order, {})
-    names = []
-    for event in compiled.definition.events_from(order.state):
-        if (
-            event.name not in names and permissions.may_fire(event, order, actor)
-            and compiled.guard_holds(event, values)
-            and permissions.distinct_actor_problem(session, event, order, actor) is None
-        ):
-            names.append(event.name)
-    return names
+    """Names of the events the actor may fire now (the compiled process decides)."""
+    return [transition.name for transition in available(session, order, actor)]
+
+
+def available(session: Session, order: WorkOrder, actor: Actor) -> list[Transition]:
+    """The transitions the actor may fire now, each with what it asks for (fields, assignee, comment)."""
+    return available_for(session, [order], actor)[order.id]
+
+
+def available_for(session: Session, orders: list[WorkOrder], actor: Actor) -> dict[int, list[Transition]]:
+    """`available` for a whole list (a board): one query for the different-person rule, whatever the length."""
+    compiled = {order.id: compiled_of(session, order) for order in orders}
+    done = _last_done(session, {order.id: compiled[order.id].remembered(order.state) for order in orders})
+    return {order.id: compiled[order.id].available(order, actor, last_done=done.get(order.id, {})) for order in orders}
+
+
+def _last_done(session: Session, wanted: dict[int, frozenset[str]]) -> dict[int, dict[str, LastDone]]:
+    """Per work order, who last did each event asked about: one query, the newest history row per event."""
+    wanted = {order_id: names for order_id, names in wanted.items() if names}
+    if not wanted:
+        return {}
+    names = set().union(*wanted.values())
+    newest = (select(func.max(History.id)).where(History.work_order_id.in_(list(wanted)), History.event.in_(sorted(names)))
+              .group_by(History.work_order_id, History.event))
+    rows = session.exec(select(History.work_order_id, History.event, History.actor_id, History.id)
+                        .where(History.id.in_(newest))).all()
+    out: dict[int, dict[str, LastDone]] = {}
+    for order_id, event, actor_id, row_id in rows:
+        if event in wanted[order_id]:
+            out.setdefault(order_id, {})[event] = LastDone(actor_id, row_id)
+    return out
 
 
 def search(session: Session, actor: Actor, filters: Filters, now: datetime) -> tuple[list[WorkOrder], int]:
@@ -221,40 +242,22 @@ def fire(
     Nothing is committed: the caller's unit of work commits it, with whatever else it adds (feedback).
     """
     order = _get_any(session, order_id)
-    compiled = definitions.compiled(session, order.process, order.definition_version)
-    definition = compiled.definition
-    event = compiled.event(event_name, order.state)
+    compiled = compiled_of(session, order)
     viewer = visible_to or actor
-    if viewer is not None and not permissions.can_see(viewer, order) and not _holds_role_for(event, viewer):
-        raise NotFound(f"work order {order_id} not found")
-    _check_version(order, request.expected_version)
-    if event is None:
-        allowed = ", ".join(compiled.triggers(order.state)) or "none"
-        known = event_name in definition.event_names()
-        raise Conflict(
-            f"event '{event_name}' is not allowed in state '{order.state}'; allowed now: {allowed}" if known
-            else f"process '{order.process}' has no event '{event_name}'; allowed now: {allowed}"
+    remembered = compiled.remembered(order.state) if actor is not None else frozenset()
+    try:
+        decision = compiled.check(
+            order, actor, event_name, request, viewer=viewer,
+            visible=viewer is None or permissions.can_see(viewer, order),
+            last_done=_last_done(session, {order.id: remembered}).get(order.id, {}),
+            find_assignee=lambda username: _active_user(session, username),
         )
-    if actor is not None:
-        if not permissions.may_fire(event, order, actor):
-            raise Forbidden(f"'{event_name}' may be done only by: {', '.join(event.roles)}")
-        problem = permissions.distinct_actor_problem(session, event, order, actor)
-        if problem:
-            raise Forbidden(problem)
-    values, assignee = _event_inputs(session, definition, event, request)
-    if not compiled.guard_holds(event, _condition_values(order, values)):
-        raise Conflict(f"condition '{event.condition}' does not hold for this work order")
-    target = compiled.fire(order.state, event.name, {**_condition_values(order, values)})
-    if target is None:
-        raise Conflict(f"event '{event_name}' cannot run from '{order.state}'")
-    _apply(session, order, definition, event.name, target, values, assignee, request.comment, actor, now)
+    except Refusal as refusal:
+        raise refused(refusal) from None
+    _apply(session, order, compiled.definition, decision.event, decision.target, decision.values, decision.assignee,
+           request.comment, actor, now)
     flush_order(session, order)
     return order
-
-
-def _holds_role_for(event, actor: Actor) -> bool:
-    """A department head of another department may learn that approving is not theirs (403, not 404)."""
-    return event is not None and any(spec.split("@")[0] in actor.roles for spec in event.roles)
 
 
 def _get_any(session: Session, order_id: int) -> WorkOrder:
@@ -265,45 +268,14 @@ def _get_any(session: Session, order_id: int) -> WorkOrder:
 
 
 def _check_version(order: WorkOrder, expected: int | None) -> None:
-    if expected is not None and expected != order.version:
-        raise Conflict(
-            f"work order {order.number} was changed by someone else (now version {order.version}, "
-            f"you had {expected}); reload it and try again"
-        )
-
-
-def _event_inputs(session: Session, definition: ProcessDefinition, event, request: EventInput):
-    errors = []
     try:
-        values = field_check.check(
-            request.fields or {}, definition.fields, allowed=set(event.fields),
-            required={name for name, need in event.fields.items() if need == "required"},
-        )
-    except Invalid as exc:
-        errors += exc.errors
-        values = {}
-    assignee = None
-    if request.assignee and event.assigns:
-        assignee = session.exec(select(User).where(User.username == request.assignee, User.active == True)).first()  # noqa: E712
-        if assignee is None:
-            errors.append({"field": "assignee", "message": f"no active user named '{request.assignee}'"})
-    elif request.assignee and not event.assigns:
-        errors.append({"field": "assignee", "message": f"'{event.name}' does not take an assignee"})
-    elif event.assigns == "required":
-        errors.append({"field": "assignee", "message": f"'{event.name}' needs the username of the new assignee in 'assignee'"})
-    if event.comment == "required" and not (request.comment or "").strip():
-        errors.append({"field": "comment", "message": f"'{event.name}' needs a comment giving the reason"})
-    if len(request.comment or "") > 5000:
-        errors.append({"field": "comment", "message": "comment must be at most 5000 characters"})
-    if errors:
-        raise Invalid("; ".join(e["message"] for e in errors), errors)
-    return values, assignee
+        check_version(order, expected)
+    except Refusal as refusal:
+        raise refused(refusal) from None
 
 
-def _condition_values(order: WorkOrder, new_values: dict) -> dict:
-    values = {**order.fields, **new_values}
-    builtins = {"priority": order.priority, "department": order.department_id, "location": order.location}
-    return {**{name: builtins[name] for name in BUILTIN_NAMES}, **values}
+def _active_user(session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
 
 
 def _apply(session, order, definition, event, target, values, assignee, comment, actor, now) -> WorkOrder:
@@ -347,15 +319,14 @@ def update(session: Session, actor: Actor, order_id: int, changes: dict, expecte
     if not actor.roles & EDITORS:
         raise Forbidden("only a dispatcher, supervisor or admin may edit a work order")
     _check_version(order, expected_version)
-    definition = definition_of(session, order)
+    compiled = compiled_of(session, order)
+    definition = compiled.definition
     title, priority = changes.get("title"), changes.get("priority")
     errors = _basic_problems(order.title if title is None else title, order.priority if priority is None else priority)
     values = {}
     if changes.get("fields"):
-        try:
-            values = field_check.check(changes["fields"], definition.fields, allowed=set(definition.fields), required=set())
-        except Invalid as exc:
-            errors += exc.errors
+        values, field_errors = compiled.edit_fields.clean(changes["fields"])
+        errors += field_errors
     if errors:
         raise Invalid("; ".join(e["message"] for e in errors), errors)
     diff = {}

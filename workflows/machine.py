@@ -1,21 +1,32 @@
-"""Compiling a definition into a `transitions` state machine, and drawing it.
+"""Compiling a definition into the process the engine asks: one authority for what may happen.
 
-One machine is compiled per definition version and shared by every work order
-on that version: a work order is attached for the length of one event
-(`add_model` with its stored state) and detached again, so the machine holds no
-per-order memory. Attaching mutates the shared machine, hence the lock.
+One `CompiledProcess` is built per definition version and shared by every work
+order on that version. The `transitions` machine is its transition table (and,
+through `mermaid`, its diagram): each event's destination from each state is read
+from the machine once, at load, into a `Transition` that also carries the event's
+guard, who may fire it, its field model and its other rules (workflows.authority).
+Nothing is attached to the machine per event, so the compiled process holds no
+per-order memory and needs no lock, and a guard is evaluated once per decision.
+
+`available` answers "what may this person do now?" and `check` "may they do this,
+with this input?"; every caller (API, pages, feedback, recurring work) asks these.
 """
-import threading
+from collections.abc import Callable, Mapping
 
-from transitions import Machine, MachineError
+from transitions import Machine
 from transitions.extensions import GraphMachine
 
 from workflows import conditions
-from workflows.schema import EventSpec, ProcessDefinition
+from workflows.authority import (ActorView, Decision, InputView, LastDone, OrderView, Transition, condition_values,
+                                 who)
+from workflows.fields import field_model
+from workflows.refusals import (BadInput, GuardFails, NotAllowedNow, NotPermitted, NotVisible, SamePerson,
+                                check_version)
+from workflows.schema import ProcessDefinition
 
 
 class _Order:
-    """The stand-in model a work order lends its state to while an event runs."""
+    """The stand-in model that lends the diagram its current state."""
 
     def __init__(self, state: str):
         self.state = state
@@ -24,46 +35,101 @@ class _Order:
 class CompiledProcess:
     def __init__(self, definition: ProcessDefinition):
         self.definition = definition
-        self.guards = {
-            id(event): conditions.parse(event.condition) for event in definition.events if event.condition
-        }
         self.machine = Machine(
             model=None, states=list(definition.states), initial=definition.initial_state,
-            transitions=[self._transition(event) for event in definition.events],
-            auto_transitions=False, send_event=True,
+            transitions=[{"trigger": e.name, "source": e.from_, "dest": e.to} for e in definition.events],
+            auto_transitions=False,
         )
-        self._lock = threading.Lock()
+        # The fields a new work order takes (those the definition requires), and those an edit may change.
+        self.creation_fields = field_model(
+            definition.fields, allowed=definition.fields,
+            required={name for name, spec in definition.fields.items() if spec.required})
+        self.edit_fields = field_model(definition.fields, allowed=definition.fields)
+        self._table: dict[tuple[str, str], Transition] = {}
+        self._from: dict[str, list[Transition]] = {name: [] for name in definition.states}
+        for event in definition.events:  # in file order: buttons and "allowed now" lists keep it
+            guard = conditions.parse(event.condition) if event.condition else None
+            tests = tuple(who(spec) for spec in event.roles)
+            fields = field_model(definition.fields, allowed=event.fields,
+                                 required={name for name, need in event.fields.items() if need == "required"})
+            for source in event.from_:
+                if (event.name, source) in self._table:
+                    continue  # declared twice: validation reports it; the first one counts
+                [entry, *_] = self.machine.events[event.name].transitions[source]
+                transition = Transition(event, source, entry.dest, guard, tests, fields)
+                self._table[(event.name, source)] = transition
+                self._from.setdefault(source, []).append(transition)
+        # Events whose doer a different-person rule asks about, per state.
+        self._remembered = {
+            state: frozenset(name for t in transitions for name in t.distinct_from)
+            for state, transitions in self._from.items()
+        }
 
-    def _transition(self, event: EventSpec) -> dict:
-        transition = {"trigger": event.name, "source": event.from_, "dest": event.to}
-        guard = self.guards.get(id(event))
-        if guard is not None:
-            transition["conditions"] = [lambda data, guard=guard: guard.holds(data.kwargs["values"])]
-        return transition
+    # --- the table -----------------------------------------------------------------------------
 
-    def event(self, name: str, state: str) -> EventSpec | None:
-        return self.definition.event(name, state)
+    def transition(self, event: str, state: str) -> Transition | None:
+        return self._table.get((event, state))
+
+    def transitions_from(self, state: str) -> list[Transition]:
+        return list(self._from.get(state, ()))
 
     def triggers(self, state: str) -> list[str]:
         """Events declared from this state, in the order the file lists them."""
-        return [event.name for event in self.definition.events_from(state)]
+        return [t.name for t in self._from.get(state, ())]
 
-    def guard_holds(self, event: EventSpec, values: dict) -> bool:
-        guard = self.guards.get(id(event))
-        return guard is None or guard.holds(values)
+    def remembered(self, state: str) -> frozenset[str]:
+        """The events whose last doer `available`/`check` need (as `last_done`) for a work order in `state`."""
+        return self._remembered.get(state, frozenset())
 
-    def fire(self, state: str, event: str, values: dict) -> str | None:
-        """The state after firing `event` from `state`, or None when a guard stops it."""
-        order = _Order(state)
-        with self._lock:
-            self.machine.add_model(order, initial=state)
-            try:
-                moved = order.trigger(event, values=values)
-            except MachineError:
-                moved = False
-            finally:
-                self.machine.remove_model(order)
-        return order.state if moved else None
+    # --- the authority -------------------------------------------------------------------------
+
+    def available(
+        self, order: OrderView, actor: ActorView, *, last_done: Mapping[str, LastDone] | None = None,
+    ) -> list[Transition]:
+        """What `actor` may fire now: by who they are, with the guard holding and the four-eyes rule kept."""
+        values = condition_values(order)
+        return [
+            t for t in self._from.get(order.state, ())
+            if t.permits(order, actor) and t.guard_holds(values) and not t.same_person(actor, last_done)
+        ]
+
+    def check(
+        self, order: OrderView, actor: ActorView | None, event: str, request: InputView, *,
+        visible: bool = True, viewer: ActorView | None = None, last_done: Mapping[str, LastDone] | None = None,
+        find_assignee: Callable[[str], object | None] | None = None,
+    ) -> Decision:
+        """May `actor` fire `event` on `order` with `request`? The decision, or the first refusal.
+
+        In this order: the work order is `visible` to the viewer (else NotVisible, unless the
+        viewer holds a role the event names: they learn it is not theirs); the version they read
+        is current (Stale); the event exists from this state (NotAllowedNow); the actor may fire
+        it (NotPermitted, SamePerson); the input is complete and valid (BadInput, every problem
+        at once); the guard holds (GuardFails). `actor` None is the system, which who-may-fire
+        rules do not bind. `find_assignee` turns a username into the person (None: no such
+        active user); without it the username itself is the assignee.
+        """
+        transition = self.transition(event, order.state)
+        viewer = viewer if viewer is not None else actor
+        if not visible and not (transition is not None and viewer is not None and transition.held_by_role(viewer)):
+            raise NotVisible(f"work order {order.id} not found")
+        check_version(order, request.expected_version)
+        if transition is None:
+            allowed = ", ".join(self.triggers(order.state)) or "none"
+            if event in self.definition.event_names():
+                raise NotAllowedNow(f"event '{event}' is not allowed in state '{order.state}'; allowed now: {allowed}")
+            raise NotAllowedNow(f"process '{self.definition.key}' has no event '{event}'; allowed now: {allowed}")
+        if actor is not None:
+            if not transition.permits(order, actor):
+                raise NotPermitted(f"'{event}' may be done only by: {', '.join(transition.roles)}")
+            if transition.same_person(actor, last_done):
+                raise SamePerson(f"'{event}' must be done by someone other than who did "
+                                 f"'{' / '.join(transition.distinct_from)}'")
+        values, assignee, errors = transition.read_input(request, find_assignee)
+        if errors:
+            raise BadInput(errors)
+        if not transition.guard_holds(condition_values(order, values)):
+            raise GuardFails(f"condition '{transition.spec.condition}' does not hold for this work order")
+        return Decision(transition, values, assignee)
 
 
 def mermaid(definition: ProcessDefinition, current: str | None = None, language: str = "zh") -> str:

@@ -2,8 +2,9 @@
 
 An HTML form sends text; the engine wants the types the definition declares
 (`labour_minutes: integer`, `parts: list`). This module only converts — every
-rule (required, ranges, choices) is checked by engine.fields when the engine
-receives the values, and its messages are shown next to the form.
+rule (required, ranges, choices) is checked by the step's field model
+(workflows.fields) when the engine receives the values, and its messages are
+shown next to the form.
 """
 from dataclasses import dataclass
 from datetime import date, datetime

@@ -1,7 +1,8 @@
 """The work order page: its fields, state, diagram, timers, the events the viewer may fire, the timeline.
 
-Which buttons appear is `engine.workorders.available_events` for the viewer;
-each button's form asks for exactly the fields its event declares.
+Which buttons appear is what the compiled process makes available to the viewer
+(`engine.workorders.available`); each button's form asks for exactly the fields
+its transition takes.
 """
 from fastapi import APIRouter, Depends, Path, Request
 
@@ -16,6 +17,7 @@ from web.i18n import Translator
 from web.pages import forms, view
 from web.pages.common import (ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render,
                               safe_next)
+from workflows.authority import Transition
 from workflows.machine import mermaid
 from workflows.schema import PRIORITIES, ProcessDefinition
 
@@ -35,17 +37,18 @@ class EventForm:
         return not self.fields and not self.assigns and self.comment != "required"
 
 
-def event_forms(session, order: WorkOrder, actor: Actor, definition: ProcessDefinition, t: Translator,
+def event_forms(available: list[Transition], definition: ProcessDefinition, t: Translator,
                 skip: set[str] = frozenset()) -> list[EventForm]:
-    out = []
-    for name in workorders.available_events(session, order, actor):
-        spec = definition.event(name, order.state)
-        if spec is None or name in skip:
-            continue
-        wanted = {field: need == "required" for field, need in spec.fields.items()}
-        out.append(EventForm(name, t.label(definition.event_label(name)), forms.fields_for(definition, wanted, t),
-                             spec.assigns, spec.comment))
-    return out
+    """A button for each transition the viewer may fire now (`engine.workorders.available`)."""
+    return [
+        EventForm(transition.name, t.label(definition.event_label(transition.name)),
+                  forms.fields_for(definition, _wanted(transition), t), transition.assigns, transition.comment)
+        for transition in available if transition.name not in skip
+    ]
+
+
+def _wanted(transition: Transition) -> dict[str, bool]:
+    return {name: required for name, _, required in transition.fields}
 
 
 def assignee_choices(session) -> dict[str, list[directory.Person]]:
@@ -57,9 +60,9 @@ def assignee_choices(session) -> dict[str, list[directory.Person]]:
     return {"technicians": technicians, "others": others}
 
 
-def _feedback_spec(definition: ProcessDefinition, order: WorkOrder, available: list[str]):
+def _feedback_spec(definition: ProcessDefinition, order: WorkOrder, available: list[Transition]):
     spec = definition.feedback
-    if spec and order.state == spec.state and spec.satisfied in available:
+    if spec and order.state == spec.state and spec.satisfied in {transition.name for transition in available}:
         return spec
     return None
 
@@ -70,10 +73,10 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
     now = clock.now()
     order = workorders.get(session, actor, order_id)
     definition = view.definition(session, order)
-    available = workorders.available_events(session, order, actor)
+    available = workorders.available(session, order, actor)
     feedback_spec = _feedback_spec(definition, order, available)
     skip = {feedback_spec.satisfied, feedback_spec.unsatisfied} if feedback_spec else set()
-    events = event_forms(session, order, actor, definition, t, skip)
+    events = event_forms(available, definition, t, skip)
     [card] = view.cards(session, [order], t, now)
     every_field = forms.fields_for(definition, {name: False for name in definition.fields}, t, order.fields)
     values = [(f.label, _shown(f, t)) for f in every_field if f.value not in (None, "", [])]
@@ -205,10 +208,10 @@ def change_priority(request: Request, session: SessionDep, actor: ActorPage, for
 
 
 def _fire(session, actor, order, definition, event: str, form, t: Translator, now) -> str:
-    spec = definition.event(event, order.state)
+    transition = workorders.compiled_of(session, order).transition(event, order.state)
     values = {}
-    if spec is not None:
-        fields = forms.fields_for(definition, {n: need == "required" for n, need in spec.fields.items()}, t)
+    if transition is not None:
+        fields = forms.fields_for(definition, _wanted(transition), t)
         values, errors = forms.read(form, fields, t)
         if errors:
             raise Invalid("; ".join(errors.values()))

@@ -19,7 +19,8 @@ Text = Annotated[str | None, Query(max_length=200)]
 
 def _with_events(session, actor, orders, t: Translator, now) -> list[tuple[view.Card, list]]:
     cards = view.cards(session, orders, t, now)
-    return [(card, event_forms(session, card.order, actor, view.definition(session, card.order), t)) for card in cards]
+    available = workorders.available_for(session, orders, actor)
+    return [(card, event_forms(available[card.order.id], view.definition(session, card.order), t)) for card in cards]
 
 
 def _state_choices(session, process: str | None, t: Translator) -> list[tuple[str, str]]:

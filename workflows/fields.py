@@ -1,7 +1,13 @@
-"""Checking the values a form or an event carries against the field types a definition declares."""
+"""The field model: which fields a step accepts or requires, and the value checks for each type.
+
+A definition declares typed fields (`labour_minutes: integer`, `urgency: choice`);
+creating a work order, editing it and each event accept some of them and require
+some. The checks are pure so the compiled process can decide about a step without
+a database, and every problem is reported at once, each naming its field.
+"""
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from engine.errors import Invalid
 from workflows.schema import FieldSpec
 
 
@@ -61,21 +67,38 @@ def _parse(name, value, parser, example):
         raise ValueError(f"{name} must be {example}") from None
 
 
-def check(values: dict, specs: dict[str, FieldSpec], *, required: set[str], allowed: set[str]) -> dict:
-    """Validated copy of `values`; Invalid lists every problem at once."""
-    errors, clean = [], {}
-    for name in sorted(set(values) - allowed):
-        errors.append({"field": f"fields.{name}", "message": f"'{name}' cannot be set here; allowed: {', '.join(sorted(allowed)) or 'none'}"})
-    for name in sorted(required):
-        if values.get(name) in (None, "", []):
-            errors.append({"field": f"fields.{name}", "message": f"{name} is required"})
-    for name, value in values.items():
-        if name not in allowed or value is None:
-            continue
-        try:
-            clean[name] = coerce(name, specs[name], value)
-        except ValueError as exc:
-            errors.append({"field": f"fields.{name}", "message": str(exc)})
-    if errors:
-        raise Invalid("; ".join(e["message"] for e in errors), errors)
-    return clean
+@dataclass(frozen=True)
+class FieldModel:
+    """The fields one step takes: their specs, which may be set and which must be."""
+
+    specs: dict[str, FieldSpec]
+    allowed: frozenset[str]
+    required: frozenset[str]
+
+    def __iter__(self):
+        """(name, spec, required) for each allowed field, in the order the step lists them."""
+        return ((name, spec, name in self.required) for name, spec in self.specs.items())
+
+    def clean(self, values: dict) -> tuple[dict, list[dict]]:
+        """The values in stored form, and one {field, message} per problem (all of them, not the first)."""
+        errors, clean = [], {}
+        for name in sorted(set(values) - self.allowed):
+            errors.append({"field": f"fields.{name}",
+                           "message": f"'{name}' cannot be set here; allowed: {', '.join(sorted(self.allowed)) or 'none'}"})
+        for name in sorted(self.required):
+            if values.get(name) in (None, "", []):
+                errors.append({"field": f"fields.{name}", "message": f"{name} is required"})
+        for name, value in values.items():
+            if name not in self.allowed or value is None:
+                continue
+            try:
+                clean[name] = coerce(name, self.specs[name], value)
+            except ValueError as exc:
+                errors.append({"field": f"fields.{name}", "message": str(exc)})
+        return clean, errors
+
+
+def field_model(specs: dict[str, FieldSpec], *, allowed, required=()) -> FieldModel:
+    """`allowed` in the order forms should show them (an event's own order, or the definition's)."""
+    ordered = {name: specs[name] for name in allowed if name in specs}
+    return FieldModel(ordered, frozenset(ordered), frozenset(required))

@@ -1,0 +1,176 @@
+"""What one transition allows: who may fire it, what it takes, and when it is refused.
+
+Each declared event, from each of its source states, is compiled once into a
+`Transition` that carries every rule the definition gives it: the target, the
+guard (parsed once), who may fire it, its field model, whether it assigns, whether
+it needs a comment, and the different-person rule. `CompiledProcess.available` and
+`CompiledProcess.check` (workflows.machine) ask these, and nothing else does.
+
+The work order and the actor come in as small read-only views, so the rules can be
+asked without a database: the engine hands over its rows, a test a namespace.
+"""
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from workflows.conditions import Condition
+from workflows.fields import FieldModel
+from workflows.schema import DEPARTMENT_SCOPE, EventSpec
+from workflows.validate import BUILTIN_NAMES
+
+COMMENT_LIMIT = 5000
+
+
+class OrderView(Protocol):
+    """What the rules read of a work order."""
+
+    id: int
+    number: str
+    version: int
+    state: str
+    fields: dict
+    assignee_id: int | None
+    reporter_id: int | None
+    department_id: int | None
+    priority: str
+    location: str
+
+
+class ActorView(Protocol):
+    """What the rules read of the person acting."""
+
+    id: int
+    roles: frozenset[str]
+    department_id: int | None
+
+
+class InputView(Protocol):
+    """What an event carries: a comment, the username of a new assignee, field values, the version read."""
+
+    comment: str
+    assignee: str | None
+    fields: dict
+    expected_version: int | None
+
+
+@dataclass(frozen=True)
+class LastDone:
+    """Who last did an event on a work order; `sequence` orders deeds across events (e.g. a history row id)."""
+
+    actor_id: int | None
+    sequence: int
+
+
+# Who may fire: one test per entry of an event's `roles`, compiled once.
+Who = Callable[[OrderView, ActorView], bool]
+
+
+def who(spec: str) -> Who:
+    """`assignee`, `reporter`, `role@department` (a holder of the role in the order's department), or a role."""
+    if spec == "assignee":
+        return lambda order, actor: order.assignee_id is not None and order.assignee_id == actor.id
+    if spec == "reporter":
+        return lambda order, actor: order.reporter_id == actor.id
+    if spec.endswith(DEPARTMENT_SCOPE):
+        role = spec.removesuffix(DEPARTMENT_SCOPE)
+        return lambda order, actor: role in actor.roles and actor.department_id == order.department_id
+    return lambda order, actor: spec in actor.roles
+
+
+def condition_values(order: OrderView, new_values: dict | None = None) -> dict:
+    """The names a guard may use: the order's fields with this step's values over them, and the built-ins."""
+    values = {**order.fields, **(new_values or {})}
+    builtins = {"priority": order.priority, "department": order.department_id, "location": order.location}
+    return {**{name: builtins[name] for name in BUILTIN_NAMES}, **values}
+
+
+@dataclass(frozen=True, eq=False)
+class Transition:
+    """One event from one source state, with every rule the definition gives it."""
+
+    spec: EventSpec
+    source: str
+    target: str
+    guard: Condition | None
+    who: tuple[Who, ...]
+    fields: FieldModel
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def roles(self) -> list[str]:
+        return self.spec.roles
+
+    @property
+    def assigns(self) -> str | None:
+        return self.spec.assigns
+
+    @property
+    def comment(self) -> str:
+        return self.spec.comment
+
+    @property
+    def distinct_from(self) -> list[str]:
+        return self.spec.distinct_from
+
+    def permits(self, order: OrderView, actor: ActorView) -> bool:
+        return any(test(order, actor) for test in self.who)
+
+    def held_by_role(self, actor: ActorView) -> bool:
+        """The actor holds a role the event names, whatever its scope.
+
+        Such a person may learn that the event is not theirs (403) even on a work order they
+        cannot see, e.g. the head of another department asked to approve a request.
+        """
+        return any(spec.split("@")[0] in actor.roles for spec in self.spec.roles)
+
+    def guard_holds(self, values: dict) -> bool:
+        return self.guard is None or self.guard.holds(values)
+
+    def same_person(self, actor: ActorView, last_done: Mapping[str, LastDone] | None) -> bool:
+        """The four-eyes rule: the latest of the `distinct_from` events was done by this actor."""
+        if not self.spec.distinct_from:
+            return False
+        if last_done is None:
+            raise ValueError(f"'{self.name}' has a different-person rule: pass who last did "
+                             f"{', '.join(self.spec.distinct_from)} in last_done")
+        deeds = [last_done[name] for name in self.spec.distinct_from if name in last_done]
+        return bool(deeds) and max(deeds, key=lambda deed: deed.sequence).actor_id == actor.id
+
+    def read_input(self, request: InputView, find_assignee: Callable[[str], object | None] | None):
+        """(clean values, the new assignee, problems): every problem with the fields, assignee and comment."""
+        values, errors = self.fields.clean(request.fields or {})
+        assignee = None
+        if request.assignee and self.assigns:
+            assignee = find_assignee(request.assignee) if find_assignee else request.assignee
+            if assignee is None:
+                errors.append({"field": "assignee", "message": f"no active user named '{request.assignee}'"})
+        elif request.assignee and not self.assigns:
+            errors.append({"field": "assignee", "message": f"'{self.name}' does not take an assignee"})
+        elif self.assigns == "required":
+            errors.append({"field": "assignee",
+                           "message": f"'{self.name}' needs the username of the new assignee in 'assignee'"})
+        if self.comment == "required" and not (request.comment or "").strip():
+            errors.append({"field": "comment", "message": f"'{self.name}' needs a comment giving the reason"})
+        if len(request.comment or "") > COMMENT_LIMIT:
+            errors.append({"field": "comment", "message": f"comment must be at most {COMMENT_LIMIT} characters"})
+        return values, assignee, errors
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A step `check` allows: the transition, the values in stored form and the new assignee (if any)."""
+
+    transition: Transition
+    values: dict
+    assignee: object | None = None
+
+    @property
+    def event(self) -> str:
+        return self.transition.name
+
+    @property
+    def target(self) -> str:
+        return self.transition.target
