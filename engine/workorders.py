@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from engine import definitions, permissions, settings, sla, unit_of_work
-from engine.errors import Conflict, Forbidden, Invalid, NotFound, refused
+from engine.errors import Forbidden, Invalid, NotFound, refused
 from engine.models import Counter, Department, History, SlaTimer, User, WorkOrder
 from engine.notify import notify
 from engine.users import Actor, department_named
