@@ -25,9 +25,9 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from engine import calendar, definitions, timers
-from engine.clock import clock
 from engine.errors import HouqinError
 from engine.models import AutoConfirmTimer, History, WorkOrder
+from engine.unit_of_work import unit_of_work
 from workflows.schema import ProcessDefinition
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,32 @@ def recomputed(session: Session, timer: AutoConfirmTimer) -> None:
     timer.next_check_at = timer.due_at if timer.status == "running" else None
 
 
-def confirm_silent(session: Session, now: datetime | None = None) -> list[WorkOrder]:
-    """Close every work order whose requester stayed silent past the declared wait; commits one by one."""
-    return timers.sweep(session, AutoConfirmTimer, now or clock.now(), _confirm)
+def confirm_silent(session: Session, now: datetime) -> list[WorkOrder]:
+    """Close every work order whose requester stayed silent past the declared wait, each in its own unit of work."""
+    return timers.sweep(session, AutoConfirmTimer, now, _confirm)
 
 
 def _confirm(session: Session, timer_id: int, now: datetime) -> list[WorkOrder]:
+    try:
+        with unit_of_work(session):
+            confirmed = _claim_and_confirm(session, timer_id, now)
+    except HouqinError as exc:  # the order moved on without cancelling its wait: stop watching it
+        log.info("auto-confirmation of work order %s skipped: %s", timer_id, exc.message)
+        with unit_of_work(session):
+            _give_up(session, timer_id, now)
+        return []
+    except Exception:  # noqa: BLE001 - one broken work order must not stop the others
+        log.exception("auto-confirmation of timer %s failed; the next sweep tries again", timer_id)
+        return []
+    if confirmed is None:
+        return []
+    session.refresh(confirmed)
+    session.expunge(confirmed)  # the next row's transaction must not expire what the caller reads
+    return [confirmed]
+
+
+def _claim_and_confirm(session: Session, timer_id: int, now: datetime) -> WorkOrder | None:
+    """Claim the wait and its order, then confirm as the system; None when there is nothing to do."""
     from engine import feedback  # feedback fires transitions, which start and cancel these timers
 
     timers.begin(session)
@@ -83,30 +103,14 @@ def _confirm(session: Session, timer_id: int, now: datetime) -> list[WorkOrder]:
                                                                  AutoConfirmTimer.next_check_at <= now))
     order = timers.claim(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id)) if timer else None
     if order is None:  # confirmed meanwhile, or another sweeper holds it
-        session.rollback()
-        return []
+        return None
     if timer.status != "running":
         timer.next_check_at = None
         session.add(timer)
-        session.commit()
-        return []
+        return None
     timer.status, timer.stopped_at, timer.next_check_at = "confirmed", now, None
     session.add(timer)
-    try:
-        confirmed = feedback.give(session, None, order.id, satisfied=True, auto=True, now=now)
-        session.commit()
-    except HouqinError as exc:  # the order moved on without cancelling its wait: stop watching it
-        session.rollback()
-        log.info("auto-confirmation of work order %s skipped: %s", order.id, exc.message)
-        _give_up(session, timer_id, now)
-        return []
-    except Exception:  # noqa: BLE001 - one broken work order must not stop the others
-        session.rollback()
-        log.exception("auto-confirmation of work order %s failed; the next sweep tries again", order.id)
-        return []
-    session.refresh(confirmed)
-    session.expunge(confirmed)  # the next row's transaction must not expire what the caller reads
-    return [confirmed]
+    return feedback.give(session, None, order.id, satisfied=True, auto=True, now=now)
 
 
 def _give_up(session: Session, timer_id: int, now: datetime) -> None:
@@ -114,13 +118,11 @@ def _give_up(session: Session, timer_id: int, now: datetime) -> None:
     if timer is not None and timer.status == "running":
         timer.status, timer.stopped_at, timer.next_check_at = "cancelled", now, None
         session.add(timer)
-        session.commit()
 
 
-def backfill(session: Session, now: datetime | None = None) -> int:
+def backfill(session: Session, now: datetime) -> int:
     """Start the wait of open work orders in a feedback state that have none running (work orders
     resolved before these timers existed), from when they entered it. Run at start-up; does not commit."""
-    now = now or clock.now()
     pairs = session.exec(select(WorkOrder.process, WorkOrder.definition_version)
                          .where(WorkOrder.closed == False).distinct()).all()  # noqa: E712
     started = 0

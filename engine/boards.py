@@ -9,7 +9,6 @@ from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from engine import permissions, workorders
-from engine.clock import clock
 from engine.models import SlaTimer, WorkOrder
 from engine.sla import LIVE
 from engine.users import Actor
@@ -45,9 +44,8 @@ def assigned_to(session: Session, actor: Actor, limit: int = LIMIT) -> list[Work
     return list(session.exec(query.order_by(URGENCY, WorkOrder.created_at, WorkOrder.id).limit(limit)).all())
 
 
-def needing_attention(session: Session, actor: Actor, now: datetime | None = None) -> list[WorkOrder]:
+def needing_attention(session: Session, actor: Actor, now: datetime) -> list[WorkOrder]:
     """Overdue or escalated open work orders, oldest breach first (the supervisor's list)."""
-    now = now or clock.now()
     found: dict[int, WorkOrder] = {}
     for filters in (Filters(overdue=True, limit=LIMIT), Filters(escalated=True, limit=LIMIT)):
         for order in workorders.search(session, actor, filters, now)[0]:

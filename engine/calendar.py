@@ -15,10 +15,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from engine import versions
+from engine import settings, versions
 from engine.models import AutoConfirmTimer, History, SlaTimer, WorkOrder
-from workflows.calendars import (BusinessCalendar, CalendarError, UnknownCalendarError, calendar_file,
-                                 default_calendars, load_calendars, pick)
+from workflows.calendars import (BusinessCalendar, CalendarError, UnknownCalendarError, default_calendars,
+                                 load_calendars, pick)
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def _build(text: str, name: str) -> dict[str, BusinessCalendar]:
     return load_calendars(text=text)
 
 
-def publish(session: Session, text: str, file: str = "<calendars>", *, actor_id: int | None = None):
+def publish(session: Session, text: str, file: str = "<calendars>", *, now: datetime, actor_id: int | None = None):
     """Check `text` (CalendarError with file:line:col) and store it as the next version if it changed.
 
     A version must still define every calendar the published processes name: their new work
@@ -43,7 +43,7 @@ def publish(session: Session, text: str, file: str = "<calendars>", *, actor_id:
     missing = sorted(_in_use(session) - set(defined))
     if missing:
         raise CalendarError(f"{file}: calendar {missing[0]!r} is used by a published process but not defined here")
-    return versions.store(session, KEY, text, actor_id=actor_id)
+    return versions.store(session, KEY, text, now=now, actor_id=actor_id)
 
 
 def _check(text: str, file: str) -> dict[str, BusinessCalendar]:
@@ -65,24 +65,29 @@ def _in_use(session: Session) -> set[str]:
     return used
 
 
-def publish_file(session: Session, path: Path | None = None, *, actor_id: int | None = None):
+def publish_file(session: Session, path: Path | None = None, *, now: datetime, actor_id: int | None = None):
     """Publish the calendars file ($HOUQIN_CALENDARS or definitions/calendars.yaml)."""
     path = Path(path or calendar_file())
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CalendarError(f"{path}: cannot read calendar file: {exc}") from exc
-    return publish(session, text, str(path), actor_id=actor_id)
+    return publish(session, text, str(path), now=now, actor_id=actor_id)
 
 
-def refresh(session: Session) -> bool:
+def refresh(session: Session, now: datetime) -> bool:
     """Publish the calendars file if it changed on disk (the worker calls this each round)."""
     try:
-        return versions.publish_changed_file(session, KEY, Path(calendar_file()), publish)
+        return versions.publish_changed_file(session, KEY, Path(calendar_file()), publish, now=now)
     except CalendarError as exc:
         session.rollback()
         log.error("calendars not published; the version in force stays: %s", exc)
         return False
+
+
+def calendar_file() -> Path:
+    """The calendars file: $HOUQIN_CALENDARS, else calendars.yaml beside the process definitions."""
+    return settings.current().calendars_path
 
 
 def newest(session: Session) -> int | None:
@@ -96,14 +101,14 @@ def calendars(session: Session, version: int | None) -> dict[str, BusinessCalend
     if version is None:
         version = versions.oldest(session, KEY)
         if version is None:
-            return default_calendars()
+            return default_calendars(calendar_file())
     return versions.compiled(session, KEY, version, _build)
 
 
 def names(session: Session) -> set[str]:
     """Calendar names a definition may use now: those of the newest version."""
     version = newest(session)
-    return set(calendars(session, version) if version is not None else default_calendars())
+    return set(calendars(session, version) if version is not None else default_calendars(calendar_file()))
 
 
 def lookup(session: Session, name: str, version: int | None) -> BusinessCalendar:

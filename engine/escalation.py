@@ -10,7 +10,7 @@ file or parsed per tick.
 
 Why every rung fires exactly once, however many sweepers run and wherever one
 of them dies:
-- each rung is its own transaction, whose first write inserts the Escalation
+- each rung is its own transaction (the sweep's unit of work), whose first write inserts the Escalation
   row (unique on timer and level) and which holds all the rung's effects
   (notifications, history, priority, assignee, watchers, the timer's next
   check); a sweeper that dies mid-rung leaves nothing, one that loses the race
@@ -35,8 +35,10 @@ from sqlmodel import Session, select
 
 from engine import settings, sla, timers
 from engine.definitions import compiled
+from engine.errors import Conflict
 from engine.models import Escalation, History, SlaTimer, User, UserRole, Watcher, WorkOrder
 from engine.notify import notify
+from engine.unit_of_work import unit_of_work
 from engine.users import users_with_role
 from workflows.schema import PRIORITIES, EscalationStep, Recipient, SlaTimerSpec
 
@@ -85,13 +87,14 @@ def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
     fired, attempts = [], 0
     while attempts < 3:
         try:
-            outcome, more = _step(session, timer_id, now)
+            with unit_of_work(session):
+                outcome, more = _step(session, timer_id, now)
         except IntegrityError:
             # Another sweeper fired this rung first: roll back, look again, it is now skipped.
             session.rollback()
             attempts += 1
             continue
-        except StaleDataError:
+        except (StaleDataError, Conflict):
             session.rollback()
             log.info("timer %s: its work order changed while escalating; left for the next sweep", timer_id)
             return fired
@@ -111,22 +114,19 @@ def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
 
 
 def _step(session: Session, timer_id: int, now: datetime) -> tuple[Fired | None, bool]:
-    """Fire the next due rung of one timer and commit; says what fired and whether more is due."""
+    """Fire the next due rung of one timer (the caller commits); says what fired and whether more is due."""
     timers.begin(session)
     session.expire_all()
     timer = timers.claim(session, select(SlaTimer).where(SlaTimer.id == timer_id, SlaTimer.next_check_at <= now))
     if timer is None:  # swept meanwhile, or another sweeper holds it
-        session.rollback()
         return None, False
     order = timers.claim(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id))
     if order is None:
-        session.rollback()
         return None, False
     spec = compiled(session, order.process, order.definition_version).definition.sla.get(timer.name)
     if timer.status != "running" or spec is None:
         timer.next_check_at = None  # stopped or paused behind our back: nothing to watch
         session.add(timer)
-        session.commit()
         return None, False
     _catch_up(session, timer)
     step = sla.next_rung(timer, spec)
@@ -138,7 +138,6 @@ def _step(session: Session, timer_id: int, now: datetime) -> tuple[Fired | None,
     timer.next_check_at = sla.next_check(session, timer, spec)
     more = outcome is not None and timer.next_check_at is not None and timer.next_check_at <= now
     session.add(timer)
-    session.commit()
     return outcome, more
 
 

@@ -319,6 +319,17 @@ class Setting(SQLModel, table=True):
     value: str
 
 
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, kept for the limit's window so every worker process counts the same failures."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_who", "username", "address", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    at: datetime = _when(index=True)
+
+
 class RecurringRun(SQLModel, table=True):
     """One period of a recurring rule (定期工单). The unique key lets each period create one work
     order only, whichever worker gets there first and however often the server restarts."""

@@ -22,7 +22,6 @@ with its latest period, so adding a rule does not replay the past.
 """
 import logging
 import math
-import os
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,9 +33,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from engine import calendar, definitions, settings, versions, workorders
-from engine.clock import clock
 from engine.errors import HouqinError, Invalid
 from engine.models import History, RecurringRun, User, WorkOrder
+from engine.unit_of_work import unit_of_work
 from engine.users import actor_for, add_user, department_named
 from workflows import DefinitionError
 from workflows.calendars import BusinessCalendar
@@ -49,7 +48,7 @@ MAX_STEPS = 100_000
 
 
 def schedule_path() -> Path:
-    return Path(os.environ.get("HOUQIN_SCHEDULES") or settings.definitions_dir() / "schedules.yaml")
+    return settings.current().schedules_path
 
 
 def check(session: Session, text: str, file: str = "<schedule>") -> Schedule:
@@ -59,21 +58,21 @@ def check(session: Session, text: str, file: str = "<schedule>") -> Schedule:
     return load_schedule(text, file, calendars=calendar.names(session), processes=current)
 
 
-def publish(session: Session, text: str, file: str = "<schedule>", *, actor_id: int | None = None):
+def publish(session: Session, text: str, file: str = "<schedule>", *, now: datetime, actor_id: int | None = None):
     """Check `text` and store it as the next version if it changed; (row, created). Does not commit."""
     check(session, text, file)
-    return versions.store(session, KEY, text, actor_id=actor_id)
+    return versions.store(session, KEY, text, now=now, actor_id=actor_id)
 
 
-def publish_file(session: Session, path: Path | None = None, *, actor_id: int | None = None):
+def publish_file(session: Session, path: Path | None = None, *, now: datetime, actor_id: int | None = None):
     path = path or schedule_path()
-    return publish(session, path.read_text(encoding="utf-8"), str(path), actor_id=actor_id)
+    return publish(session, path.read_text(encoding="utf-8"), str(path), now=now, actor_id=actor_id)
 
 
-def refresh(session: Session) -> bool:
+def refresh(session: Session, now: datetime) -> bool:
     """Publish the schedule file if it changed on disk (the worker calls this each round)."""
     try:
-        return versions.publish_changed_file(session, KEY, schedule_path(), publish)
+        return versions.publish_changed_file(session, KEY, schedule_path(), publish, now=now)
     except DefinitionError as exc:
         session.rollback()
         log.error("the schedule file has problems; the rules published before stay in force:\n%s", exc)
@@ -94,9 +93,11 @@ def current(session: Session) -> Schedule | None:
     return versions.compiled(session, KEY, version, lambda text, name: load_schedule(text, name))
 
 
-def run_due(session: Session, now: datetime | None = None, schedule: Schedule | None = None) -> list[WorkOrder]:
-    """Create the work orders of every period that has come, once each; returns those created now."""
-    now = now or clock.now()
+def run_due(session: Session, now: datetime, schedule: Schedule | None = None) -> list[WorkOrder]:
+    """Create the work orders of every period that has come, once each; returns those created now.
+
+    Each period is one unit of work, committed here: its claim, its work order and its assignment.
+    """
     schedule = schedule or current(session)
     if schedule is None:
         return []
@@ -113,9 +114,9 @@ def run_due(session: Session, now: datetime | None = None, schedule: Schedule | 
         for at in periods(rule, zone, after=last_runs.get(rule.name), now=now, limit=schedule.catch_up,
                           calendar=closed_days):
             try:
-                order = _create(session, schedule, rule, at, now, late=now - at > late_after)
+                with unit_of_work(session):
+                    order = _create(session, schedule, rule, at, now, late=now - at > late_after)
             except HouqinError as exc:
-                session.rollback()
                 log.error("recurring rule %r, period %s: no work order created: %s", rule.name, at, exc.message)
                 break  # later periods of this rule would fail the same way
             if order is not None:
@@ -170,13 +171,12 @@ def _backwards(rule: Rule, zone: ZoneInfo, now: datetime):
 
 def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now: datetime, *, late: bool) -> WorkOrder | None:
     if not _claim(session, rule.name, at, now, late):
-        session.rollback()
         return None  # another worker, or an earlier call, made this period
     reporter = actor_for(session, _reporter(session, rule.reporter or schedule.run_as, default=rule.reporter is None))
     if rule.department:
         department_named(session, rule.department, create=True)  # as `houqin user add` does
     local = at.astimezone(ZoneInfo(schedule.timezone or settings.timezone()))
-    order = workorders.create(  # commits the claim and the work order together
+    order = workorders.create(
         session, reporter, process=rule.process, title=rule.title.format(date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}"),
         description=rule.description, priority=rule.priority, department=rule.department, location=rule.location,
         fields=dict(rule.fields), now=now,
@@ -186,7 +186,6 @@ def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now:
     session.add(run)
     session.add(History(work_order_id=order.id, at=now, actor_id=None, kind="schedule", comment=rule.name,
                         data={"rule": rule.name, "scheduled_for": at.isoformat(), "late": late}))
-    session.commit()
     if rule.assignee:
         _assign(session, order, rule, now)
     return order
@@ -218,6 +217,5 @@ def _assign(session: Session, order: WorkOrder, rule: Rule, now: datetime) -> No
     event = assigning_event(workorders.definition_of(session, order))
     try:
         workorders.fire(session, None, order.id, event, workorders.EventInput(assignee=rule.assignee), now)
-    except HouqinError as exc:
-        session.rollback()
+    except HouqinError as exc:  # refused before anything was written: the work order stays, unassigned
         log.error("recurring rule %r: %s left unassigned: %s", rule.name, order.number, exc.message)

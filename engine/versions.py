@@ -13,6 +13,7 @@ since this process last looked (a `stat`, not a read, per round).
 import hashlib
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,9 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from engine.clock import clock
 from engine.errors import NotFound
 from engine.models import DataVersion
+from engine.unit_of_work import unit_of_work
 
 _compiled: dict[tuple[str, str, int], Any] = {}
 _by_text: dict[tuple[str, str], Any] = {}  # (key, checksum): what a text compiles to never changes
@@ -58,14 +59,14 @@ def row(session: Session, key: str, version: int) -> DataVersion:
     return found
 
 
-def store(session: Session, key: str, text: str, *, actor_id: int | None = None) -> tuple[DataVersion, bool]:
+def store(session: Session, key: str, text: str, *, now: datetime, actor_id: int | None = None) -> tuple[DataVersion, bool]:
     """Add `text` as the next version of `key` (already checked by the caller); unchanged text adds nothing."""
     checksum = hashlib.sha256(text.encode()).hexdigest()
     current = latest(session, key)
     if current is not None and current.checksum == checksum:
         return current, False
     stored = DataVersion(key=key, version=(current.version + 1) if current else 1, text=text, checksum=checksum,
-                         published_at=clock.now(), published_by=actor_id)
+                         published_at=now, published_by=actor_id)
     session.add(stored)
     session.flush()
     return stored, True
@@ -100,10 +101,10 @@ def forget() -> None:
     _seen.clear()
 
 
-def publish_changed_file(session: Session, key: str, path: Path, publish: Callable[[Session, str, str], Any]) -> bool:
-    """Publish `path` with `publish(session, text, file)` if it changed on disk since this process last did.
+def publish_changed_file(session: Session, key: str, path: Path, publish: Callable[..., Any], *, now: datetime) -> bool:
+    """Publish `path` with `publish(session, text, file, now=now)` if it changed on disk since this process last did.
 
-    Commits. Several workers seeing the same change race for the same version number: the
+    One unit of work of its own. Several workers seeing the same change race for the same version number: the
     losers roll back and find it published. Returns whether a new version was stored.
     """
     try:
@@ -116,8 +117,8 @@ def publish_changed_file(session: Session, key: str, path: Path, publish: Callab
         return False
     _seen[seen_key] = mark  # a file with mistakes is reported once, not on every round
     try:
-        _, created = publish(session, path.read_text(encoding="utf-8"), str(path))
-        session.commit()
+        with unit_of_work(session):
+            _, created = publish(session, path.read_text(encoding="utf-8"), str(path), now=now)
     except IntegrityError:
         session.rollback()
         created = False

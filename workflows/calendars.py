@@ -16,7 +16,6 @@ so every calculation walks day by day, never minute by minute.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -282,9 +281,9 @@ class _Source:
 
 
 def load_calendars(path: str | Path | None = None, text: str | None = None) -> dict[str, BusinessCalendar]:
-    """Parse calendars from ``text``, or from ``path`` / $HOUQIN_CALENDARS / definitions/calendars.yaml."""
+    """Parse calendars from ``text``, or from ``path`` (the shipped definitions/calendars.yaml by default)."""
     if text is None:
-        path = Path(path or calendar_file())
+        path = Path(path or DEFAULT_PATH)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -452,19 +451,10 @@ def pick(calendars: dict[str, BusinessCalendar], name: str) -> BusinessCalendar:
 # never reads the file while it runs: it computes on the published versions (engine/calendar.py).
 
 
-def calendar_file() -> Path:
-    """$HOUQIN_CALENDARS, else calendars.yaml beside the process definitions ($HOUQIN_DEFINITIONS)."""
-    named = os.environ.get("HOUQIN_CALENDARS")
-    if named:
-        return Path(named)
-    directory = os.environ.get("HOUQIN_DEFINITIONS")
-    return Path(directory) / "calendars.yaml" if directory else DEFAULT_PATH
-
-
-@lru_cache(maxsize=1)
-def default_calendars() -> dict[str, BusinessCalendar]:
-    """The calendars of the file on disk, loaded once."""
-    return load_calendars()
+@lru_cache(maxsize=4)
+def default_calendars(path: Path = DEFAULT_PATH) -> dict[str, BusinessCalendar]:
+    """The calendars of a file on disk (the shipped one unless named), loaded once."""
+    return load_calendars(path)
 
 
 def get_calendar(name: str) -> BusinessCalendar:

@@ -6,7 +6,7 @@ from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
 from engine import attachments
-from web.deps import ActorDep, SessionDep
+from web.deps import ActorDep, ClockDep, SessionDep
 
 router = APIRouter(tags=["attachments"])
 # Ids are 32-bit integers in the database; a larger one cannot exist (and PostgreSQL would refuse it).
@@ -30,7 +30,7 @@ def shown(attachment) -> dict:
 
 
 @router.post("/workorders/{order_id}/attachments", status_code=201, openapi_extra=UPLOAD_BODY)
-async def upload(order_id: Id, request: Request, session: SessionDep, actor: ActorDep) -> dict:
+async def upload(order_id: Id, request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep) -> dict:
     """Attach a photo (JPEG, PNG, WebP, HEIC) or a PDF, as multipart field `file`; at most
     HOUQIN_MAX_ATTACHMENT_MB (10 MB by default)."""
     limit = attachments.max_bytes()
@@ -49,7 +49,7 @@ async def upload(order_id: Id, request: Request, session: SessionDep, actor: Act
     comment = form.get("comment") if isinstance(form.get("comment"), str) else ""
     try:
         attachment = attachments.save(session, actor, order_id, filename=upload.filename, stream=upload.file,
-                                      comment=comment)
+                                      comment=comment, now=clock.now())
     except attachments.TooLarge as exc:
         raise HTTPException(413, exc.message) from None
     except attachments.UnsupportedType as exc:

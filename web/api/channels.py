@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from engine import channels
 from engine.models import Channel, Outbox
-from web.deps import ROW_ID_MAX, SessionDep, require_roles
+from web.deps import ROW_ID_MAX, ClockDep, SessionDep, require_roles
 
 router = APIRouter(tags=["channels"], dependencies=[require_roles("admin")])
 
@@ -90,9 +90,9 @@ def _delivery(row: Outbox, channel_name: str) -> dict:
 
 
 @router.post("/channels/deliveries/{delivery_id}/retry")
-def retry_delivery(delivery_id: Id, session: SessionDep) -> dict:
+def retry_delivery(delivery_id: Id, session: SessionDep, clock: ClockDep) -> dict:
     """Queue a failed delivery again, from its first attempt (e.g. after fixing the channel)."""
-    row = channels.retry(session, delivery_id)
+    row = channels.retry(session, delivery_id, now=clock.now())
     return _delivery(row, channels.get(session, row.channel_id).name)
 
 

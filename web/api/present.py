@@ -1,8 +1,9 @@
 """Work orders as the API shows them."""
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from engine import sla, workorders
-from engine.clock import clock
 from engine.models import Department, Escalation, History, SlaTimer, User, WorkOrder
 from engine.users import Actor
 
@@ -34,22 +35,21 @@ def summary(order: WorkOrder, users: dict, departments: dict) -> dict:
     }
 
 
-def summaries(session: Session, orders: list[WorkOrder]) -> list[dict]:
+def summaries(session: Session, orders: list[WorkOrder], now: datetime) -> list[dict]:
     users = _names(session, {o.reporter_id for o in orders} | {o.assignee_id for o in orders} | {o.first_contact_id for o in orders})
     departments = _departments(session, {o.department_id for o in orders})
-    shown_timers = timers_of(session, orders)
+    shown_timers = timers_of(session, orders, now)
     return [{**summary(order, users, departments), "sla": shown_timers.get(order.id, [])} for order in orders]
 
 
-def timers(session: Session, order: WorkOrder) -> list[dict]:
-    return timers_of(session, [order]).get(order.id, [])
+def timers(session: Session, order: WorkOrder, now: datetime) -> list[dict]:
+    return timers_of(session, [order], now).get(order.id, [])
 
 
-def timers_of(session: Session, orders: list[WorkOrder]) -> dict[int, list[dict]]:
+def timers_of(session: Session, orders: list[WorkOrder], now: datetime) -> dict[int, list[dict]]:
     """The SLA timers of several work orders in one query: a supervisor's list shows what is late and by how much."""
     if not orders:
         return {}
-    now = clock.now()
     rows = session.exec(select(SlaTimer).where(SlaTimer.work_order_id.in_([o.id for o in orders])).order_by(SlaTimer.id)).all()
     specs = {order.id: workorders.definition_of(session, order).sla for order in orders}
     out: dict[int, list[dict]] = {}
@@ -75,8 +75,8 @@ def timeline(session: Session, order: WorkOrder) -> list[dict]:
     ]
 
 
-def detail(session: Session, order: WorkOrder, actor: Actor) -> dict:
-    [out] = summaries(session, [order])  # with its timers
+def detail(session: Session, order: WorkOrder, actor: Actor, now: datetime) -> dict:
+    [out] = summaries(session, [order], now)  # with its timers
     escalations = session.exec(select(Escalation).where(Escalation.work_order_id == order.id).order_by(Escalation.id)).all()
     out.update(
         available_events=workorders.available_events(session, order, actor),

@@ -2,7 +2,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from engine import definitions
-from web.deps import ActorDep, SessionDep, require_roles
+from web.deps import ActorDep, ClockDep, SessionDep, require_roles
 from workflows import DefinitionError, ProcessDefinition
 from workflows.machine import mermaid
 
@@ -51,20 +51,19 @@ def get_process(key: str, session: SessionDep, actor: ActorDep, version: int | N
 
 @router.post("/processes", status_code=201, openapi_extra=_YAML_BODY,
              dependencies=[require_roles("designer", "admin")])
-async def publish_process(request: Request, session: SessionDep, actor: ActorDep):
+async def publish_process(request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep):
     body = await request.body()
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPException(422, "the body must be YAML text in UTF-8") from None
     try:
-        row, created = definitions.publish(session, text, file="<upload>", actor_id=actor.id)
+        row, created = definitions.publish(session, text, file="<upload>", actor_id=actor.id, now=clock.now())
     except DefinitionError as exc:
         return JSONResponse(status_code=422, content={
             "detail": f"the definition has {len(exc.problems)} problem(s); fix each at its line",
             "errors": [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems],
         })
-    session.commit()
     out = describe(row, definitions.compiled(session, row.key, row.version).definition, actor.language)
     out["created"] = created
     return JSONResponse(status_code=201 if created else 200, content=_jsonable(out))

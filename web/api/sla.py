@@ -2,17 +2,16 @@
 from fastapi import APIRouter, BackgroundTasks
 
 from engine import escalation
-from engine.clock import clock
-from web import worker
-from web.deps import SessionDep, require_roles
+from web.deps import ClockDep, SessionDep, SettingsDep, require_roles
+from web.worker import Worker
 
 router = APIRouter(tags=["sla"])
 
 
 @router.post("/sla/sweep", dependencies=[require_roles("supervisor", "admin")])
-def sweep_now(session: SessionDep, background: BackgroundTasks) -> dict:
+def sweep_now(session: SessionDep, background: BackgroundTasks, clock: ClockDep, settings: SettingsDep) -> dict:
     """Fire every escalation due now and return them; outside deliveries go out after the response."""
     now = clock.now()
     fired = escalation.sweep(session, now)
-    background.add_task(worker.deliver_once, now)
+    background.add_task(Worker(settings, clock).deliver_once, now)
     return {"now": now, "count": len(fired), "fired": [item.as_dict() for item in fired]}

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from starlette.datastructures import UploadFile
 
-from engine import attachments, comments, directory, feedback, settings, workorders
+from engine import attachments, comments, directory, feedback, settings, unit_of_work, workorders
 from engine.errors import HouqinError, Invalid
 from engine.models import WorkOrder
 from engine.users import Actor
-from web.deps import SessionDep
+from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import forms, view
 from web.pages.common import (ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render,
@@ -71,21 +71,22 @@ def _feedback_spec(definition: ProcessDefinition, order: WorkOrder, available: l
 
 
 @router.get("/orders/{order_id}")
-def order_page(request: Request, session: SessionDep, actor: ActorPage, order_id: int = OrderId):
+def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep, order_id: int = OrderId):
     t = Translator(language(request, actor))
+    now = clock.now()
     order = workorders.get(session, actor, order_id)
     definition = view.definition(session, order)
     available = workorders.available(session, order, actor)
     feedback_spec = _feedback_spec(definition, order, available)
     skip = {feedback_spec.satisfied, feedback_spec.unsatisfied} if feedback_spec else set()
     events = event_forms(available, definition, t, skip)
-    [card] = view.cards(session, [order], t)
+    [card] = view.cards(session, [order], t, now)
     every_field = forms.fields_for(definition, {name: False for name in definition.fields}, t, order.fields)
     values = [(f.label, _shown(f, t)) for f in every_field if f.value not in (None, "", [])]
     return render(
         request, "order.html", actor, card=card, order=order, definition=definition, fields=values, events=events,
         feedback=feedback_spec, diagram=mermaid(definition, current=order.state, language=t.language),
-        timers=view.timers(session, [order], t, live_only=False).get(order.id, []),
+        timers=view.timers(session, [order], t, now, live_only=False).get(order.id, []),
         escalations=view.escalations(session, [order], t).get(order.id, []), timeline=_timeline(session, order, definition, t),
         people=assignee_choices(session) if any(e.assigns for e in events) else None,
         can_edit=bool(actor.roles & workorders.EDITORS), priorities=PRIORITIES,
@@ -173,7 +174,7 @@ def _act(request: Request, session, actor: Actor, form, order_id: int, action) -
     try:
         message = action(order, definition, t)
     except HouqinError as exc:
-        session.rollback()
+        unit_of_work.rollback(session)  # the request's one action is undone; the page says why
         flash_error(request, t, exc, labels)
     else:
         flash(request, "ok", message)
@@ -181,38 +182,42 @@ def _act(request: Request, session, actor: Actor, form, order_id: int, action) -
 
 
 @router.post("/orders/{order_id}/events/{event}")
-def fire_event(event: str, request: Request, session: SessionDep, actor: ActorPage, form: FormDep,
+def fire_event(event: str, request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
                order_id: int = OrderId):
     return _act(request, session, actor, form, order_id,
-                lambda order, definition, t: _fire(session, actor, order, definition, event, form, t))
+                lambda order, definition, t: _fire(session, actor, order, definition, event, form, t, clock.now()))
 
 
 @router.post("/orders/{order_id}/feedback")
-def give_feedback(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+def give_feedback(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+                  order_id: int = OrderId):
     return _act(request, session, actor, form, order_id,
-                lambda order, definition, t: _feedback(session, actor, order, form, t))
+                lambda order, definition, t: _feedback(session, actor, order, form, t, clock.now()))
 
 
 @router.post("/orders/{order_id}/comment")
-def comment(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+def comment(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+            order_id: int = OrderId):
     def add(order, definition, t):
-        comments.add(session, actor, order.id, str(form.get("comment", "")))
+        comments.add(session, actor, order.id, str(form.get("comment", "")), clock.now())
         return t("order.commented")
 
     return _act(request, session, actor, form, order_id, add)
 
 
 @router.post("/orders/{order_id}/priority")
-def change_priority(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+def change_priority(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+                    order_id: int = OrderId):
     def change(order, definition, t):
         workorders.update(session, actor, order.id, {"priority": str(form.get("priority", "")),
-                                                     "comment": str(form.get("comment", ""))[:5000]}, _version(form))
+                                                     "comment": str(form.get("comment", ""))[:5000]}, _version(form),
+                          clock.now())
         return t("order.priority_changed")
 
     return _act(request, session, actor, form, order_id, change)
 
 
-def _fire(session, actor, order, definition, event: str, form, t: Translator) -> str:
+def _fire(session, actor, order, definition, event: str, form, t: Translator, now) -> str:
     transition = workorders.compiled_of(session, order).transition(event, order.state)
     values = {}
     if transition is not None:
@@ -223,27 +228,28 @@ def _fire(session, actor, order, definition, event: str, form, t: Translator) ->
     assignee = str(form.get("assignee", "")).strip() or None
     request = workorders.EventInput(comment=str(form.get("comment", ""))[:5001], assignee=assignee, fields=values,
                                     expected_version=_version(form))
-    workorders.fire(session, actor, order.id, event, request)
+    workorders.fire(session, actor, order.id, event, request, now)
     return t("order.done", event=t.label(definition.event_label(event)), number=order.number)
 
 
-def _feedback(session, actor, order, form, t: Translator) -> str:
+def _feedback(session, actor, order, form, t: Translator, now) -> str:
     satisfied = form.get("satisfied") != "no"
     raw = str(form.get("rating", ""))
     rating = int(raw) if raw.isdigit() and len(raw) == 1 else None
     feedback.give(session, actor, order.id, satisfied=satisfied, rating=rating,
-                  comment=str(form.get("comment", ""))[:5000], expected_version=_version(form))
+                  comment=str(form.get("comment", ""))[:5000], expected_version=_version(form), now=now)
     return t("feedback.thanks")
 
 
 @router.post("/orders/{order_id}/attachments")
-def attach(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+def attach(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+           order_id: int = OrderId):
     def save(order, definition, t):
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise Invalid(t("order.choose_file"))
         attachments.save(session, actor, order.id, filename=upload.filename, stream=upload.file,
-                         comment=str(form.get("comment", ""))[:1001])
+                         comment=str(form.get("comment", ""))[:1001], now=clock.now())
         return t("order.attached", name=upload.filename)
 
     return _act(request, session, actor, form, order_id, save)

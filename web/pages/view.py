@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from engine import calendar, definitions, directory, sla
-from engine.clock import clock
 from engine.models import Department, Escalation, SlaTimer, WorkOrder
 from web.i18n import Translator
 from workflows.schema import ProcessDefinition
@@ -52,9 +51,8 @@ def definition(session: Session, order: WorkOrder) -> ProcessDefinition:
     return definitions.compiled(session, order.process, order.definition_version).definition
 
 
-def timers(session: Session, orders: list[WorkOrder], t: Translator, now: datetime | None = None,
+def timers(session: Session, orders: list[WorkOrder], t: Translator, now: datetime,
            *, live_only: bool = True) -> dict[int, list[Timer]]:
-    now = now or clock.now()
     ids = [o.id for o in orders]
     if not ids:
         return {}
@@ -81,11 +79,11 @@ def _open_now(session: Session, timer: SlaTimer, now: datetime) -> bool:
         return False
 
 
-def cards(session: Session, orders: list[WorkOrder], t: Translator) -> list[Card]:
+def cards(session: Session, orders: list[WorkOrder], t: Translator, now: datetime) -> list[Card]:
     names = directory.display_names(session, {o.reporter_id for o in orders} | {o.assignee_id for o in orders}
                                     | {o.first_contact_id for o in orders})
     departments = dict(session.exec(select(Department.id, Department.name)).all()) if orders else {}
-    clocks = timers(session, orders, t)
+    clocks = timers(session, orders, t, now)
     out = []
     for order in orders:
         spec = definition(session, order)
