@@ -90,6 +90,11 @@ def calendar_file() -> Path:
     return settings.current().calendars_path
 
 
+def file_calendars() -> dict[str, BusinessCalendar]:
+    """The calendars file's calendars, for checks that run without a database."""
+    return default_calendars(calendar_file())
+
+
 def newest(session: Session) -> int | None:
     """The version new timers start on; None when none is stored (the file then serves, unversioned)."""
     return versions.newest(session, KEY)
@@ -101,14 +106,14 @@ def calendars(session: Session, version: int | None) -> dict[str, BusinessCalend
     if version is None:
         version = versions.oldest(session, KEY)
         if version is None:
-            return default_calendars(calendar_file())
+            return file_calendars()
     return versions.compiled(session, KEY, version, _build)
 
 
 def names(session: Session) -> set[str]:
     """Calendar names a definition may use now: those of the newest version."""
     version = newest(session)
-    return set(calendars(session, version) if version is not None else default_calendars(calendar_file()))
+    return set(calendars(session, version) if version is not None else file_calendars())
 
 
 def lookup(session: Session, name: str, version: int | None) -> BusinessCalendar:

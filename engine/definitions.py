@@ -16,7 +16,6 @@ from engine.errors import Conflict, NotFound
 from engine.versions import once
 from engine.models import Definition
 from workflows import ProcessDefinition, load_definition
-from workflows.calendars import default_calendars
 from workflows.machine import CompiledProcess
 
 _compiled: dict[tuple[str, str, int], CompiledProcess] = {}
@@ -26,7 +25,7 @@ _by_text: dict[str, CompiledProcess] = {}  # by checksum
 def calendar_names(session: Session | None = None) -> set[str]:
     """The calendars a definition may name: the newest published version's, or without a
     database (`houqin definitions validate`) the calendars file's."""
-    return calendar.names(session) if session is not None else set(default_calendars(calendar.calendar_file()))
+    return calendar.names(session) if session is not None else set(calendar.file_calendars())
 
 
 def parse(text: str, file: str = "<definition>", session: Session | None = None) -> ProcessDefinition:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 
+from engine import calendar as engine_calendar
 from workflows.calendars import CalendarError, default_calendars, get_calendar, load_calendars
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -159,12 +160,7 @@ def test_calendar_file_can_be_chosen_with_an_environment_variable(tmp_path, monk
     path = tmp_path / "calendars.yaml"
     path.write_text(LUNCH_BREAK_YAML, encoding="utf-8")
     monkeypatch.setenv("HOUQIN_CALENDARS", str(path))
-    default_calendars.cache_clear()
-    try:
-        assert get_calendar("clinic").name == "clinic"
-    finally:
-        monkeypatch.delenv("HOUQIN_CALENDARS")
-        default_calendars.cache_clear()
+    assert engine_calendar.file_calendars()["clinic"].name == "clinic"
 
 
 # ---- calendars declared in YAML --------------------------------------------------------

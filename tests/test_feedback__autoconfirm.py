@@ -142,8 +142,8 @@ def test_work_resolved_before_the_wait_was_a_timer_gets_one_at_start_up_from_whe
     session.exec(delete(AutoConfirmTimer))  # as a database upgraded from before these timers
     session.commit()
     test_clock.set(T("2026-10-19T10:00:00+08:00"))
-    assert autoconfirm.backfill(session) == 1
+    assert autoconfirm.backfill(session, test_clock.now()) == 1
     session.commit()
-    assert autoconfirm.backfill(session) == 0  # once
+    assert autoconfirm.backfill(session, test_clock.now()) == 0  # once
     assert confirm(db_url, "2026-10-21T09:59:00+08:00") == []
     assert confirm(db_url, "2026-10-21T10:00:00+08:00") == [order["number"]]  # three working days from Friday

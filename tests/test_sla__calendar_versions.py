@@ -35,12 +35,13 @@ def order(api, number: int) -> dict:
     return api.as_("dispatcher").get(f"/api/v1/workorders/{number}").json()
 
 
-def test_a_new_holiday_in_calendars_yaml_moves_no_running_deadline_but_applies_to_new_work(desk, edited_calendars):
+def test_a_new_holiday_in_calendars_yaml_moves_no_running_deadline_but_applies_to_new_work(desk, edited_calendars,
+                                                                                             test_clock):
     running = desk.new_order("nurse", title="水龙头漏水")
     # Monday 17:00-17:30, then Tuesday 08:00 + 90 min.
     assert due(running, "response") == at("2026-10-13T09:30:00")
 
-    worker.tick()  # the worker finds the edited file and publishes it as a new calendars version
+    worker.Worker(clock=test_clock).tick()  # the worker finds the edited file and publishes it as a new calendars version
 
     assert due(order(desk, running["id"]), "response") == at("2026-10-13T09:30:00")
     fresh = desk.new_order("nurse", title="走廊灯不亮")

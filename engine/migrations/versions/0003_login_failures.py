@@ -1,7 +1,7 @@
 """login failures: the sign-in limit, shared by every worker process
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import engine.models
 
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
