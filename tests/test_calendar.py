@@ -4,16 +4,14 @@ Expected times are computed by hand; comments show the arithmetic.
 """
 
 import logging
-import sys
 from datetime import date, datetime, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 
 from engine import calendar as engine_calendar
-from workflows.calendars import CalendarError, default_calendars, get_calendar, load_calendars
+from workflows.calendars import CalendarError, get_calendar, load_calendars
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

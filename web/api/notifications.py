@@ -1,4 +1,3 @@
-from datetime import datetime
 
 from fastapi import APIRouter
 from sqlmodel import select

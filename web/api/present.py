@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from engine import sla, workorders
-from engine.models import Department, Escalation, History, SlaTimer, User, WorkOrder
+from engine.models import Department, Escalation, SlaTimer, User, WorkOrder
 from engine.users import Actor
 
 
