@@ -78,6 +78,7 @@ def prepare(url: str, threads: int) -> dict:
     from sqlmodel import Session
 
     from engine import workorders
+    from engine.unit_of_work import unit_of_work
     from engine.workorders import EventInput
     from web.security import issue_token
 
@@ -87,7 +88,7 @@ def prepare(url: str, threads: int) -> dict:
     now = datetime.now(timezone.utc)
     ids = []
     for number in range(READ_ORDERS + ORDERS_PER_THREAD * threads):
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(engine, expire_on_commit=False) as session, unit_of_work(session):
             order = workorders.create(session, actors["nurse"], process="repair", title="水龙头漏水", location="3F 护士站",
                                       fields={"category": "plumbing"}, now=now)
             workorders.fire(session, actors["dispatcher"], order.id, "assign", EventInput(assignee="tech"), now)

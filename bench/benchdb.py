@@ -3,6 +3,7 @@ definitions, a few people, and a description of the machine the figures came fro
 import os
 import platform
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import text
@@ -33,7 +34,7 @@ def fresh(url: str):
             connection.execute(text("CREATE SCHEMA public"))
     SQLModel.metadata.create_all(engine)
     with Session(engine, expire_on_commit=False) as session:
-        definitions.publish_directory(session)
+        definitions.publish_directory(session, now=datetime.now(timezone.utc))
         session.commit()
     return engine
 

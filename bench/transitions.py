@@ -34,6 +34,7 @@ from sqlmodel import Session  # noqa: E402
 import benchdb  # noqa: E402
 from engine import workorders  # noqa: E402
 from engine.models import Counter, History, Notification, SlaTimer, WorkOrder  # noqa: E402
+from engine.unit_of_work import unit_of_work  # noqa: E402
 from engine.workorders import EventInput  # noqa: E402
 
 START = datetime(2026, 10, 12, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai: working hours
@@ -58,11 +59,11 @@ def at(minutes: int) -> datetime:
 
 def houqin_orders(engine, actors: dict, count: int) -> None:
     for _ in range(count):
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(engine, expire_on_commit=False) as session, unit_of_work(session):
             order = workorders.create(session, actors["nurse"], process="repair", title="水龙头漏水", location="3F 护士站",
                                       fields={"category": "plumbing"}, now=at(0))
         for event, minutes, who, request in LIFE:
-            with Session(engine, expire_on_commit=False) as session:
+            with Session(engine, expire_on_commit=False) as session, unit_of_work(session):
                 workorders.fire(session, actors[who], order.id, event, request, now=at(minutes))
 
 

@@ -22,8 +22,7 @@ import filetype
 from filetype.types import archive, image
 from sqlmodel import Session, select
 
-from engine import settings, workorders
-from engine.clock import clock
+from engine import settings, unit_of_work, workorders
 from engine.errors import Invalid, NotFound
 from engine.models import Attachment, History
 from engine.users import Actor
@@ -45,10 +44,7 @@ class UnsupportedType(Invalid):
 
 def max_megabytes() -> float:
     """The size limit: $HOUQIN_MAX_ATTACHMENT_MB megabytes, 10 by default."""
-    try:
-        return float(os.environ.get("HOUQIN_MAX_ATTACHMENT_MB", "10"))
-    except ValueError:
-        return 10.0
+    return settings.current().max_attachment_mb
 
 
 def max_bytes() -> int:
@@ -60,7 +56,7 @@ def too_large() -> TooLarge:
 
 
 def directory() -> Path:
-    return Path(os.environ.get("HOUQIN_ATTACHMENTS_DIR") or settings.data_dir() / "attachments")
+    return settings.current().attachments_path
 
 
 def _path(stored_name: str) -> Path:
@@ -68,9 +64,8 @@ def _path(stored_name: str) -> Path:
 
 
 def save(session: Session, actor: Actor, order_id: int, *, filename: str | None, stream: BinaryIO,
-         comment: str = "", now: datetime | None = None) -> Attachment:
+         comment: str = "", now: datetime) -> Attachment:
     """Check and store an upload, and record it on the work order's timeline."""
-    now = now or clock.now()
     order = workorders.get(session, actor, order_id)  # not visible: NotFound, as if it did not exist
     if len(comment) > 1000 or "\x00" in comment:
         raise Invalid("comment must be at most 1000 characters, without NUL",
@@ -102,11 +97,11 @@ def save(session: Session, actor: Actor, order_id: int, *, filename: str | None,
             data={"attachment_id": attachment.id, "filename": attachment.filename,
                   "content_type": attachment.content_type, "size": size},
         ))
-        session.commit()
+        session.flush()
     except Exception:
-        session.rollback()
         final.unlink(missing_ok=True)
         raise
+    unit_of_work.after_rollback(session, lambda: final.unlink(missing_ok=True))  # no row, no file
     return attachment
 
 

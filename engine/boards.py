@@ -9,7 +9,6 @@ from sqlalchemy import case, or_
 from sqlmodel import Session, select
 
 from engine import lateness, permissions
-from engine.clock import clock
 from engine.models import WorkOrder
 from engine.users import Actor
 from workflows.schema import PRIORITIES
@@ -43,9 +42,8 @@ def assigned_to(session: Session, actor: Actor, limit: int = LIMIT) -> list[Work
     return list(session.exec(query.order_by(URGENCY, WorkOrder.created_at, WorkOrder.id).limit(limit)).all())
 
 
-def needing_attention(session: Session, actor: Actor, now: datetime | None = None) -> list[WorkOrder]:
+def needing_attention(session: Session, actor: Actor, now: datetime) -> list[WorkOrder]:
     """Overdue or escalated open work orders, oldest breach first (the supervisor's list)."""
-    now = now or clock.now()
     attention = or_(lateness.order_overdue_clause(now), WorkOrder.escalation_level > 0)
     query = _visible(session, actor).where(attention)
     query = query.order_by(lateness.went_late_at(now, live_only=False).nulls_last(), WorkOrder.id)

@@ -5,12 +5,12 @@ reasons, in the same words, wherever it is entered.
 """
 import re
 import urllib.parse
+from datetime import datetime
 
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from engine import delivery
-from engine.clock import clock
 from engine.errors import Conflict, Invalid, NotFound
 from engine.models import Channel, Outbox
 
@@ -81,7 +81,7 @@ def create(session: Session, *, name: str, kind: str, target: str, kinds: list[s
                       recipients=list(recipients), options=options or {}, secret=secret, active=active)
     check(session, channel)
     session.add(channel)
-    session.commit()
+    session.flush()
     return channel
 
 
@@ -99,7 +99,7 @@ def update(session: Session, channel_id: int, changes: dict) -> Channel:
         setattr(channel, name, value)
     check(session, channel)
     session.add(channel)
-    session.commit()
+    session.flush()
     return channel
 
 
@@ -108,18 +108,18 @@ def remove(session: Session, channel_id: int) -> Channel:
     channel = get(session, channel_id)
     session.execute(delete(Outbox).where(Outbox.channel_id == channel.id))
     session.delete(channel)
-    session.commit()
+    session.flush()
     return channel
 
 
-def retry(session: Session, delivery_id: int) -> Outbox:
+def retry(session: Session, delivery_id: int, *, now: datetime) -> Outbox:
     """Queue a failed delivery again, from its first attempt (e.g. after fixing the channel)."""
     row = session.get(Outbox, delivery_id)
     if row is None:
         raise NotFound(f"delivery {delivery_id} not found")
     if row.status != "failed":
         raise Conflict(f"delivery {delivery_id} is {row.status}; only a failed delivery can be retried")
-    row.status, row.attempts, row.next_attempt_at = "pending", 0, clock.now()
+    row.status, row.attempts, row.next_attempt_at = "pending", 0, now
     session.add(row)
-    session.commit()
+    session.flush()
     return row

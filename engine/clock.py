@@ -1,12 +1,20 @@
-"""The engine's idea of "now", replaceable so that SLA logic can be tested without waiting."""
-from datetime import datetime, timezone
+"""What "now" is, handed to the engine by whoever owns the work.
+
+Engine functions take `now` from their caller and never ask the time
+themselves: an HTTP request reads its app's clock once (web.deps.ClockDep), the
+worker and sweeper read the clock they were built with, a CLI command reads the
+real time. So a test freezes or moves one clock object and nothing else in the
+process sees it; there is no process-wide clock a request could set.
+"""
+from datetime import datetime, timedelta, timezone
 
 
 class Clock:
-    """Real time unless a fixed instant has been set (tests and `HOUQIN_TEST_CLOCK`)."""
+    """Real time unless a fixed instant has been set (tests, and an app started with HOUQIN_TEST_CLOCK=1)."""
 
-    def __init__(self):
+    def __init__(self, fixed: datetime | None = None):
         self._fixed: datetime | None = None
+        self.set(fixed)
 
     def now(self) -> datetime:
         return self._fixed or datetime.now(timezone.utc)
@@ -17,10 +25,10 @@ class Clock:
         self._fixed = instant.astimezone(timezone.utc) if instant else None
 
     def advance(self, **delta) -> datetime:
-        from datetime import timedelta
-
         self.set(self.now() + timedelta(**delta))
         return self.now()
 
 
-clock = Clock()
+def real_now() -> datetime:
+    """The real time, for callers with no clock of their own (CLI commands)."""
+    return datetime.now(timezone.utc)

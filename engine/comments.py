@@ -4,7 +4,6 @@ from datetime import datetime
 from sqlmodel import Session
 
 from engine import workorders
-from engine.clock import clock
 from engine.errors import Invalid
 from engine.models import History, WorkOrder
 from engine.users import Actor
@@ -12,7 +11,7 @@ from engine.users import Actor
 MAX_LENGTH = 5000
 
 
-def add(session: Session, actor: Actor, order_id: int, text: str, now: datetime | None = None) -> WorkOrder:
+def add(session: Session, actor: Actor, order_id: int, text: str, now: datetime) -> WorkOrder:
     """Anyone who can see the work order may comment on it; the note is kept with who and when."""
     order = workorders.get(session, actor, order_id)
     text = (text or "").strip()
@@ -20,7 +19,7 @@ def add(session: Session, actor: Actor, order_id: int, text: str, now: datetime 
         raise Invalid("write the comment first", [{"field": "comment", "message": "comment is empty"}])
     if len(text) > MAX_LENGTH:
         raise Invalid(f"a comment is at most {MAX_LENGTH} characters", [{"field": "comment", "message": "too long"}])
-    session.add(History(work_order_id=order.id, at=now or clock.now(), actor_id=actor.id, kind="comment",
+    session.add(History(work_order_id=order.id, at=now, actor_id=actor.id, kind="comment",
                         from_state=order.state, to_state=order.state, comment=text))
-    session.commit()
+    session.flush()
     return order

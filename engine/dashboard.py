@@ -22,7 +22,6 @@ from sqlalchemy import and_, case, exists, false, func, or_, true
 from sqlmodel import Session, select
 
 from engine import definitions, lateness, periods, permissions
-from engine.clock import clock
 from engine.models import Department, Escalation, Feedback, History, SlaTimer, Team, User, WorkOrder
 from engine.users import Actor
 from workflows.schema import ProcessDefinition
@@ -66,10 +65,9 @@ def _in_scope(actor: Actor | None, scope: Scope):
     return and_(true(), *conditions)
 
 
-def figures(session: Session, actor: Actor | None, scope: Scope, now: datetime | None = None, *,
+def figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, *,
             monthly: bool = False) -> dict:
     """The cockpit's figures for `scope`; with `monthly`, also `by_month`: the same for each local month."""
-    now = now or clock.now()
     processes = {row.key: definitions.compiled(session, row.key, row.version).definition
                  for row in definitions.current_rows(session)}
     out = _figures(session, actor, scope, now, processes)

@@ -4,56 +4,73 @@ Publishing a changed text creates a new version; a work order keeps the version
 it started on, so editing a process never changes the rules under running work.
 """
 import hashlib
-import threading
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from engine import calendar, settings
-from engine.clock import clock
-from engine.errors import NotFound
+from engine.errors import Conflict, NotFound
+from engine.versions import once
 from engine.models import Definition
 from workflows import ProcessDefinition, load_definition
 from workflows.machine import CompiledProcess
 
 _compiled: dict[tuple[str, str, int], CompiledProcess] = {}
-_lock = threading.Lock()
+_by_text: dict[str, CompiledProcess] = {}  # by checksum
 
 
-def calendar_names() -> set[str]:
-    return set(calendar.default_calendars())
+def calendar_names(session: Session | None = None) -> set[str]:
+    """The calendars a definition may name: the newest published version's, or without a
+    database (`houqin definitions validate`) the calendars file's."""
+    return calendar.names(session) if session is not None else set(calendar.file_calendars())
 
 
-def parse(text: str, file: str = "<definition>") -> ProcessDefinition:
+def parse(text: str, file: str = "<definition>", session: Session | None = None) -> ProcessDefinition:
     """Check a definition as publishing would; raises workflows.DefinitionError."""
-    return load_definition(text, file, calendar_names())
+    return load_definition(text, file, calendar_names(session))
 
 
-def publish(session: Session, text: str, *, file: str = "<definition>", actor_id: int | None = None) -> tuple[Definition, bool]:
-    """Store `text` as the next version of its process. Returns (row, created); unchanged text creates nothing."""
-    definition = parse(text, file)
+def publish(session: Session, text: str, *, now: datetime, file: str = "<definition>",
+            actor_id: int | None = None) -> tuple[Definition, bool]:
+    """Store `text` as the next version of its process. Returns (row, created); unchanged text creates nothing.
+
+    Two designers publishing the same process at once: the second loses the race for the version number
+    (unique per process) and is told to reload, as with a work order.
+    """
+    definition = parse(text, file, session)
     checksum = hashlib.sha256(text.encode()).hexdigest()
     current = latest(session, definition.key)
     if current is not None and current.checksum == checksum:
         return current, False
     row = Definition(
         key=definition.key, version=(current.version + 1) if current else 1, yaml_text=text,
-        checksum=checksum, published_at=clock.now(), published_by=actor_id,
+        checksum=checksum, published_at=now, published_by=actor_id,
     )
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"process '{definition.key}' was published by someone else at the same time; reload it and try again") from None
     return row, True
 
 
-def publish_directory(session: Session, directory: Path | None = None) -> list[Definition]:
-    """Publish every process file in `definitions/` (calendars.yaml and schedules are not processes)."""
+def publish_directory(session: Session, directory: Path | None = None, *, now: datetime) -> list:
+    """Publish what changed in `definitions/`: the calendars first (processes name them), then every
+    process file. Returns the new versions (each has `key` and `version`); does not commit.
+    The schedule is published by `houqin init` and the workers (engine/recurring.py)."""
     directory = directory or settings.definitions_dir()
     created = []
+    calendars_file = calendar.calendar_file() if directory == settings.definitions_dir() else directory / "calendars.yaml"
+    if calendars_file.exists():
+        row, new = calendar.publish_file(session, calendars_file, now=now)
+        created += [row] if new else []
     for path in sorted(directory.glob("*.yaml")):
         if path.stem in ("calendars", "schedules"):
             continue
-        row, new = publish(session, path.read_text(encoding="utf-8"), file=str(path))
+        row, new = publish(session, path.read_text(encoding="utf-8"), file=str(path), now=now)
         if new:
             created.append(row)
     return created
@@ -84,14 +101,18 @@ def row(session: Session, key: str, version: int | None = None) -> Definition:
 
 
 def compiled(session: Session, key: str, version: int) -> CompiledProcess:
-    """The machine for one stored version, compiled on first use and kept (versions never change)."""
+    """The machine for one stored version, compiled on first use and kept (versions never change).
+
+    Kept by the text's checksum too, so the same text stored in another database (each test's,
+    or a restored copy) is not compiled again.
+    """
     cache_key = (str(session.get_bind().url), key, version)  # one process may serve several databases (tests)
     cached = _compiled.get(cache_key)
     if cached is not None:
         return cached
     stored = row(session, key, version)
-    with _lock:
-        if cache_key not in _compiled:
-            # Stored text was valid when published; calendars are not re-checked here.
-            _compiled[cache_key] = CompiledProcess(load_definition(stored.yaml_text, f"{key}@v{version}"))
-    return _compiled[cache_key]
+    # Stored text was valid when published; calendars are not re-checked here.
+    machine = once(_by_text, stored.checksum,
+                   lambda: CompiledProcess(load_definition(stored.yaml_text, f"{key}@v{version}")))
+    _compiled[cache_key] = machine
+    return machine

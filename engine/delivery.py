@@ -27,6 +27,7 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from engine import unit_of_work
 from engine.models import Channel, Outbox
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def _claim(session: Session, now: datetime, limit: int) -> list[_Job]:
         if won:
             channel = session.get(Channel, row.channel_id)
             jobs.append(_Job(row.id, row.attempts + 1, dict(row.payload), _detached(channel)))
-    session.commit()
+    unit_of_work.commit(session)  # the batch's claim is one unit of work; sending happens after it
     return jobs
 
 
@@ -135,7 +136,7 @@ def _record(session: Session, job: _Job, now: datetime, error: str | None, max_a
     # Only while our claim stands: a row an admin re-queued meanwhile is theirs now.
     session.execute(update(Outbox).where(Outbox.id == job.outbox_id, Outbox.attempts == job.attempt)
                     .values(**values).execution_options(synchronize_session=False))
-    session.commit()
+    unit_of_work.commit(session)  # each outcome is its own unit of work
     return outcome
 
 

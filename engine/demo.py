@@ -1,10 +1,9 @@
 """Demo data: departments, a user of every role, and work orders in every stage."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
 from engine import feedback, workorders
-from engine.clock import clock
 from engine.errors import HouqinError
 from engine.models import User
 from engine.users import actor_for, add_user
@@ -43,15 +42,15 @@ STEPS = [
 ]
 
 
-def load_demo(session: Session) -> list[str]:
+def load_demo(session: Session, now: datetime) -> list[str]:
+    """Demo people and work orders, all written in the caller's one transaction."""
     if session.exec(select(User).where(User.username == "nurse")).first():
         return ["demo data already present"]
     for username, name, roles, department, team in PEOPLE:
         add_user(session, username=username, password=DEMO_PASSWORD, roles=roles, department=department,
                  team=team, display_name=name)
-    session.commit()
+    session.flush()
     actors = {u.username: actor_for(session, u) for u in session.exec(select(User)).all()}
-    now = clock.now()
     count = 0
     for round_ in range(5):
         for index, (title, category, location, priority) in enumerate(REPAIRS):
@@ -60,33 +59,32 @@ def load_demo(session: Session) -> list[str]:
                                       priority=priority, fields={"category": category},
                                       now=now - timedelta(days=round_ * 6, hours=index * 3))
             count += 1
-            _drive(session, actors, order.id, STEPS[: (index + round_) % (len(STEPS) + 1)])
+            _drive(session, actors, order.id, STEPS[: (index + round_) % (len(STEPS) + 1)], now)
             if (index + round_) % (len(STEPS) + 1) == len(STEPS) and round_ % 2 == 0:
-                feedback.give(session, reporter, order.id, satisfied=True, rating=5, comment="很好")
-    _other_processes(session, actors)
+                feedback.give(session, reporter, order.id, satisfied=True, rating=5, comment="很好", now=now)
+    _other_processes(session, actors, now)
     return [f"demo: {len(PEOPLE)} users (password '{DEMO_PASSWORD}'), {count} repairs and more work orders",
             "demo users: " + ", ".join(p[0] for p in PEOPLE)]
 
 
-def _drive(session, actors, order_id, steps) -> None:
+def _drive(session, actors, order_id, steps, now) -> None:
     for event, who, extra in steps:
         try:
-            workorders.fire(session, actors[who], order_id, event, workorders.EventInput(**extra))
-        except HouqinError:
-            session.rollback()
+            workorders.fire(session, actors[who], order_id, event, workorders.EventInput(**extra), now)
+        except HouqinError:  # refused before anything was written: the demo order stops here
             return
 
 
-def _other_processes(session, actors) -> None:
+def _other_processes(session, actors, now) -> None:
     nurse, inspector = actors["nurse"], actors["inspector"]
     for title, amount in (("采购输液泵 2 台", 36000), ("采购病床 20 张", 180000), ("领用打印纸", 800)):
         order = workorders.create(session, nurse, process="procurement", title=title, priority="normal",
-                                  fields={"items": [title], "amount": amount})
-        _drive(session, actors, order.id, [("approve", "head", {}), ("review", "logistics", {})])
+                                  fields={"items": [title], "amount": amount}, now=now)
+        _drive(session, actors, order.id, [("approve", "head", {}), ("review", "logistics", {})], now)
     for title, category, risk in (("消防通道堆放杂物", "fire", "high"), ("配电房门禁损坏", "security", "medium")):
         order = workorders.create(session, inspector, process="hazard", title=title, location="门诊楼B1",
-                                  fields={"category": category, "risk_level": risk})
-        _drive(session, actors, order.id, [("register", "inspector", {}), ("assign", "supervisor", {"assignee": "tech"})])
+                                  fields={"category": category, "risk_level": risk}, now=now)
+        _drive(session, actors, order.id, [("register", "inspector", {}), ("assign", "supervisor", {"assignee": "tech"})], now)
     order = workorders.create(session, actors["dispatcher"], process="complaint", title="食堂饭菜偏凉",
-                              fields={"channel": "hotline"})
-    _drive(session, actors, order.id, [("accept", "dispatcher", {})])
+                              fields={"channel": "hotline"}, now=now)
+    _drive(session, actors, order.id, [("accept", "dispatcher", {})], now)

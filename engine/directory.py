@@ -101,7 +101,7 @@ def set_language(session: Session, user_id: int, language: str) -> None:
     user = _user(session, user_id)
     user.language = language
     session.add(user)
-    session.commit()
+    session.flush()
 
 
 def set_roles(session: Session, user_id: int, roles: list[str]) -> None:
@@ -116,14 +116,14 @@ def set_roles(session: Session, user_id: int, roles: list[str]) -> None:
     session.flush()
     for role in dict.fromkeys(roles):
         session.add(UserRole(user_id=user_id, role=role))
-    session.commit()
+    session.flush()
 
 
 def set_active(session: Session, user_id: int, active: bool) -> None:
     user = _user(session, user_id)
     user.active = active
     session.add(user)
-    session.commit()
+    session.flush()
 
 
 def set_placement(session: Session, user_id: int, *, department: str | None, team: str | None) -> None:
@@ -133,7 +133,7 @@ def set_placement(session: Session, user_id: int, *, department: str | None, tea
     user.department_id = department_named(session, department, create=True).id if department else None
     user.team_id = team_named(session, team, create=True).id if team else None
     session.add(user)
-    session.commit()
+    session.flush()
 
 
 def departments(session: Session) -> list[tuple[Department, int]]:
@@ -159,7 +159,7 @@ def add_department(session: Session, name: str) -> Department:
     if session.exec(select(Department).where(Department.name == name)).first():
         raise Invalid(f"department '{name}' already exists")
     department = department_named(session, name, create=True)
-    session.commit()
+    session.flush()
     return department
 
 
@@ -168,7 +168,7 @@ def add_team(session: Session, name: str) -> Team:
     if session.exec(select(Team).where(Team.name == name)).first():
         raise Invalid(f"team '{name}' already exists")
     team = team_named(session, name, create=True)
-    session.commit()
+    session.flush()
     return team
 
 

@@ -2,12 +2,15 @@
 
 What the sweeper reads: timers whose `next_check_at` (the next rung, or the due
 time of a timer not yet marked breached) has passed, through its index, a batch
-at a time. It never looks at the open work orders as such, so a sweep costs what
-is due, not what is open.
+at a time (engine/timers.py, the same sweep auto-confirmations ride). It never
+looks at the open work orders as such, so a sweep costs what is due, not what
+is open. Rung times and recipients come parsed from the definition, and due
+times from the calendars version each timer records: nothing is read from a
+file or parsed per tick.
 
 Why every rung fires exactly once, however many sweepers run and wherever one
 of them dies:
-- each rung is its own transaction, whose first write inserts the Escalation
+- each rung is its own transaction (the sweep's unit of work), whose first write inserts the Escalation
   row (unique on timer and level) and which holds all the rung's effects
   (notifications, history, priority, assignee, watchers, the timer's next
   check); a sweeper that dies mid-rung leaves nothing, one that loses the race
@@ -20,26 +23,28 @@ of them dies:
   overwrote it) is first brought up to the highest fired level.
 """
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from engine import lateness, settings, sla
+from engine import lateness, settings, sla, timers
 from engine.definitions import compiled
+from engine.errors import Conflict
 from engine.models import Escalation, History, SlaTimer, User, UserRole, Watcher, WorkOrder
 from engine.notify import notify
+from engine.unit_of_work import unit_of_work
 from engine.users import users_with_role
-from workflows.schema import PRIORITIES, EscalationStep, SlaTimerSpec
+from workflows.schema import PRIORITIES, EscalationStep, Recipient, SlaTimerSpec
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = timers.BATCH
 
 
 @dataclass
@@ -74,22 +79,7 @@ def sweep(source: SessionSource, now: datetime, *, batch: int = BATCH) -> list[F
 
 
 def _sweep(session: Session, now: datetime, batch: int) -> list[Fired]:
-    fired: list[Fired] = []
-    after: tuple[datetime, int] | None = None
-    while True:
-        # Keyset paging on the next_check_at index: a timer skipped here (locked by another
-        # sweeper, or conflicting with an edit) is left for the next sweep, never looped on.
-        query = select(SlaTimer.next_check_at, SlaTimer.id).where(SlaTimer.next_check_at <= now)
-        if after is not None:
-            query = query.where(or_(SlaTimer.next_check_at > after[0],
-                                    and_(SlaTimer.next_check_at == after[0], SlaTimer.id > after[1])))
-        page = session.exec(query.order_by(SlaTimer.next_check_at, SlaTimer.id).limit(batch)).all()
-        session.rollback()  # end the read so that each rung's transaction starts fresh
-        if not page:
-            return fired
-        for _, timer_id in page:
-            fired += _work_timer(session, timer_id, now)
-        after = tuple(page[-1])
+    return timers.sweep(session, SlaTimer, now, _work_timer, batch=batch)
 
 
 def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
@@ -97,13 +87,14 @@ def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
     fired, attempts = [], 0
     while attempts < 3:
         try:
-            outcome, more = _step(session, timer_id, now)
+            with unit_of_work(session):
+                outcome, more = _step(session, timer_id, now)
         except IntegrityError:
             # Another sweeper fired this rung first: roll back, look again, it is now skipped.
             session.rollback()
             attempts += 1
             continue
-        except StaleDataError:
+        except (StaleDataError, Conflict):
             session.rollback()
             log.info("timer %s: its work order changed while escalating; left for the next sweep", timer_id)
             return fired
@@ -123,48 +114,31 @@ def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
 
 
 def _step(session: Session, timer_id: int, now: datetime) -> tuple[Fired | None, bool]:
-    """Fire the next due rung of one timer and commit; says what fired and whether more is due."""
-    _begin(session)
+    """Fire the next due rung of one timer (the caller commits); says what fired and whether more is due."""
+    timers.begin(session)
     session.expire_all()
-    timer = _claim_row(session, select(SlaTimer).where(SlaTimer.id == timer_id, SlaTimer.next_check_at <= now))
+    timer = timers.claim(session, select(SlaTimer).where(SlaTimer.id == timer_id, SlaTimer.next_check_at <= now))
     if timer is None:  # swept meanwhile, or another sweeper holds it
-        session.rollback()
         return None, False
-    order = _claim_row(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id))
+    order = timers.claim(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id))
     if order is None:
-        session.rollback()
         return None, False
     spec = compiled(session, order.process, order.definition_version).definition.sla.get(timer.name)
     if timer.status != "running" or spec is None:
         timer.next_check_at = None  # stopped or paused behind our back: nothing to watch
         session.add(timer)
-        session.commit()
         return None, False
     _catch_up(session, timer)
     step = sla.next_rung(timer, spec)
     outcome = None
-    if step is not None and sla.rung_time(timer, step.at) <= now:
+    if step is not None and sla.rung_time(session, timer, step) <= now:
         outcome = _fire(session, order, timer, spec, step, now)
     if lateness.timer_is_late(timer, now):
         timer.breached = True
-    timer.next_check_at = sla.next_check(timer, spec)
+    timer.next_check_at = sla.next_check(session, timer, spec)
     more = outcome is not None and timer.next_check_at is not None and timer.next_check_at <= now
     session.add(timer)
-    session.commit()
     return outcome, more
-
-
-def _begin(session: Session) -> None:
-    session.rollback()
-    if session.get_bind().dialect.name == "sqlite":
-        # Take the write lock before reading, so what we read is what we update.
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _claim_row(session: Session, query):
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.exec(query.execution_options(populate_existing=True)).first()
 
 
 def _catch_up(session: Session, timer: SlaTimer) -> None:
@@ -184,7 +158,7 @@ def _fire(session: Session, order: WorkOrder, timer: SlaTimer, spec: SlaTimerSpe
     if step.level >= 1:
         order.escalation_level = max(order.escalation_level, step.level)
     actions = _act(session, order, timer, step, now)
-    people = _resolve(session, order, step.notify)
+    people = _resolve(session, order, step.recipients)
     names = [user.username for user in people]
     claim.recipients = names
     session.add_all([claim, order, timer])
@@ -210,14 +184,14 @@ def _act(session: Session, order: WorkOrder, timer: SlaTimer, step: EscalationSt
             definition = compiled(session, order.process, order.definition_version).definition
             sla.retarget(session, order, definition)  # due times follow the new priority, from their start
     if step.reassign:
-        chosen = _least_loaded(session, _resolve(session, order, [step.reassign]))
+        chosen = _least_loaded(session, _resolve(session, order, [step.reassign_to]))
         if chosen is not None and chosen.id != order.assignee_id:
             actions.append({"reassign": chosen.username})
             order.assignee_id, order.team_id = chosen.id, chosen.team_id
             notify(session, [chosen.id], order=order, kind="assignment", now=now,
                    title=f"{order.number} {order.title}", body=f"升级改派 / reassigned by escalation (level {step.level})")
     if step.watch:
-        added = _watch(session, order, _resolve(session, order, step.watch))
+        added = _watch(session, order, _resolve(session, order, step.watchers))
         if added:
             actions.append({"watch": added})
     return actions
@@ -247,27 +221,26 @@ def _watch(session: Session, order: WorkOrder, people: list[User]) -> list[str]:
     return [user.username for user in added]
 
 
-def _resolve(session: Session, order: WorkOrder, targets: list[str]) -> list[User]:
+def _resolve(session: Session, order: WorkOrder, targets: Iterable[Recipient]) -> list[User]:
     """The active users a ladder names: role:X, user:NAME, assignee, reporter, dept_head, watchers, first_contact."""
     people: dict[int, User] = {}
     for target in targets:
-        kind, _, name = target.partition(":")
-        if kind == "role":
-            found = users_with_role(session, name)
-        elif kind == "user":
-            found = session.exec(select(User).where(User.username == name)).all()
-        elif target == "dept_head":
+        if target.kind == "role":
+            found = users_with_role(session, target.name)
+        elif target.kind == "user":
+            found = session.exec(select(User).where(User.username == target.name)).all()
+        elif target.kind == "dept_head":
             found = session.exec(
                 select(User).join(UserRole, UserRole.user_id == User.id)
                 .where(UserRole.role == "dept_head", User.department_id == order.department_id)
             ).all() if order.department_id is not None else []
-        elif target == "watchers":
+        elif target.kind == "watchers":
             found = session.exec(
                 select(User).join(Watcher, Watcher.user_id == User.id).where(Watcher.work_order_id == order.id)
             ).all()
         else:
             person = {"assignee": order.assignee_id, "reporter": order.reporter_id,
-                      "first_contact": order.first_contact_id}.get(target)
+                      "first_contact": order.first_contact_id}.get(target.kind)
             found = [session.get(User, person)] if person is not None else []
         for user in found:
             if user is not None and user.active:

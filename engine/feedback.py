@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlmodel import Session
 
 from engine import workorders
-from engine.clock import clock
 from engine.errors import Conflict, Invalid
 from engine.models import Feedback, History
 from engine.notify import notify
@@ -17,9 +16,9 @@ from engine.users import Actor, users_with_role
 
 def give(
     session: Session, actor: Actor | None, order_id: int, *, satisfied: bool, rating: int | None = None,
-    comment: str = "", expected_version: int | None = None, now: datetime | None = None, auto: bool = False,
+    comment: str = "", expected_version: int | None = None, now: datetime, auto: bool = False,
 ):
-    now = now or clock.now()
+    """The verdict, its transition and its rows: written together, in the caller's one transaction."""
     order = workorders.get(session, actor, order_id) if actor else workorders._get_any(session, order_id)
     spec = workorders.definition_of(session, order).feedback
     if spec is None:
@@ -33,7 +32,7 @@ def give(
     try:
         workorders.fire(session, actor, order_id, event,
                         workorders.EventInput(comment=comment, fields=values, expected_version=expected_version),
-                        now, commit=False)
+                        now)
     except Invalid as exc:
         raise _in_comment_terms(exc, spec.comment_field) from None
     session.add(Feedback(work_order_id=order.id, satisfied=satisfied, rating=rating, comment=comment, auto=auto,
@@ -44,7 +43,7 @@ def give(
         order.auto_confirmed = True
     if not satisfied and spec.escalate_unsatisfied:
         _escalate_at_once(session, order, actor, now)
-    workorders.commit_order(session, order)
+    workorders.flush_order(session, order)
     return order
 
 

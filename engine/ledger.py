@@ -18,7 +18,6 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from engine import definitions, lateness, periods, permissions
-from engine.clock import clock
 from engine.errors import Invalid, NotFound
 from engine.models import Department, History, SlaTimer, User, WorkOrder
 from engine.users import Actor
@@ -158,19 +157,18 @@ def _query(session: Session, actor: Actor | None, ledger: Ledger, f: Filters):
     return query.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
 
 
-def page(session: Session, actor: Actor | None, f: Filters, now: datetime | None = None) -> tuple[Ledger, list[dict], int]:
+def page(session: Session, actor: Actor | None, f: Filters, now: datetime) -> tuple[Ledger, list[dict], int]:
     ledger = ledger_for(session, f.process)
     query = _query(session, actor, ledger, f)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     orders = session.exec(query.offset(max(f.offset, 0)).limit(max(1, min(f.limit, MAX_PAGE)))).all()
-    return ledger, _rows(session, ledger, list(orders), now or clock.now()), total
+    return ledger, _rows(session, ledger, list(orders), now), total
 
 
-def every_row(session: Session, actor: Actor | None, f: Filters, now: datetime | None = None) -> tuple[Ledger, Iterator[dict]]:
+def every_row(session: Session, actor: Actor | None, f: Filters, now: datetime) -> tuple[Ledger, Iterator[dict]]:
     """All matching rows, fetched a batch at a time (for exports)."""
     ledger = ledger_for(session, f.process)
     query = _query(session, actor, ledger, f)
-    now = now or clock.now()
 
     def walk():
         offset = 0

@@ -166,6 +166,10 @@ class SlaTimer(SQLModel, table=True):
     name: str = Field(max_length=64)
     cycle: int = 1
     calendar: str = Field(max_length=64)
+    # The published calendars version the due time is computed on (DataVersion "calendars"); a new
+    # calendars.yaml never moves it, `houqin sla recompute` does. NULL: started before calendars were
+    # versioned, read as the first version stored.
+    calendar_version: int | None = None
     target_minutes: float = 0
     target_days: int = 0
     started_at: datetime = _when()
@@ -179,6 +183,51 @@ class SlaTimer(SQLModel, table=True):
     level: int = -1  # highest ladder level fired; -1 none
     # When the sweeper must next look at this timer (the next rung); NULL once nothing is left to fire.
     next_check_at: datetime | None = _when(default=None)
+
+
+class AutoConfirmTimer(SQLModel, table=True):
+    """The wait for a silent requester: started when a work order enters its feedback state,
+    cancelled when it leaves, fired by the sweep at `next_check_at` (the system confirms).
+
+    Its own rows, beside the SLA timers and swept through the same kind of index, so that it can
+    never be counted as an SLA timer in on-time, overdue or escalated figures.
+    """
+
+    __tablename__ = "auto_confirm_timers"
+    __table_args__ = (
+        UniqueConstraint("work_order_id", "cycle"),
+        Index("ix_auto_confirm_timers_next_check", "next_check_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_orders.id", index=True)
+    cycle: int = 1
+    calendar: str = Field(max_length=64)
+    calendar_version: int | None = None  # as on SlaTimer
+    wait_minutes: float = 0
+    wait_days: int = 0
+    started_at: datetime = _when()
+    due_at: datetime = _when()
+    status: str = Field(default="running", max_length=16)  # running, confirmed, cancelled
+    stopped_at: datetime | None = _when(default=None)
+    next_check_at: datetime | None = _when(default=None)  # the due time while running; NULL after
+
+
+class DataVersion(SQLModel, table=True):
+    """One published version of a data file other than a process: `calendars` or `schedules`.
+
+    Like a definition: the exact text, its checksum, a version number per key. A timer names
+    the calendars version it computes on, so a new version never moves a running deadline.
+    """
+
+    __tablename__ = "data_versions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=32)
+    version: int
+    text: str
+    checksum: str = Field(max_length=64)
+    published_at: datetime = _when()
+    published_by: int | None = Field(default=None, foreign_key="users.id")
 
 
 class Escalation(SQLModel, table=True):
@@ -268,6 +317,17 @@ class Setting(SQLModel, table=True):
     __tablename__ = "settings"
     key: str = Field(primary_key=True, max_length=64)
     value: str
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, kept for the limit's window so every worker process counts the same failures."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_who", "username", "address", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    address: str = Field(max_length=64)
+    at: datetime = _when(index=True)
 
 
 class RecurringRun(SQLModel, table=True):

@@ -1,8 +1,12 @@
 """Preventive and recurring work (定期工单): work orders created on a calendar, each period once.
 
 The rules are declared in `definitions/schedules.yaml` (or the file named by
-$HOUQIN_SCHEDULES; the language is in `workflows/schedules.py`). The worker
-loop calls `run_due(session, now)`; nothing here waits or sleeps.
+$HOUQIN_SCHEDULES; the language is in `workflows/schedules.py`). Like the
+calendars, the file is data published as versions (engine/versions.py): checked
+against the processes and calendars of the moment when it is published, then
+compiled once per version. The worker loop calls `run_due(session, now)`, which
+reads the newest version's compiled rules, never the file; nothing here waits
+or sleeps.
 
 Each period exactly once: before a period's work order is made, a
 RecurringRun row keyed (rule, scheduled_for) is inserted with ON CONFLICT DO
@@ -18,7 +22,6 @@ with its latest period, so adding a rule does not replay the past.
 """
 import logging
 import math
-import os
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,57 +32,91 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from engine import definitions, settings, workorders
-from engine.calendar import get_calendar
-from engine.clock import clock
+from engine import calendar, definitions, settings, versions, workorders
 from engine.errors import HouqinError, Invalid
 from engine.models import History, RecurringRun, User, WorkOrder
+from engine.unit_of_work import unit_of_work
 from engine.users import actor_for, add_user, department_named
 from workflows import DefinitionError
-from workflows.schedules import Rule, Schedule, assigning_event, load_schedule, span
+from workflows.calendars import BusinessCalendar
+from workflows.schedules import Rule, Schedule, assigning_event, load_schedule
 
 log = logging.getLogger(__name__)
+KEY = "schedules"
 # Periods looked at per rule and call, skipped closed days included: a bound for rules that never fall.
 MAX_STEPS = 100_000
 
 
 def schedule_path() -> Path:
-    return Path(os.environ.get("HOUQIN_SCHEDULES") or settings.definitions_dir() / "schedules.yaml")
+    return settings.current().schedules_path
+
+
+def check(session: Session, text: str, file: str = "<schedule>") -> Schedule:
+    """`text` checked against the calendars and the processes published now; raises DefinitionError."""
+    current = {row.key: definitions.compiled(session, row.key, row.version).definition
+               for row in definitions.current_rows(session)}
+    return load_schedule(text, file, calendars=calendar.names(session), processes=current)
+
+
+def publish(session: Session, text: str, file: str = "<schedule>", *, now: datetime, actor_id: int | None = None):
+    """Check `text` and store it as the next version if it changed; (row, created). Does not commit."""
+    check(session, text, file)
+    return versions.store(session, KEY, text, now=now, actor_id=actor_id)
+
+
+def publish_file(session: Session, path: Path | None = None, *, now: datetime, actor_id: int | None = None):
+    path = path or schedule_path()
+    return publish(session, path.read_text(encoding="utf-8"), str(path), now=now, actor_id=actor_id)
+
+
+def refresh(session: Session, now: datetime) -> bool:
+    """Publish the schedule file if it changed on disk (the worker calls this each round)."""
+    try:
+        return versions.publish_changed_file(session, KEY, schedule_path(), publish, now=now)
+    except DefinitionError as exc:
+        session.rollback()
+        log.error("the schedule file has problems; the rules published before stay in force:\n%s", exc)
+        return False
 
 
 def load(session: Session, path: Path | None = None) -> Schedule:
     """The schedule file, checked against the calendars and the processes published now."""
     path = path or schedule_path()
-    text = path.read_text(encoding="utf-8")
-    current = {row.key: definitions.compiled(session, row.key, row.version).definition
-               for row in definitions.current_rows(session)}
-    return load_schedule(text, str(path), calendars=definitions.calendar_names(), processes=current)
+    return check(session, path.read_text(encoding="utf-8"), str(path))
 
 
-def run_due(session: Session, now: datetime | None = None, schedule: Schedule | None = None) -> list[WorkOrder]:
-    """Create the work orders of every period that has come, once each; returns those created now."""
-    now = now or clock.now()
+def current(session: Session) -> Schedule | None:
+    """The newest published schedule, compiled once per version; None when none is published."""
+    version = versions.newest(session, KEY)
+    if version is None:
+        return None
+    return versions.compiled(session, KEY, version, lambda text, name: load_schedule(text, name))
+
+
+def run_due(session: Session, now: datetime, schedule: Schedule | None = None) -> list[WorkOrder]:
+    """Create the work orders of every period that has come, once each; returns those created now.
+
+    Each period is one unit of work, committed here: its claim, its work order and its assignment.
+    """
+    schedule = schedule or current(session)
     if schedule is None:
-        if not schedule_path().exists():
-            return []
-        try:
-            schedule = load(session)
-        except (DefinitionError, OSError) as exc:
-            log.error("recurring work not created: the schedule file has problems:\n%s", exc)
-            return []
+        return []
     zone = ZoneInfo(schedule.timezone or settings.timezone())
+    calendars = calendar.calendars(session, calendar.newest(session))
     last_runs = dict(session.exec(select(RecurringRun.rule, func.max(RecurringRun.scheduled_for))
                                   .group_by(RecurringRun.rule)).all())
     created = []
     for rule in schedule.rules:
         if not rule.active:
             continue
-        late_after = span(rule.late_after or schedule.late_after)
-        for at in periods(rule, zone, after=last_runs.get(rule.name), now=now, limit=schedule.catch_up):
+        late_after = rule.lateness(schedule)
+        closed_days = calendars.get(rule.calendar) if rule.skip_closed_days else None
+        for at in periods(rule, zone, after=last_runs.get(rule.name), now=now, limit=schedule.catch_up,
+                          calendar=closed_days):
             try:
-                order = _create(session, schedule, rule, at, now, late=now - at > late_after)
+                with unit_of_work(session):
+                    order = _create(session, schedule, rule, at, now, late=now - at > late_after)
             except HouqinError as exc:
-                session.rollback()
                 log.error("recurring rule %r, period %s: no work order created: %s", rule.name, at, exc.message)
                 break  # later periods of this rule would fail the same way
             if order is not None:
@@ -87,8 +124,10 @@ def run_due(session: Session, now: datetime | None = None, schedule: Schedule | 
     return created
 
 
-def periods(rule: Rule, zone: ZoneInfo, *, after: datetime | None, now: datetime, limit: int) -> list[datetime]:
+def periods(rule: Rule, zone: ZoneInfo, *, after: datetime | None, now: datetime, limit: int,
+            calendar: BusinessCalendar | None = None) -> list[datetime]:
     """The rule's periods in (after, now], oldest first: at most `limit`, the latest only if `after` is None.
+    With `calendar`, days it is closed are skipped (`skip_closed_days`).
 
     Walks back from `now`, so a long outage costs `limit` steps, not one per missed period.
     """
@@ -97,7 +136,7 @@ def periods(rule: Rule, zone: ZoneInfo, *, after: datetime | None, now: datetime
     for steps, at in enumerate(_backwards(rule, zone, now)):
         if (after is not None and at <= after) or steps > MAX_STEPS:
             break
-        if rule.skip_closed_days and not get_calendar(rule.calendar).is_working_day(at.astimezone(zone).date()):
+        if calendar is not None and not calendar.is_working_day(at.astimezone(zone).date()):
             continue
         if len(found) == wanted:
             if after is not None:
@@ -119,7 +158,7 @@ def _backwards(rule: Rule, zone: ZoneInfo, now: datetime):
             except CroniterError:  # a line that never matches, such as 30 February
                 return
     else:
-        step, first = span(rule.every), rule.starting
+        step, first = rule.interval, rule.starting
         wall = now.astimezone(zone).replace(tzinfo=None)
         if wall < first:
             return
@@ -132,13 +171,12 @@ def _backwards(rule: Rule, zone: ZoneInfo, now: datetime):
 
 def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now: datetime, *, late: bool) -> WorkOrder | None:
     if not _claim(session, rule.name, at, now, late):
-        session.rollback()
         return None  # another worker, or an earlier call, made this period
     reporter = actor_for(session, _reporter(session, rule.reporter or schedule.run_as, default=rule.reporter is None))
     if rule.department:
         department_named(session, rule.department, create=True)  # as `houqin user add` does
     local = at.astimezone(ZoneInfo(schedule.timezone or settings.timezone()))
-    order = workorders.create(  # commits the claim and the work order together
+    order = workorders.create(
         session, reporter, process=rule.process, title=rule.title.format(date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}"),
         description=rule.description, priority=rule.priority, department=rule.department, location=rule.location,
         fields=dict(rule.fields), now=now,
@@ -148,7 +186,6 @@ def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now:
     session.add(run)
     session.add(History(work_order_id=order.id, at=now, actor_id=None, kind="schedule", comment=rule.name,
                         data={"rule": rule.name, "scheduled_for": at.isoformat(), "late": late}))
-    session.commit()
     if rule.assignee:
         _assign(session, order, rule, now)
     return order
@@ -180,6 +217,5 @@ def _assign(session: Session, order: WorkOrder, rule: Rule, now: datetime) -> No
     event = assigning_event(workorders.definition_of(session, order))
     try:
         workorders.fire(session, None, order.id, event, workorders.EventInput(assignee=rule.assignee), now)
-    except HouqinError as exc:
-        session.rollback()
+    except HouqinError as exc:  # refused before anything was written: the work order stays, unassigned
         log.error("recurring rule %r: %s left unassigned: %s", rule.name, order.number, exc.message)

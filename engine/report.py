@@ -41,7 +41,7 @@ SUMMARY = [
 ]
 
 
-def month_figures(session: Session, month: str, *, actor: Actor | None = None, now: datetime | None = None) -> dict:
+def month_figures(session: Session, month: str, *, actor: Actor | None = None, now: datetime) -> dict:
     """The cockpit's figures for a local month `YYYY-MM` (all work orders when `actor` is None)."""
     start, end = periods.month(month)
     return figures(session, actor, Scope(start=start, end=end), now)
@@ -95,7 +95,7 @@ def _table(book: Workbook, title: str, names: list[str], rows: list[list], rate_
             sheet.cell(row=sheet.max_row, column=rate_column).number_format = RATE
 
 
-def write(session: Session, month: str, path: Path | None = None, *, now: datetime | None = None) -> Path:
+def write(session: Session, month: str, path: Path | None = None, *, now: datetime) -> Path:
     path = Path(path or f"houqin-report-{month}.xlsx")
     path.write_bytes(workbook(month, month_figures(session, month, now=now)))
     return path

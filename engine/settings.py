@@ -1,26 +1,80 @@
-"""Configuration from the environment, read once."""
+"""Configuration: one typed object, read from HOUQIN_* environment variables in this one place.
+
+`Settings` names every variable Houqin reads (HOUQIN_DATABASE_URL,
+HOUQIN_TEST_CLOCK, ...). The web app holds one (`create_app(settings)`, read by
+routes through `web.deps.SettingsDep`); tests pass their own instead of
+changing the environment. The engine's few readers (time zone, directories,
+upload limit) ask `current()`, which re-reads only when the environment changes,
+so a template formatting a thousand times costs one parse.
+"""
 import os
 from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOUQIN_", extra="ignore")
+
+    database_url: str = ""          # empty: the embedded SQLite file under the repository's var/
+    definitions: Path = ROOT / "definitions"
+    data_dir: Path = ROOT / "var"
+    timezone: str = "Asia/Shanghai"  # the hospital's: work order numbers carry the local year
+    calendars: Path | None = None    # default: <definitions>/calendars.yaml
+    schedules: Path | None = None    # default: <definitions>/schedules.yaml
+    attachments_dir: Path | None = None  # default: <data_dir>/attachments
+    max_attachment_mb: float = 10.0
+    secret_key: str = ""             # empty: a random key made once and kept in the database
+    secure_cookies: bool = False     # behind HTTPS: the session cookie gets Secure
+    test_clock: bool = False         # PUT /api/v1/_test/clock sets the app's clock (tests and demos only)
+    sweeper: bool = False            # `houqin serve` sets it: sweep timers inside the web process
+    sweep_interval: float = 30.0     # seconds between the worker's rounds
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{ROOT / 'var' / 'houqin.db'}"
+
+    @property
+    def calendars_path(self) -> Path:
+        return self.calendars or self.definitions / "calendars.yaml"
+
+    @property
+    def schedules_path(self) -> Path:
+        return self.schedules or self.definitions / "schedules.yaml"
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.attachments_dir or self.data_dir / "attachments"
+
+
+_read: tuple[tuple, Settings] | None = None
+
+
+def current() -> Settings:
+    """The settings the environment gives now (parsed again only after a HOUQIN_* variable changed)."""
+    global _read
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("HOUQIN_")))
+    if _read is None or _read[0] != key:
+        _read = (key, Settings())
+    return _read[1]
+
+
+# Short names for the engine's readers.
+
 def database_url() -> str:
-    return os.environ.get("HOUQIN_DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'houqin.db'}"
+    return current().database
 
 
 def definitions_dir() -> Path:
-    return Path(os.environ.get("HOUQIN_DEFINITIONS", ROOT / "definitions"))
+    return current().definitions
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("HOUQIN_DATA_DIR", ROOT / "var"))
-
-
-def test_clock_enabled() -> bool:
-    return os.environ.get("HOUQIN_TEST_CLOCK") == "1"
+    return current().data_dir
 
 
 def timezone() -> str:
     """The hospital's local time zone: work order numbers carry the local year."""
-    return os.environ.get("HOUQIN_TIMEZONE", "Asia/Shanghai")
+    return current().timezone

@@ -5,16 +5,22 @@ when it starts (and again only when a pause ends or the priority changes), so
 the sweeper finds what is late with an indexed query instead of recomputing.
 `next_check_at` is when the sweeper must next look: the next ladder rung still to
 fire, or the due time when the timer has yet to be marked breached.
+
+A timer computes on the calendars version it started on (`calendar_version`,
+engine/calendar.py): a newer calendars.yaml moves no running deadline until
+`houqin sla recompute` says so. Ladder times (`80%`, `due + 30m`) and targets are
+read from the definition already parsed, never from text.
 """
 from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from engine.calendar import BusinessCalendar, get_calendar
+from engine import calendar
+from engine.calendar import BusinessCalendar
 from engine.lateness import LIVE, timer_is_late
 from engine.models import SlaTimer, WorkOrder
-from workflows.schema import ProcessDefinition, SlaTimerSpec, parse_offset
+from workflows.schema import EscalationStep, ProcessDefinition, SlaTimerSpec
 
 # Every transition reads its timers: the statements are built once, since composing a select
 # costs more Python than SQLite takes to run it (bench/transitions.py).
@@ -31,39 +37,44 @@ def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, 
     """Bring every timer of `order` in line with the state it has just entered (via `event`)."""
     live = {timer.name: timer for timer in live_timers(session, order.id)}
     final = order.state in definition.final_states()
+    newest = None
     for name, spec in definition.sla.items():
         timer = live.get(name)
         if timer is not None:
-            _advance(timer, spec, order.state, event, final, now)
+            _advance(session, timer, spec, order.state, event, final, now)
             session.add(timer)
         elif order.state in spec.start.states or event in spec.start.events:
-            started = _start(session, order, name, spec, now)
+            newest = newest if newest is not None else calendar.newest(session)
+            started = _start(session, order, name, spec, now, newest)
             if started is not None:
                 session.add(started)
 
 
-def _advance(timer: SlaTimer, spec: SlaTimerSpec, state: str, event: str | None, final: bool, now: datetime) -> None:
+def _advance(session: Session, timer: SlaTimer, spec: SlaTimerSpec, state: str, event: str | None, final: bool,
+             now: datetime) -> None:
     if state in spec.stop.states or event in spec.stop.events:
-        _stop(timer, "breached" if timer_is_late(timer, now) else "met", now)
+        _stop(session, timer, "breached" if timer_is_late(timer, now) else "met", now)
     elif final:
-        _stop(timer, "cancelled", now)
+        _stop(session, timer, "cancelled", now)
     elif state in spec.pause and timer.status == "running":
         timer.status, timer.paused_at, timer.next_check_at = "paused", now, None
     elif state not in spec.pause and timer.status == "paused":
-        _resume(timer, spec, now)
+        _resume(session, timer, spec, now)
 
 
-def _start(session: Session, order: WorkOrder, name: str, spec: SlaTimerSpec, now: datetime) -> SlaTimer | None:
+def _start(session: Session, order: WorkOrder, name: str, spec: SlaTimerSpec, now: datetime,
+           calendar_version: int | None) -> SlaTimer | None:
     target = _target(order, spec)
     if target is None:
         return None  # the field the target depends on is not filled in: nothing to measure against
     previous = session.exec(_LAST_CYCLE, params={"order_id": order.id, "name": name}).first()
     timer = SlaTimer(
         work_order_id=order.id, name=name, cycle=(previous or 0) + 1, calendar=target.calendar,
-        target_minutes=target.within.minutes, target_days=target.within.days, started_at=now, due_at=now,
+        calendar_version=calendar_version, target_minutes=target.within.minutes, target_days=target.within.days,
+        started_at=now, due_at=now,
     )
-    timer.due_at = _due(timer)
-    timer.next_check_at = next_check(timer, spec)
+    timer.due_at = _due(session, timer)
+    timer.next_check_at = next_check(session, timer, spec)
     return timer
 
 
@@ -72,88 +83,101 @@ def _target(order: WorkOrder, spec: SlaTimerSpec):
     return spec.targets.get(key) if isinstance(key, str) else None
 
 
-def _calendar(timer: SlaTimer) -> BusinessCalendar:
-    return get_calendar(timer.calendar)
+def _calendar(session: Session, timer: SlaTimer) -> BusinessCalendar:
+    return calendar.for_timer(session, timer)
 
 
-def _due(timer: SlaTimer) -> datetime:
+def _due(session: Session, timer: SlaTimer) -> datetime:
     """Start + target on the calendar, pushed out by the working time spent paused."""
-    calendar = _calendar(timer)
-    due = calendar.add(timer.started_at, minutes=timer.target_minutes, working_days=timer.target_days)
+    cal = _calendar(session, timer)
+    due = cal.add(timer.started_at, minutes=timer.target_minutes, working_days=timer.target_days)
     if timer.paused_seconds:
-        due = calendar.add(due, minutes=timer.paused_seconds / 60)
+        due = cal.add(due, minutes=timer.paused_seconds / 60)
     return due
 
 
-def _resume(timer: SlaTimer, spec: SlaTimerSpec, now: datetime) -> None:
-    timer.paused_seconds += _calendar(timer).working_seconds(timer.paused_at, now)
+def _resume(session: Session, timer: SlaTimer, spec: SlaTimerSpec, now: datetime) -> None:
+    timer.paused_seconds += _calendar(session, timer).working_seconds(timer.paused_at, now)
     timer.status, timer.paused_at = "running", None
-    timer.due_at = _due(timer)
-    timer.next_check_at = next_check(timer, spec)
+    timer.due_at = _due(session, timer)
+    timer.next_check_at = next_check(session, timer, spec)
 
 
-def _stop(timer: SlaTimer, status: str, now: datetime) -> None:
-    calendar = _calendar(timer)
+def _stop(session: Session, timer: SlaTimer, status: str, now: datetime) -> None:
+    cal = _calendar(session, timer)
     if timer.status == "paused":
-        timer.paused_seconds += calendar.working_seconds(timer.paused_at, now)
-    timer.working_seconds = calendar.working_seconds(timer.started_at, now) - timer.paused_seconds
+        timer.paused_seconds += cal.working_seconds(timer.paused_at, now)
+    timer.working_seconds = cal.working_seconds(timer.started_at, now) - timer.paused_seconds
     timer.status, timer.stopped_at, timer.paused_at, timer.next_check_at = status, now, None, None
     timer.breached = status == "breached"
 
 
 def retarget(session: Session, order: WorkOrder, definition: ProcessDefinition) -> None:
-    """After a priority (or target field) change, recompute live timers from their start."""
+    """After a priority (or target field) change, recompute live timers from their start, on the
+    calendars version each already runs on."""
     for timer in live_timers(session, order.id):
         spec = definition.sla.get(timer.name)
         target = _target(order, spec) if spec else None
         if target is None:
             continue
+        if target.calendar not in calendar.calendars(session, timer.calendar_version):
+            # A calendar its version does not know (defined since): the new target starts on the newest.
+            timer.calendar_version = calendar.newest(session)
         timer.calendar, timer.target_minutes, timer.target_days = target.calendar, target.within.minutes, target.within.days
-        timer.due_at = _due(timer)
-        timer.next_check_at = next_check(timer, spec) if timer.status == "running" else None
+        timer.due_at = _due(session, timer)
+        timer.next_check_at = next_check(session, timer, spec) if timer.status == "running" else None
         session.add(timer)
 
 
-def rung_time(timer: SlaTimer, at: str) -> datetime:
+def recomputed(session: Session, timer: SlaTimer, spec: SlaTimerSpec | None, now: datetime) -> None:
+    """After `timer.calendar_version` changed (engine/calendar.recompute): its due time, breach and next check."""
+    timer.due_at = _due(session, timer)
+    if timer.status == "running":
+        timer.breached = timer.breached and now >= timer.due_at  # a later deadline is not missed yet
+        timer.next_check_at = next_check(session, timer, spec) if spec is not None else None
+
+
+def rung_time(session: Session, timer: SlaTimer, step: EscalationStep) -> datetime:
     """When a ladder rung (`80%`, `due`, `due + 30m`) falls for this timer, in its calendar."""
-    calendar = _calendar(timer)
-    fraction, offset = parse_offset(at)
-    if fraction is not None:
-        budget = calendar.working_seconds(timer.started_at, _due_unpaused(timer))
-        return calendar.add(timer.started_at, minutes=(budget * fraction + timer.paused_seconds) / 60)
-    if offset.minutes >= 0 and offset.days >= 0:
-        return calendar.add(timer.due_at, minutes=offset.minutes, working_days=offset.days)
-    budget = calendar.working_seconds(timer.started_at, _due_unpaused(timer))
+    cal = _calendar(session, timer)
+    when = step.time
+    if when.fraction is not None:
+        budget = cal.working_seconds(timer.started_at, _due_unpaused(cal, timer))
+        return cal.add(timer.started_at, minutes=(budget * when.fraction + timer.paused_seconds) / 60)
+    offset = when.shift
+    if not offset.negative:
+        return cal.after(timer.due_at, offset)
+    budget = cal.working_seconds(timer.started_at, _due_unpaused(cal, timer))
     early = -offset.minutes * 60  # negative day offsets are read as that many 24h of open time
     early += -offset.days * 86400
-    return calendar.add(timer.started_at, minutes=max(budget - early, 0) / 60 + timer.paused_seconds / 60)
+    return cal.add(timer.started_at, minutes=max(budget - early, 0) / 60 + timer.paused_seconds / 60)
 
 
-def _due_unpaused(timer: SlaTimer) -> datetime:
-    return _calendar(timer).add(timer.started_at, minutes=timer.target_minutes, working_days=timer.target_days)
+def _due_unpaused(cal: BusinessCalendar, timer: SlaTimer) -> datetime:
+    return cal.add(timer.started_at, minutes=timer.target_minutes, working_days=timer.target_days)
 
 
-def next_check(timer: SlaTimer, spec: SlaTimerSpec) -> datetime | None:
+def next_check(session: Session, timer: SlaTimer, spec: SlaTimerSpec) -> datetime | None:
     """When the sweeper must look again: the first rung above the level already fired, or the due
     time if that comes first and the timer is not yet marked breached; None when nothing is left."""
     step = next_rung(timer, spec)
-    times = [rung_time(timer, step.at)] if step else []
+    times = [rung_time(session, timer, step)] if step else []
     if not timer.breached:
         times.append(timer.due_at)
     return min(times, default=None)
 
 
-def next_rung(timer: SlaTimer, spec: SlaTimerSpec):
+def next_rung(timer: SlaTimer, spec: SlaTimerSpec) -> EscalationStep | None:
     """The first ladder rung above the level already fired, or None."""
     return next((step for step in spec.escalation if step.level > timer.level), None)
 
 
-def remaining_seconds(timer: SlaTimer, now: datetime) -> float | None:
+def remaining_seconds(session: Session, timer: SlaTimer, now: datetime) -> float | None:
     """Working time left before the due time (negative once late); None for a stopped timer."""
     if timer.status not in LIVE:
         return None
-    calendar = _calendar(timer)
+    cal = _calendar(session, timer)
     reference = timer.paused_at if timer.status == "paused" else now
     if reference <= timer.due_at:
-        return calendar.working_seconds(reference, timer.due_at)
-    return -calendar.working_seconds(timer.due_at, reference)
+        return cal.working_seconds(reference, timer.due_at)
+    return -cal.working_seconds(timer.due_at, reference)

@@ -14,12 +14,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from engine import definitions, lateness, permissions, settings, sla
-from engine.clock import clock
-from engine.errors import Conflict, Forbidden, Invalid, NotFound, refused
+from engine import autoconfirm, definitions, lateness, permissions, settings, sla, unit_of_work
+from engine.errors import Forbidden, Invalid, NotFound, refused
 from engine.models import Counter, Department, History, User, WorkOrder
 from engine.notify import notify
 from engine.users import Actor, department_named
@@ -62,9 +60,8 @@ def definition_of(session: Session, order: WorkOrder) -> ProcessDefinition:
 
 def create(
     session: Session, actor: Actor, *, process: str, title: str, description: str = "", priority: str = "normal",
-    department: str | None = None, location: str = "", fields: dict | None = None, now: datetime | None = None,
+    department: str | None = None, location: str = "", fields: dict | None = None, now: datetime,
 ) -> WorkOrder:
-    now = now or clock.now()
     stored = definitions.latest(session, process)
     if stored is None:
         known = ", ".join(row.key for row in definitions.current_rows(session))
@@ -95,7 +92,8 @@ def create(
         data={"fields": values, "priority": priority, "title": order.title},
     ))
     sla.on_enter(session, order, definition, event=None, now=now)
-    session.commit()
+    autoconfirm.on_enter(session, order, definition, now=now, left=order.state)
+    session.flush()
     return order
 
 
@@ -170,8 +168,7 @@ def _last_done(session: Session, wanted: dict[int, frozenset[str]]) -> dict[int,
     return out
 
 
-def search(session: Session, actor: Actor, filters: Filters, now: datetime | None = None) -> tuple[list[WorkOrder], int]:
-    now = now or clock.now()
+def search(session: Session, actor: Actor, filters: Filters, now: datetime) -> tuple[list[WorkOrder], int]:
     query = select(WorkOrder)
     visible = permissions.visible_clause(actor)
     if visible is not None:
@@ -222,13 +219,12 @@ def history(session: Session, order_id: int) -> list[History]:
 
 def fire(
     session: Session, actor: Actor | None, order_id: int, event_name: str, request: EventInput,
-    now: datetime | None = None, *, visible_to: Actor | None = None, commit: bool = True,
+    now: datetime, *, visible_to: Actor | None = None,
 ) -> WorkOrder:
     """Fire an event. `actor` None is the system (auto-confirmation), which role checks do not bind.
 
-    With `commit=False` the caller adds its own rows (feedback) and commits them together.
+    Nothing is committed: the caller's unit of work commits it, with whatever else it adds (feedback).
     """
-    now = now or clock.now()
     order = _get_any(session, order_id)
     compiled = compiled_of(session, order)
     viewer = visible_to or actor
@@ -244,8 +240,7 @@ def fire(
         raise refused(refusal) from None
     _apply(session, order, compiled.definition, decision.event, decision.target, decision.values, decision.assignee,
            request.comment, actor, now)
-    if commit:
-        commit_order(session, order)
+    flush_order(session, order)
     return order
 
 
@@ -287,17 +282,15 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
         data={"fields": values, **({"assignee": assignee.username} if assignee else {})},
     ))
     sla.on_enter(session, order, definition, event=event, now=now)
+    autoconfirm.on_enter(session, order, definition, now=now, left=before)
     if assignee is not None:
         notify(session, [assignee.id], order=order, kind="assignment", now=now, actor_id=actor.id if actor else None,
                title=f"{order.number} {order.title}", body=comment or "")
 
 
-def commit_order(session: Session, order: WorkOrder) -> None:
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        raise Conflict(f"work order {order.number} was changed by someone else at the same time; reload it and try again") from None
+def flush_order(session: Session, order: WorkOrder) -> None:
+    """Write the work order now: losing the race for its version is a Conflict naming it."""
+    unit_of_work.flush(session, f"work order {order.number}")
 
 
 # --- editing ----------------------------------------------------------------------------------
@@ -305,9 +298,8 @@ def commit_order(session: Session, order: WorkOrder) -> None:
 EDITORS = {"dispatcher", "supervisor", "admin"}
 
 
-def update(session: Session, actor: Actor, order_id: int, changes: dict, expected_version: int | None, now: datetime | None = None) -> WorkOrder:
+def update(session: Session, actor: Actor, order_id: int, changes: dict, expected_version: int | None, now: datetime) -> WorkOrder:
     """Change priority, title, description, location or fields; recorded in the history like a transition."""
-    now = now or clock.now()
     order = get(session, actor, order_id)
     if not actor.roles & EDITORS:
         raise Forbidden("only a dispatcher, supervisor or admin may edit a work order")
@@ -339,5 +331,5 @@ def update(session: Session, actor: Actor, order_id: int, changes: dict, expecte
                         from_state=order.state, to_state=order.state, comment=changes.get("comment") or "", data=diff))
     if "priority" in diff or changed_fields:
         sla.retarget(session, order, definition)
-    commit_order(session, order)
+    flush_order(session, order)
     return order

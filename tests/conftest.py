@@ -1,10 +1,13 @@
 """Shared fixtures: a fresh database per test, a test clock, and an API client that signs people in.
 
+The app under test gets its settings passed in, and a test that asks for `test_clock` has it
+replace the app's clock dependency, so API calls and direct engine calls see the same "now".
+
 The suite runs on SQLite by default; set HOUQIN_TEST_DATABASE_URL to a PostgreSQL URL
 (e.g. postgresql+psycopg://houqin@127.0.0.1/houqin_test) to run it on PostgreSQL.
 """
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,8 +17,8 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 import engine.models  # noqa: F401
-from engine import db as db_module, definitions, users
-from engine.clock import clock
+from engine import db as db_module, definitions, users, versions
+from engine.clock import Clock
 from engine.users import actor_for, add_user
 
 POSTGRES_URL = os.environ.get("HOUQIN_TEST_DATABASE_URL")
@@ -43,6 +46,7 @@ def _reset_postgres(url: str) -> None:
     # Versions restart at 1 with the tables, so "repair v2" may be another text than last test's:
     # forget the machines compiled for this URL (on SQLite every test has its own URL).
     definitions._compiled.clear()
+    versions.forget()
 
 
 @pytest.fixture
@@ -56,7 +60,7 @@ def db_url(tmp_path, monkeypatch):
         SQLModel.metadata.create_all(db_module.get_engine(url))
     monkeypatch.setenv("HOUQIN_DATABASE_URL", url)
     with Session(db_module.get_engine(url), expire_on_commit=False) as session:
-        definitions.publish_directory(session)
+        definitions.publish_directory(session, now=datetime.now(timezone.utc))
         session.commit()
     yield url
     if not POSTGRES_URL:
@@ -71,10 +75,16 @@ def session(db_url):
 
 @pytest.fixture
 def test_clock():
-    """The engine's clock, frozen; `test_clock.set(datetime)` / `.advance(minutes=...)` move it."""
-    clock.set(datetime.fromisoformat("2026-10-12T09:00:00+08:00"))  # a Monday, working hours
-    yield clock
-    clock.set(None)
+    """A frozen clock; `test_clock.set(datetime)` / `.advance(minutes=...)` move it.
+
+    The test's app reads it (see `app`); engine calls made by the test pass `test_clock.now()`.
+    """
+    return Clock(datetime.fromisoformat("2026-10-12T09:00:00+08:00"))  # a Monday, working hours
+
+
+def clock_for(request) -> Clock | None:
+    """The test's frozen clock when it asked for one (directly or through another fixture)."""
+    return request.getfixturevalue("test_clock") if "test_clock" in request.fixturenames else None
 
 
 @pytest.fixture
@@ -134,11 +144,16 @@ class _As:
 
 
 @pytest.fixture
-def app(db_url, monkeypatch):
-    monkeypatch.setenv("HOUQIN_TEST_CLOCK", "1")
+def app(db_url, request):
+    from engine.settings import Settings
     from web.app import create_app
+    from web.deps import get_clock
 
-    return create_app()
+    app = create_app(Settings(database_url=db_url, test_clock=True))
+    clock = clock_for(request)
+    if clock is not None:
+        app.dependency_overrides[get_clock] = lambda: clock
+    return app
 
 
 @pytest.fixture

@@ -5,16 +5,15 @@ Every operation gets a bounded number of generated requests, signed in as a user
 holding every role (so role checks do not stop the requests at the door), and each
 again as a requester, a dispatcher, a supervisor and an admin (whose refusals and
 smaller views must match the schema too), against a database with a few work orders
-in it. Schemathesis' default checks run, but for positive_data_acceptance: a request
+in it, on the test's frozen clock. Schemathesis' default checks run, but for positive_data_acceptance: a request
 the schema calls well formed may still be refused by the process it names (an event
 not allowed in this state, a field the definition requires), with a 409 or 422 the
 schema declares. The test clock is reset afterwards.
 
 The schema is read from an app built at import (with the test clock route, as the
-suite's apps have it); the app reads its database from the environment on each
-request, so it serves each test's own database.
+suite's apps have it); each test hands that app its own settings and clock, so it
+serves the test's own database.
 """
-import os
 
 import pytest
 import schemathesis
@@ -31,6 +30,8 @@ ROLES_SENT = ("fuzzer", "nurse", "dispatcher", "supervisor", "admin")
 @pytest.fixture
 def people(app, api, test_clock, tmp_path, monkeypatch):
     monkeypatch.setenv("HOUQIN_ATTACHMENTS_DIR", str(tmp_path / "files"))
+    # The schema's app answers from this test's database, on this test's clock.
+    APP.state.settings, APP.dependency_overrides = app.state.settings, app.dependency_overrides
     api.user("fuzzer", *ROLES, department="后勤保障部")
     api.user("nurse", "requester", department="心内科")
     api.user("dispatcher", "dispatcher", department="后勤保障部")
@@ -49,17 +50,10 @@ def fuzzed(people):
 
 
 def _app():
+    from engine.settings import Settings
     from web.app import create_app
 
-    before = os.environ.get("HOUQIN_TEST_CLOCK")
-    os.environ["HOUQIN_TEST_CLOCK"] = "1"
-    try:
-        return create_app()
-    finally:
-        if before is None:
-            del os.environ["HOUQIN_TEST_CLOCK"]
-        else:
-            os.environ["HOUQIN_TEST_CLOCK"] = before
+    return create_app(Settings(test_clock=True))
 
 
 APP = _app()

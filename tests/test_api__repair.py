@@ -102,7 +102,7 @@ def test_concurrent_writers_one_wins_the_other_gets_409(people, db_url):
     """Two sessions load the same version; the second commit is refused, not merged."""
     from sqlmodel import Session
 
-    from engine import workorders
+    from engine import unit_of_work
     from engine.db import get_engine
     from engine.errors import Conflict
     from engine.models import WorkOrder
@@ -114,7 +114,7 @@ def test_concurrent_writers_one_wins_the_other_gets_409(people, db_url):
         first.commit()
         b.title = "second"
         with pytest.raises(Conflict):
-            workorders.commit_order(second, b)
+            unit_of_work.commit(second)
     current = people.as_("nurse").get(f"/api/v1/workorders/{order['id']}").json()
     assert current["title"] == "first" and current["version"] == 2
 

@@ -2,6 +2,8 @@
 
 No HTTP: the engine's own functions on a database, as the API and the pages call them.
 """
+from datetime import datetime
+
 import pytest
 from sqlalchemy import event
 
@@ -9,6 +11,8 @@ from engine import workorders
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.workorders import EventInput
 from workflows.conditions import Condition
+
+NOW = datetime.fromisoformat("2026-10-12T09:00:00+08:00")  # a Monday, working hours
 
 
 @pytest.fixture
@@ -36,16 +40,16 @@ def guard_calls(monkeypatch):
 
 def reviewed_request(session, staff, amount):
     order = workorders.create(session, staff["nurse"], process="procurement", title="输液泵",
-                              fields={"items": ["输液泵 2 台"], "amount": amount})
-    workorders.fire(session, staff["head"], order.id, "approve", EventInput())
-    workorders.fire(session, staff["logistics"], order.id, "review", EventInput())
+                              fields={"items": ["输液泵 2 台"], "amount": amount}, now=NOW)
+    workorders.fire(session, staff["head"], order.id, "approve", EventInput(), NOW)
+    workorders.fire(session, staff["logistics"], order.id, "review", EventInput(), NOW)
     return order
 
 
 def test_a_guard_is_evaluated_once_per_fire(session, staff, guard_calls):
     order = reviewed_request(session, staff, 36000)
     guard_calls.clear()
-    workorders.fire(session, staff["purchaser"], order.id, "purchase", EventInput())
+    workorders.fire(session, staff["purchaser"], order.id, "purchase", EventInput(), NOW)
     assert guard_calls == ["amount < 50000"]
     assert order.state == "purchasing"
 
@@ -54,17 +58,17 @@ def test_a_guard_that_fails_is_evaluated_once_and_says_which_condition(session, 
     order = reviewed_request(session, staff, 180000)
     guard_calls.clear()
     with pytest.raises(Conflict, match="condition 'amount < 50000' does not hold"):
-        workorders.fire(session, staff["purchaser"], order.id, "purchase", EventInput())
+        workorders.fire(session, staff["purchaser"], order.id, "purchase", EventInput(), NOW)
     assert guard_calls == ["amount < 50000"]
 
 
 def test_another_departments_head_is_refused_and_a_stranger_finds_nothing(session, staff):
     order = workorders.create(session, staff["nurse"], process="procurement", title="输液泵",
-                              fields={"items": ["输液泵 2 台"], "amount": 36000})
+                              fields={"items": ["输液泵 2 台"], "amount": 36000}, now=NOW)
     with pytest.raises(Forbidden, match="may be done only by: dept_head@department"):
-        workorders.fire(session, staff["other_head"], order.id, "approve", EventInput())
+        workorders.fire(session, staff["other_head"], order.id, "approve", EventInput(), NOW)
     with pytest.raises(NotFound, match=f"work order {order.id} not found"):
-        workorders.fire(session, staff["stranger"], order.id, "approve", EventInput())
+        workorders.fire(session, staff["stranger"], order.id, "approve", EventInput(), NOW)
     assert workorders.available_events(session, order, staff["head"]) == ["approve", "reject"]
     assert workorders.available_events(session, order, staff["other_head"]) == []
 
@@ -73,11 +77,11 @@ def fixed_hazards(session, staff, count):
     orders = []
     for number in range(count):
         order = workorders.create(session, staff["inspector"], process="hazard", title=f"消防通道堆放杂物 {number}",
-                                  fields={"category": "fire", "risk_level": "high"})
-        workorders.fire(session, staff["inspector"], order.id, "register", EventInput())
-        workorders.fire(session, staff["supervisor"], order.id, "assign", EventInput(assignee="tech"))
-        workorders.fire(session, staff["tech"], order.id, "start", EventInput())
-        workorders.fire(session, staff["tech"], order.id, "submit_fix", EventInput(fields={"measures": "清理杂物"}))
+                                  fields={"category": "fire", "risk_level": "high"}, now=NOW)
+        workorders.fire(session, staff["inspector"], order.id, "register", EventInput(), NOW)
+        workorders.fire(session, staff["supervisor"], order.id, "assign", EventInput(assignee="tech"), NOW)
+        workorders.fire(session, staff["tech"], order.id, "start", EventInput(), NOW)
+        workorders.fire(session, staff["tech"], order.id, "submit_fix", EventInput(fields={"measures": "清理杂物"}), NOW)
         orders.append(order)
     return orders
 
@@ -86,9 +90,9 @@ def test_the_fixer_may_not_reinspect_and_another_inspector_may(session, staff):
     [order] = fixed_hazards(session, staff, 1)
     assert workorders.available_events(session, order, staff["tech"]) == []
     with pytest.raises(Forbidden, match="'pass' must be done by someone other than who did 'submit_fix'"):
-        workorders.fire(session, staff["tech"], order.id, "pass", EventInput())
+        workorders.fire(session, staff["tech"], order.id, "pass", EventInput(), NOW)
     assert workorders.available_events(session, order, staff["inspector"]) == ["pass", "fail"]
-    workorders.fire(session, staff["inspector"], order.id, "pass", EventInput())
+    workorders.fire(session, staff["inspector"], order.id, "pass", EventInput(), NOW)
     assert order.state == "closed_out"
 
 

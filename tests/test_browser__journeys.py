@@ -1,7 +1,8 @@
 """Each kind of user's main journey, in a real browser (Debian's Chromium driven by Playwright).
 
 The server runs in a thread of this process on a free loopback port, against the
-test's own database, so the engine's test clock moves the server's time too.
+test's own database; a test that asks for the test clock gives it to the server, so moving it
+moves the server's time too.
 Every page visited is photographed at phone (375 px) and desktop (1280 px) width
 into test-artifacts/screenshots/.
 """
@@ -14,7 +15,6 @@ import pytest
 from sqlmodel import select
 
 from engine import escalation, workorders
-from engine.clock import clock
 from engine.models import User, WorkOrder
 from engine.users import actor_for
 
@@ -40,18 +40,19 @@ def browser():
 
 
 @pytest.fixture
-def server(db_url, monkeypatch, tmp_path):
+def server(db_url, monkeypatch, tmp_path, request):
     """Houqin on 127.0.0.1:<free port>; the socket is bound before the thread starts, so no waiting."""
     import uvicorn
 
-    monkeypatch.setenv("HOUQIN_TEST_CLOCK", "1")
     monkeypatch.setenv("HOUQIN_ATTACHMENTS_DIR", str(tmp_path / "files"))
+    from conftest import clock_for
+    from engine.settings import Settings
     from web.app import create_app
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(database_url=db_url, test_clock=True), clock_for(request)), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"
@@ -196,12 +197,14 @@ def test_a_supervisor_reassigns_an_overdue_repair(browser, server, make_user, se
     _people(make_user)
     users = {u.username: actor_for(session, u) for u in session.exec(select(User)).all()}
     order = workorders.create(session, users["nurse"], process="repair", title="电梯异响", location="住院楼2号电梯",
-                              priority="normal", fields={"category": "elevator"})
-    workorders.fire(session, users["dispatcher"], order.id, "assign", workorders.EventInput(assignee="tech"))
+                              priority="normal", fields={"category": "elevator"}, now=test_clock.now())
+    workorders.fire(session, users["dispatcher"], order.id, "assign", workorders.EventInput(assignee="tech"),
+                    test_clock.now())
+    session.commit()
     # Tuesday 11:00: 11.5 working hours later, the 2-hour response limit is long gone and the
     # sweeper has climbed the ladder (level 2 raised it to high and told the supervisor).
     test_clock.advance(hours=26)
-    escalation.sweep(session, clock.now())
+    escalation.sweep(session, test_clock.now())
 
     supervisor = Person(browser, server, "supervisor", DESKTOP)
     page = supervisor.sign_in()
@@ -278,7 +281,8 @@ def test_a_designer_breaks_a_definition_sees_the_line_fixes_it_and_publishes(bro
 def test_every_page_of_the_demo_hospital_draws_without_a_browser_error(browser, server, session, test_clock):
     from engine.demo import DEMO_PASSWORD, load_demo
 
-    load_demo(session)
+    load_demo(session, test_clock.now())
+    session.commit()
     tours = [("supervisor", DESKTOP, ["/cockpit", "/escalations"]), ("dispatcher", DESKTOP, ["/dispatch", "/department"]),
              ("tech", PHONE, ["/work"]), ("nurse", PHONE, ["/department", "/orders/1"])]
     for username, viewport, paths in tours:

@@ -4,15 +4,14 @@ Expected times are computed by hand; comments show the arithmetic.
 """
 
 import logging
-import sys
 from datetime import date, datetime, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 
-from engine.calendar import CalendarError, default_calendars, get_calendar, load_calendars
+from engine import calendar as engine_calendar
+from workflows.calendars import CalendarError, get_calendar, load_calendars
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -159,12 +158,7 @@ def test_calendar_file_can_be_chosen_with_an_environment_variable(tmp_path, monk
     path = tmp_path / "calendars.yaml"
     path.write_text(LUNCH_BREAK_YAML, encoding="utf-8")
     monkeypatch.setenv("HOUQIN_CALENDARS", str(path))
-    default_calendars.cache_clear()
-    try:
-        assert get_calendar("clinic").name == "clinic"
-    finally:
-        monkeypatch.delenv("HOUQIN_CALENDARS")
-        default_calendars.cache_clear()
+    assert engine_calendar.file_calendars()["clinic"].name == "clinic"
 
 
 # ---- calendars declared in YAML --------------------------------------------------------
@@ -253,7 +247,7 @@ def test_unknown_spec_key_is_rejected():
 
 def test_year_without_holiday_data_counts_weekdays_and_is_reported(workday, caplog):
     start = sh(2026, 12, 31, 17, 0)
-    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+    with caplog.at_level(logging.WARNING, logger="workflows.calendars"):
         # Thu 12-31 17:00-17:30, then Fri 2027-01-01 counted as a plain weekday.
         due = workday.add(start, minutes=120)
         workday.add(start, minutes=120)
@@ -271,7 +265,7 @@ calendars:
     hours: {mon-fri: ["08:00-17:30"]}
     holidays: chinese
 """)["warn-once"]
-    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+    with caplog.at_level(logging.WARNING, logger="workflows.calendars"):
         calendar.add(sh(2027, 3, 1, 9, 0), working_days=10)
     warnings = [r for r in caplog.records if "2027" in r.getMessage()]
     assert len(warnings) == 1

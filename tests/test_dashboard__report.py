@@ -12,7 +12,7 @@ NOW = datetime.fromisoformat("2026-10-31T12:00:00+08:00")  # as in cockpit_data
 def test_the_report_holds_the_months_figures(month, tmp_path, capsys, test_clock):
     test_clock.set(NOW)
     out = tmp_path / "十月.xlsx"
-    assert main(["report", "--month", "2026-10", "--out", str(out)]) == 0
+    assert main(["report", "--month", "2026-10", "--out", str(out)], clock=test_clock) == 0
     assert f"wrote {out}" in capsys.readouterr().out
 
     book = load_workbook(out)

@@ -50,7 +50,7 @@ sla:
 
 @pytest.fixture
 def staff(api, session, test_clock):
-    definitions.publish(session, ERRAND)
+    definitions.publish(session, ERRAND, now=test_clock.now())
     session.commit()
     api.user("nurse", "requester", department="心内科")
     api.user("head", "dept_head", department="心内科")

@@ -1,8 +1,9 @@
 """Admin: people, their roles, departments and teams; notification channels and what failed to go out."""
+from datetime import datetime, timezone
+
 import pytest
 from sqlmodel import select
 
-from engine.clock import clock
 from engine.models import Channel, Outbox, User
 from engine.users import actor_for
 from page_support import text_of, visitor
@@ -63,7 +64,7 @@ def test_channels_show_their_deliveries_and_the_failures_with_their_errors(app, 
     channel = Channel(name="企业微信-后勤群", kind="wecom", target="https://qyapi.example/hook")
     session.add(channel)
     session.flush()
-    now = clock.now()
+    now = datetime.now(timezone.utc)
     session.add(Outbox(channel_id=channel.id, payload={"title": "RP-2026-000001 漏水"}, status="failed", attempts=5,
                        next_attempt_at=now, last_error="HTTP 502 from qyapi.example", created_at=now))
     session.add(Outbox(channel_id=channel.id, payload={"title": "RP-2026-000002"}, status="sent", attempts=1,

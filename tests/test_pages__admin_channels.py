@@ -1,8 +1,9 @@
 """Admin page: notification channels added, edited, deleted, and failed deliveries sent again."""
+from datetime import datetime, timezone
+
 import pytest
 from sqlmodel import select
 
-from engine.clock import clock
 from engine.models import Channel, Outbox
 from page_support import text_of, visitor
 
@@ -74,7 +75,7 @@ def test_a_failed_delivery_is_retried_and_the_channel_deleted_with_its_deliverie
     session.add(channel)
     session.flush()
     failed = Outbox(channel_id=channel.id, payload={"title": "RP-2026-000001 漏水"}, status="failed", attempts=5,
-                    next_attempt_at=clock.now(), last_error="HTTP 502 from qyapi", created_at=clock.now())
+                    next_attempt_at=datetime.now(timezone.utc), last_error="HTTP 502 from qyapi", created_at=datetime.now(timezone.utc))
     session.add(failed)
     session.commit()
     channel_id, failed_id = channel.id, failed.id

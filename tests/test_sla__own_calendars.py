@@ -54,13 +54,12 @@ def staff(api, session, tmp_path, monkeypatch):
     path = tmp_path / "calendars.yaml"
     path.write_text(CALENDARS, encoding="utf-8")
     monkeypatch.setenv("HOUQIN_CALENDARS", str(path))
-    calendar.default_calendars.cache_clear()
-    definitions.publish(session, PROCESS)
+    calendar.publish_file(session, now=datetime.now(timezone.utc))  # as `houqin calendars publish` does
+    definitions.publish(session, PROCESS, now=datetime.now(timezone.utc))
     session.commit()
     api.user("nurse", "requester", department="心内科")
     api.user("supervisor", "supervisor", department="后勤保障部")
-    yield api
-    calendar.default_calendars.cache_clear()
+    return api
 
 
 def enquiry(api, site: str) -> dict:

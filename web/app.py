@@ -1,5 +1,8 @@
-"""The FastAPI application: API, pages, and the mapping from engine errors to HTTP."""
-import os
+"""The FastAPI application: API, pages, and the mapping from engine errors to HTTP.
+
+Each app holds its settings (`app.state.settings`) and its clock (`app.state.clock`):
+two apps in one process (tests) never share either.
+"""
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -13,21 +16,26 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from engine import settings
-from engine.clock import clock
+from engine import settings as settings_module
+from engine.clock import Clock
+from engine.settings import Settings
 from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
 from web.api import router as api_router
+from web.deps import ClockDep
 from web.public import ClockPublic, errors
 
 STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
 
 
-def create_app() -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The app, with `settings` (default: read from the environment) and `clock` (default: real time)."""
+    settings = settings or settings_module.current()
     app = FastAPI(title="Houqin", version="0.1.0", lifespan=_lifespan, docs_url=None,
                   description="Hospital logistics work orders: repairs, procurement, hazards, complaints.")
+    app.state.settings, app.state.clock = settings, clock or Clock()
     app.include_router(api_router)
     app.add_api_route("/docs", _api_docs, include_in_schema=False)
-    if settings.test_clock_enabled():
+    if settings.test_clock:
         app.include_router(_test_clock_router())
     app.add_exception_handler(HouqinError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -49,10 +57,10 @@ def _api_docs() -> HTMLResponse:
 async def _lifespan(app: FastAPI):
     """`houqin serve` sets HOUQIN_SWEEPER=1: sweep SLA timers and send the outbox in this process."""
     sweeper = None
-    if os.environ.get("HOUQIN_SWEEPER") == "1":
+    if app.state.settings.sweeper:
         from web.worker import Sweeper
 
-        sweeper = Sweeper().start()
+        sweeper = Sweeper(app.state.settings, app.state.clock).start()
     try:
         yield
     finally:
@@ -118,7 +126,8 @@ def _test_clock_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["test"])
 
     @router.put("/_test/clock", response_model=ClockPublic, responses=errors(400, 422))
-    def set_clock(body: ClockSetting):
+    def set_clock(body: ClockSetting, clock: ClockDep):
+        """Set this app's clock (a fixed instant, or null for real time again)."""
         if body.now is not None and body.now.tzinfo is None:
             return JSONResponse(status_code=422, content={"detail": "now needs a time zone, e.g. 2026-10-09T17:00:00+08:00"})
         clock.set(body.now)

@@ -7,15 +7,28 @@ import sys
 from sqlmodel import select
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, clock=None) -> int:
+    """Run one command. Each command is one unit of work on the database; `clock` (default: real time)
+    is what "now" is for it (tests pass their frozen clock)."""
+    from engine import settings
+    from engine.clock import Clock
+
     parser = _parser()
     args = parser.parse_args(argv)
+    args.settings = settings.current()
     if getattr(args, "db", None):
-        os.environ["HOUQIN_DATABASE_URL"] = args.db
+        args.settings = args.settings.model_copy(update={"database_url": args.db})
+    args.clock = clock or Clock()
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
     return args.run(args) or 0
+
+
+def _session(args):
+    from engine.db import session_scope
+
+    return session_scope(args.settings.database)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,43 +83,77 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--db")
     report.set_defaults(run=_report)
     schedules = commands.add_parser("schedules", help="recurring work orders").add_subparsers()
-    check = schedules.add_parser("check", help="check the schedule file; prints file:line:col: message")
-    check.add_argument("file", nargs="?", help="default: HOUQIN_SCHEDULES or definitions/schedules.yaml")
-    check.set_defaults(run=_schedules_check)
+    _file_command(schedules, "check", "check the schedule file; prints file:line:col: message",
+                  "HOUQIN_SCHEDULES or definitions/schedules.yaml", _schedules_check, db=False)
+    _file_command(schedules, "publish", "publish the schedule file as a new version if it changed",
+                  "HOUQIN_SCHEDULES or definitions/schedules.yaml", _schedules_publish)
+    calendars = commands.add_parser("calendars", help="business calendars").add_subparsers()
+    _file_command(calendars, "publish", "publish the calendars file as a new version if it changed "
+                  "(running timers stay on theirs; see `sla recompute`)",
+                  "HOUQIN_CALENDARS or definitions/calendars.yaml", _calendars_publish)
+
+    sla = commands.add_parser("sla", help="SLA timers").add_subparsers()
+    recompute = sla.add_parser("recompute", help="move running timers onto the newest calendars version, "
+                                                 "recording old and new due times in each work order's history")
+    recompute.add_argument("--process", help="only this process's work orders")
+    recompute.add_argument("--order", help="only this work order (its number, e.g. RP-2026-000031)")
+    recompute.add_argument("--db")
+    recompute.set_defaults(run=_sla_recompute)
 
     return parser
 
 
+def _file_command(parent, name: str, help: str, default: str, run, *, db: bool = True) -> None:
+    """A subcommand taking one optional data file."""
+    command = parent.add_parser(name, help=help)
+    command.add_argument("file", nargs="?", help=f"default: {default}")
+    if db:
+        command.add_argument("--db")
+    command.set_defaults(run=run)
+
+
 def _init(args) -> int:
-    from engine import definitions
-    from engine.db import session_scope
+    from engine import autoconfirm, definitions, recurring
     from engine.migrate import upgrade
     from engine.models import UserRole
+    from engine.unit_of_work import unit_of_work
     from engine.users import add_user
 
-    upgrade()
-    with session_scope() as session:
-        created = definitions.publish_directory(session)
+    upgrade(args.settings.database)
+    now = args.clock.now()
+    with _session(args) as session, unit_of_work(session):
+        created = definitions.publish_directory(session, now=now)
+        if recurring.schedule_path().exists():
+            row, new = recurring.publish_file(session, now=now)
+            created += [row] if new else []
         for row in created:
             print(f"published {row.key} version {row.version}")
+        autoconfirm.backfill(session, now)  # work orders resolved before the wait was a timer
         if session.exec(select(UserRole).where(UserRole.role == "admin")).first() is None:
             password = secrets.token_urlsafe(12)
             add_user(session, username="admin", password=password, roles=["admin", "designer"], display_name="管理员")
             print(f"created user 'admin' with one-time password: {password}")
         else:
             print("an admin already exists; left as is")
-        session.commit()
-        if args.demo:
-            from engine.demo import load_demo
+    if args.demo:
+        from engine.demo import load_demo
 
-            for line in load_demo(session):
-                print(line)
+        with _session(args) as session, unit_of_work(session):
+            lines = load_demo(session, now)
+        for line in lines:
+            print(line)
     return 0
 
 
 def _serve(args) -> int:
     import uvicorn
 
+    from web.worker import Worker
+
+    # The server's processes read their settings from the environment.
+    if getattr(args, "db", None):
+        os.environ["HOUQIN_DATABASE_URL"] = args.db
+    Worker(args.settings, args.clock).prepare()
     if not args.no_sweeper:
         os.environ["HOUQIN_SWEEPER"] = "1"
     print(f"Houqin on http://{args.host}:{args.port}/  (API docs: /docs)")
@@ -115,19 +162,18 @@ def _serve(args) -> int:
 
 
 def _user_add(args) -> int:
-    from engine.db import session_scope
     from engine.errors import Invalid
+    from engine.unit_of_work import unit_of_work
     from engine.users import add_user
 
     roles = [role.strip() for value in args.role for role in value.split(",") if role.strip()]
-    with session_scope() as session:
-        try:
+    try:
+        with _session(args) as session, unit_of_work(session):
             add_user(session, username=args.name, password=args.password, roles=roles, department=args.department,
                      team=args.team, display_name=args.display_name)
-        except Invalid as exc:
-            print(f"houqin: {exc.message}", file=sys.stderr)
-            return 1
-        session.commit()
+    except Invalid as exc:
+        print(f"houqin: {exc.message}", file=sys.stderr)
+        return 1
     print(f"added {args.name} ({', '.join(roles)})")
     return 0
 
@@ -153,25 +199,32 @@ def _publish(args) -> int:
     from pathlib import Path
 
     from engine import definitions
-    from engine.db import session_scope
+    from engine.errors import HouqinError
+    from engine.unit_of_work import unit_of_work
     from workflows import DefinitionError
 
-    with session_scope() as session:
-        for path in args.files:
-            try:
-                row, created = definitions.publish(session, Path(path).read_text(encoding="utf-8"), file=path)
-            except (DefinitionError, OSError) as exc:
-                print(exc, file=sys.stderr)
-                return 1
-            print(f"{path}: {row.key} version {row.version}" + ("" if created else " (unchanged)"))
-        session.commit()
+    lines = []
+    try:
+        with _session(args) as session, unit_of_work(session):  # all the files, or none of them
+            for path in args.files:
+                row, created = definitions.publish(session, Path(path).read_text(encoding="utf-8"), file=path,
+                                                   now=args.clock.now())
+                lines.append(f"{path}: {row.key} version {row.version}" + ("" if created else " (unchanged)"))
+    except (DefinitionError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except HouqinError as exc:
+        print(f"houqin: {exc.message}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
     return 0
 
 
 def _sweep(args) -> int:
-    from web.worker import tick
+    from web.worker import Worker
 
-    done = tick()
+    done = Worker(args.settings, args.clock).tick()
     for item in done.fired:
         print(f"{item.number} {item.timer} level {item.level}: {', '.join(item.recipients) or '-'}")
     for order in done.confirmed:
@@ -189,18 +242,20 @@ def _worker(args) -> int:
     import signal
     import threading
 
-    from web.worker import interval_from_env, run
+    from web.worker import Worker, interval_from
 
     if args.interval is not None and args.interval <= 0:
         print("houqin: --interval must be a positive number of seconds", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    interval = args.interval or interval_from_env()
+    interval = args.interval or interval_from(args.settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker = Worker(args.settings, args.clock)
+    worker.prepare()
     print(f"houqin worker: sweeping and sending every {interval:g}s (Ctrl-C to stop)")
     try:
-        run(interval, stop)
+        worker.run(interval, stop)
     except KeyboardInterrupt:
         pass
     return 0
@@ -208,12 +263,11 @@ def _worker(args) -> int:
 
 def _report(args) -> int:
     from engine import report
-    from engine.db import session_scope
     from engine.errors import Invalid
 
-    with session_scope() as session:
+    with _session(args) as session:
         try:
-            path = report.write(session, args.month, args.out)
+            path = report.write(session, args.month, args.out, now=args.clock.now())
         except (Invalid, OSError) as exc:
             print(f"houqin: {getattr(exc, 'message', exc)}", file=sys.stderr)
             return 1
@@ -244,6 +298,58 @@ def _schedules_check(args) -> int:
         print(f"houqin: cannot read {path}: {exc}", file=sys.stderr)
         return 1
     print(f"{path}: ok, {len(schedule.rules)} rules")
+    return 0
+
+
+def _schedules_publish(args) -> int:
+    from pathlib import Path
+
+    from engine import recurring
+    from engine.unit_of_work import unit_of_work
+    from workflows import DefinitionError
+
+    path = Path(args.file) if args.file else recurring.schedule_path()
+    try:
+        with _session(args) as session, unit_of_work(session):
+            row, created = recurring.publish_file(session, path, now=args.clock.now())
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"houqin: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: schedules version {row.version}" + ("" if created else " (unchanged)"))
+    return 0
+
+
+def _calendars_publish(args) -> int:
+    from pathlib import Path
+
+    from engine import calendar
+    from engine.unit_of_work import unit_of_work
+
+    try:
+        with _session(args) as session, unit_of_work(session):
+            row, created = calendar.publish_file(session, Path(args.file) if args.file else None, now=args.clock.now())
+    except calendar.CalendarError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"calendars version {row.version}" + ("" if created else " (unchanged)")
+          + (": running timers keep theirs until `houqin sla recompute`" if created and row.version > 1 else ""))
+    return 0
+
+
+def _sla_recompute(args) -> int:
+    from engine import calendar
+    from engine.unit_of_work import unit_of_work
+
+    with _session(args) as session, unit_of_work(session):
+        moved = calendar.recompute(session, now=args.clock.now(), process=args.process, number=args.order)
+    for item in moved:
+        print(f"{item.number} {item.timer} (cycle {item.cycle}): calendars v{item.from_version or '-'} -> "
+              f"v{item.to_version}, due {item.old_due_at.isoformat()} -> {item.new_due_at.isoformat()}")
+    print(f"{len(moved)} timers moved to the newest calendars version")
     return 0
 
 

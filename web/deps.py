@@ -1,14 +1,28 @@
-"""What routes declare they need: a database session, and the signed-in user."""
+"""What routes declare they need: the settings, the clock, a unit of work, and the signed-in user.
+
+The request is the unit of work: `SessionDep` opens one session, and commits it
+after the route has returned but before the response is sent (FastAPI's
+`scope="function"`); a route that raises rolls everything back. So a conflict
+found at commit (someone else saved the same work order) still answers 409,
+and no response ever claims what was not committed.
+
+Who is signed in is read once per request, in one query, whether the request
+carries a bearer token (API) or the page session cookie: `signed_in` is that
+one dependency; the API refuses with 401 (`ActorDep`), the pages send the
+browser to the sign-in page (web.pages.common.ActorPage).
+"""
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from engine import unit_of_work
+from engine.clock import Clock
 from engine.db import get_engine
-from engine.models import User
-from engine.users import Actor, actor_for
+from engine.settings import Settings
+from engine.users import Actor, active_actor
 from web.security import token_username
 
 # Ids are 32-bit integer columns on PostgreSQL: a larger id cannot exist, so it is refused as input.
@@ -16,24 +30,45 @@ ROW_ID_MAX = 2**31 - 1
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        yield session
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+def get_clock(request: Request) -> Clock:
+    """The app's clock: real time, or the test clock (HOUQIN_TEST_CLOCK=1, or a test's override)."""
+    return request.app.state.clock
 
 
-def current_actor(request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
-    """From the bearer token (API), or from the signed session cookie (pages)."""
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    with Session(get_engine(settings.database), expire_on_commit=False) as session:
+        with unit_of_work.unit_of_work(session):
+            yield session
+
+
+# scope="function": the exit (the commit) runs before the response is sent, not after it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def signed_in(request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor | None:
+    """The active user of the bearer token, else of the page session cookie; None when nobody is."""
     username = token_username(session, token) if token else None
     if username is None and "session" in request.scope:
         username = request.session.get("username")
-    user = session.exec(select(User).where(User.username == username, User.active == True)).first() if username else None  # noqa: E712
-    if user is None:
+    return active_actor(session, username) if isinstance(username, str) and username else None
+
+
+SignedIn = Annotated[Actor | None, Depends(signed_in)]
+
+
+def current_actor(actor: SignedIn) -> Actor:
+    if actor is None:
         raise HTTPException(401, "sign in first: POST /api/v1/auth/token with username and password",
                             headers={"WWW-Authenticate": "Bearer"})
-    return actor_for(session, user)
+    return actor
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -84,6 +84,7 @@ class TimerPublic(Public):
     label: Label | None
     cycle: int
     calendar: str
+    calendar_version: int | None = Field(default=None, description="the calendars version its due time is computed on")
     started_at: Timestamp
     due_at: Timestamp
     state: str

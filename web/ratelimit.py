@@ -1,58 +1,61 @@
 """Limiting password guesses: a few failures per username and address, then a wait.
 
-Kept in memory, per process: with several workers each counts on its own, so the
-real limit is `FAILURES` × workers per window — still far too slow for guessing
-an argon2-hashed password, and it needs no shared store. Time comes from the
-engine's clock, so tests move it instead of waiting. Each app has its own
-(`app.state.login_limiter`, made in web.pages.mount).
+The failures are rows in the database (`login_failures`), so every worker
+process behind the same database counts the same failures: N workers do not
+make the limit N times looser. Each call is a short transaction of its own,
+apart from the request's: an API sign-in that fails answers 401 by raising,
+which rolls the request back, and the failure must stay counted all the same.
+Rows older than the window are pruned whenever a failure is recorded, so the
+table holds at most a window's worth of failures.
+
+Time comes from the caller (the app's clock), so tests move it instead of waiting.
 """
 import math
-import threading
-from collections import deque
 from datetime import datetime, timedelta
 
-from engine.clock import clock
+from sqlalchemy import delete, func
+from sqlmodel import Session, select
+
+from engine.db import get_engine
+from engine.models import LoginFailure
+from engine.unit_of_work import unit_of_work
 
 FAILURES = 5
 WINDOW = timedelta(minutes=15)
-_MAX_KEYS = 100_000  # bounds memory under a spray of made-up usernames
 
 
 class LoginLimiter:
-    def __init__(self, failures: int = FAILURES, window: timedelta = WINDOW):
-        self.failures, self.window = failures, window
-        self._seen: dict[tuple[str, str], deque[datetime]] = {}
-        self._lock = threading.Lock()
+    """One per app; it counts in the database the app's settings name."""
+
+    def __init__(self, app, failures: int = FAILURES, window: timedelta = WINDOW):
+        self.app, self.failures, self.window = app, failures, window
+
+    def _session(self) -> Session:
+        return Session(get_engine(self.app.state.settings.database), expire_on_commit=False)
 
     @staticmethod
     def _key(username: str, address: str) -> tuple[str, str]:
-        return username.strip().lower()[:64], address
+        return username.strip().lower()[:64], address[:64]
 
-    def _recent(self, key, now: datetime) -> deque[datetime]:
-        times = self._seen.get(key, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        return times
-
-    def retry_after(self, username: str, address: str) -> int:
+    def retry_after(self, username: str, address: str, now: datetime) -> int:
         """Seconds until another attempt is allowed; 0 when it is allowed now."""
-        now = clock.now()
-        with self._lock:
-            times = self._recent(self._key(username, address), now)
-            if len(times) < self.failures:
-                return 0
-            return max(1, math.ceil((times[0] + self.window - now).total_seconds()))
+        name, address = self._key(username, address)
+        with self._session() as session:
+            count, oldest = session.exec(
+                select(func.count(), func.min(LoginFailure.at)).where(
+                    LoginFailure.username == name, LoginFailure.address == address, LoginFailure.at > now - self.window)
+            ).one()
+        if count < self.failures:
+            return 0
+        return max(1, math.ceil((oldest + self.window - now).total_seconds()))
 
-    def failed(self, username: str, address: str) -> None:
-        now = clock.now()
-        with self._lock:
-            if len(self._seen) >= _MAX_KEYS:
-                self._seen = {k: v for k, v in self._seen.items() if v and now - v[-1] < self.window}
-            key = self._key(username, address)
-            times = self._recent(key, now)
-            times.append(now)
-            self._seen[key] = times
+    def failed(self, username: str, address: str, now: datetime) -> None:
+        name, address = self._key(username, address)
+        with self._session() as session, unit_of_work(session):
+            session.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
+            session.add(LoginFailure(username=name, address=address, at=now))
 
     def succeeded(self, username: str, address: str) -> None:
-        with self._lock:
-            self._seen.pop(self._key(username, address), None)
+        name, address = self._key(username, address)
+        with self._session() as session, unit_of_work(session):
+            session.execute(delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.address == address))

@@ -1,5 +1,4 @@
 """Bearer tokens for the API: signed JWTs carrying the username, with an expiry."""
-import os
 import secrets
 from datetime import datetime, timedelta, timezone
 
@@ -7,6 +6,7 @@ import jwt
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from engine import settings, unit_of_work
 from engine.models import Setting
 
 ALGORITHM = "HS256"
@@ -15,20 +15,24 @@ _cache: dict[str, str] = {}
 
 
 def secret_key(session: Session) -> str:
-    """HOUQIN_SECRET_KEY, or a random key made once and kept in the database (shared by all workers)."""
+    """HOUQIN_SECRET_KEY, or a random key made once and kept in the database (shared by all workers).
+
+    Made in a transaction of its own: it must stay even if the request that first needed it fails.
+    """
     if "key" in _cache:
         return _cache["key"]
-    key = os.environ.get("HOUQIN_SECRET_KEY")
+    key = settings.current().secret_key
     if not key:
-        stored = session.get(Setting, "secret_key")
-        if stored is None:
-            try:
-                session.add(Setting(key="secret_key", value=secrets.token_urlsafe(48)))
-                session.commit()
-            except IntegrityError:  # another worker made it first
-                session.rollback()
-            stored = session.get(Setting, "secret_key")
-        key = stored.value
+        with Session(session.get_bind(), expire_on_commit=False) as own:
+            stored = own.get(Setting, "secret_key")
+            if stored is None:
+                try:
+                    own.add(Setting(key="secret_key", value=secrets.token_urlsafe(48)))
+                    unit_of_work.commit(own)
+                except IntegrityError:  # another worker made it first
+                    pass
+                stored = own.get(Setting, "secret_key")
+            key = stored.value
     _cache["key"] = key
     return key
 

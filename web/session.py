@@ -13,7 +13,6 @@ page on another site can never fire an event with a signed-in user's cookie.
 """
 import hashlib
 import hmac
-import os
 import secrets
 
 from starlette.middleware.sessions import SessionMiddleware
@@ -22,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.db import session_scope
+from engine.settings import Settings
 from web.security import secret_key
 
 COOKIE = "houqin_session"
@@ -31,8 +31,8 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
-def _cookie_key() -> str:
-    with session_scope() as session:
+def _cookie_key(database_url: str) -> str:
+    with session_scope(database_url) as session:
         master = secret_key(session)
     # A key of its own, so a session cookie can never be passed off as an API token or the reverse.
     return hmac.new(master.encode(), b"houqin page session", hashlib.sha256).hexdigest()
@@ -41,15 +41,15 @@ def _cookie_key() -> str:
 class LazySessionMiddleware:
     """SessionMiddleware whose signing key is fetched on the first request."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
+    def __init__(self, app: ASGIApp, settings: Settings):
+        self.app, self.settings = app, settings
         self._inner: SessionMiddleware | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._inner is None:
             self._inner = SessionMiddleware(
-                self.app, secret_key=_cookie_key(), session_cookie=COOKIE, max_age=MAX_AGE, same_site="lax",
-                https_only=os.environ.get("HOUQIN_SECURE_COOKIES") == "1",
+                self.app, secret_key=_cookie_key(self.settings.database), session_cookie=COOKIE, max_age=MAX_AGE,
+                same_site="lax", https_only=self.settings.secure_cookies,
             )
         await self._inner(scope, receive, send)
 

@@ -1,4 +1,6 @@
-"""The Houqin definition language: schema, loading, validation, compiling, diagrams.
+"""The Houqin languages: process definitions (schema, loading, validation, compiling, diagrams),
+business calendars (`calendars.py`, with their arithmetic), schedules (`schedules.py`) and the
+one duration grammar they share (`durations.py`). Each file is data, checked with line and column.
 
 Nothing here knows about the database or HTTP; the engine builds on it.
 """

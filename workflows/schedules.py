@@ -12,23 +12,18 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from workflows.durations import parse_span
 
 from workflows.errors import DefinitionError, Problem
 from workflows.loader import Located, _plain, _schema_problem, parse_yaml
 from workflows.schema import PRIORITIES, ProcessDefinition, Strict
 
-_SPAN = re.compile(r"^\s*(\d+)\s*(m|min|minutes?|h|hours?|d|days?|w|weeks?)\s*$", re.I)
 TITLE_PLACEHOLDERS = {"date", "time"}
 
 
-def span(text: str) -> timedelta:
-    """`30m`, `8h`, `1d`, `1w`: wall-clock time (not working time), for intervals and lateness."""
-    match = _SPAN.match(str(text))
-    if not match:
-        raise ValueError(f"'{text}' is not a span of time: write e.g. '30m', '8h', '1d' or '1w'")
-    amount, unit = int(match.group(1)), match.group(2)[0].lower()
-    return timedelta(**{{"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: amount})
+span = parse_span  # `30m`, `8h`, `1d`, `1w`: wall-clock time (not working time), for intervals and lateness
 
 
 class Rule(Strict):
@@ -50,6 +45,22 @@ class Rule(Strict):
     reporter: str | None = None  # the user the work order is created as; the file's `run_as` by default
     late_after: str | None = None
     active: bool = True
+    # Parsed once at load: the engine reads these, never the text.
+    _interval: timedelta | None = PrivateAttr(default=None)
+    _late_after: timedelta | None = PrivateAttr(default=None)
+
+    def model_post_init(self, context) -> None:
+        self._interval = span(self.every) if self.every is not None else None
+        self._late_after = span(self.late_after) if self.late_after is not None else None
+
+    @property
+    def interval(self) -> timedelta | None:
+        """The `every` span, for interval rules."""
+        return self._interval
+
+    def lateness(self, schedule: "Schedule") -> timedelta:
+        """How late a period may be created before it is marked late: the rule's, else the file's."""
+        return self._late_after if self._late_after is not None else schedule.lateness
 
     @field_validator("name")
     @classmethod
@@ -111,6 +122,14 @@ class Schedule(Strict):
     late_after: str = "30m"  # a period created later than this after its time is marked late
     catch_up: int = Field(default=100, ge=1, le=10000)  # most missed periods one rule creates at once
     rules: list[Rule] = []
+    _late_after: timedelta = PrivateAttr(default=timedelta(minutes=30))
+
+    def model_post_init(self, context) -> None:
+        self._late_after = span(self.late_after)
+
+    @property
+    def lateness(self) -> timedelta:
+        return self._late_after
 
     @field_validator("timezone")
     @classmethod

@@ -4,9 +4,12 @@ This module only says what a well-formed file looks like; cross-references
 (unknown states, unreachable states, ...) are checked in `validate.py`.
 """
 import re
+from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from workflows.durations import Duration
 
 ROLES = (
     "requester", "dispatcher", "technician", "dept_head", "logistics", "purchaser",
@@ -20,9 +23,8 @@ DEPARTMENT_SCOPE = "@department"
 PRIORITIES = ("urgent", "high", "normal", "low")
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "choice", "list", "user")
 
-_DURATION = re.compile(
-    r"^\s*(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hours?|d|days?|wd|working\s+days?)\s*$", re.I
-)
+# Words a ladder may name besides `role:NAME` and `user:NAME`: people related to the work order.
+NOTIFY_WORDS = ("assignee", "reporter", "dept_head", "watchers", "first_contact")
 
 
 class Strict(BaseModel):
@@ -34,34 +36,7 @@ class Label(Strict):
     en: str
 
 
-class Duration(BaseModel):
-    """A span of time in a calendar: minutes of open time, or whole working days."""
-
-    minutes: float = 0
-    days: int = 0
-
-    @classmethod
-    def parse(cls, text: str | int) -> "Duration":
-        if isinstance(text, int):
-            return cls(minutes=text)
-        match = _DURATION.match(str(text))
-        if not match:
-            raise ValueError(
-                f"'{text}' is not a duration: write e.g. '15m', '2h', '3d' (days count as working days)"
-            )
-        amount, unit = float(match.group(1)), match.group(2).lower()
-        if unit.startswith("m"):
-            return cls(minutes=amount)
-        if unit.startswith("h"):
-            return cls(minutes=amount * 60)
-        if amount != int(amount):
-            raise ValueError(f"'{text}': days must be a whole number; use hours for part of a day")
-        return cls(days=int(amount))
-
-
 def _duration(value):
-    if isinstance(value, Duration):
-        return value
     return Duration.parse(value)
 
 
@@ -126,8 +101,57 @@ class SlaTarget(Strict):
     _parse = field_validator("within", mode="before")(lambda cls, v: _duration(v))
 
 
+@dataclass(frozen=True)
+class RungTime:
+    """When a rung falls: a `fraction` of the target (`80%`), or `shift` from the due time (`due + 30m`)."""
+
+    fraction: float | None = None
+    shift: Duration = Duration()
+
+    @classmethod
+    def parse(cls, text: str) -> "RungTime":
+        text = str(text).strip()
+        if text.endswith("%"):
+            try:
+                return cls(fraction=float(text[:-1]) / 100)
+            except ValueError:
+                raise ValueError(f"'{text}' is not a percentage such as '80%'") from None
+        match = re.fullmatch(r"due\s*(?:([+-])\s*(.+))?", text)
+        if not match:
+            raise ValueError(f"'{text}' is not a time: write '80%', 'due' or 'due + 30m'")
+        if not match.group(1):
+            return cls()
+        span = Duration.parse(match.group(2))
+        return cls(shift=-span if match.group(1) == "-" else span)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a rung names: `role:NAME`, `user:NAME`, or a word in NOTIFY_WORDS (`kind` is then the word)."""
+
+    kind: str
+    name: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> "Recipient":
+        kind, _, name = str(text).partition(":")
+        if kind in ("role", "user") and name:
+            return cls(kind, name)
+        if text in NOTIFY_WORDS:
+            return cls(text)
+        return cls("unknown", str(text))
+
+    @property
+    def known(self) -> bool:
+        return self.kind in NOTIFY_WORDS or self.kind == "user" or (self.kind == "role" and self.name in ROLES)
+
+
 class EscalationStep(Strict):
-    """One rung of a ladder; level 0 is a warning, 1 and up are escalations."""
+    """One rung of a ladder; level 0 is a warning, 1 and up are escalations.
+
+    `at`, `notify`, `watch` and `reassign` keep the text as written (the API shows it); their
+    parsed forms (`time`, `recipients`, `watchers`, `reassign_to`) are made once, at load.
+    """
 
     level: int = Field(ge=0)
     at: str
@@ -135,30 +159,38 @@ class EscalationStep(Strict):
     raise_priority: bool = False
     reassign: str | None = None
     watch: list[str] = []
+    _time: RungTime = PrivateAttr(default=RungTime())
+    _recipients: tuple[Recipient, ...] = PrivateAttr(default=())
+    _watchers: tuple[Recipient, ...] = PrivateAttr(default=())
+    _reassign_to: Recipient | None = PrivateAttr(default=None)
 
     @field_validator("at")
     @classmethod
     def _when(cls, value: str) -> str:
-        parse_offset(value)
+        RungTime.parse(value)
         return value
 
+    def model_post_init(self, context) -> None:
+        self._time = RungTime.parse(self.at)
+        self._recipients = tuple(Recipient.parse(target) for target in self.notify)
+        self._watchers = tuple(Recipient.parse(target) for target in self.watch)
+        self._reassign_to = Recipient.parse(self.reassign) if self.reassign is not None else None
 
-def parse_offset(text: str) -> tuple[float | None, Duration | None]:
-    """`80%` → fraction of the target; `due`, `due + 30m`, `due - 10m` → offset from the due time."""
-    text = str(text).strip()
-    if text.endswith("%"):
-        try:
-            return float(text[:-1]) / 100, None
-        except ValueError:
-            raise ValueError(f"'{text}' is not a percentage such as '80%'") from None
-    match = re.fullmatch(r"due\s*(?:([+-])\s*(.+))?", text)
-    if not match:
-        raise ValueError(f"'{text}' is not a time: write '80%', 'due' or 'due + 30m'")
-    if not match.group(1):
-        return None, Duration()
-    span = Duration.parse(match.group(2))
-    sign = -1 if match.group(1) == "-" else 1
-    return None, Duration(minutes=sign * span.minutes, days=sign * span.days)
+    @property
+    def time(self) -> RungTime:
+        return self._time
+
+    @property
+    def recipients(self) -> tuple[Recipient, ...]:
+        return self._recipients
+
+    @property
+    def watchers(self) -> tuple[Recipient, ...]:
+        return self._watchers
+
+    @property
+    def reassign_to(self) -> Recipient | None:
+        return self._reassign_to
 
 
 class TimerBounds(Strict):
@@ -255,6 +287,7 @@ class ProcessDefinition(Strict):
     feedback: FeedbackSpec | None = None
     ledger: LedgerSpec | None = None
     reporting: ReportingSpec | None = None
+    _event_labels: dict[str, Label] = PrivateAttr(default_factory=dict)  # made once, at load
 
     @field_validator("key")
     @classmethod
@@ -294,7 +327,12 @@ class ProcessDefinition(Strict):
         return next(iter(self.sla), None)
 
     def event_label(self, name: str) -> Label:
+        """The first label declared for an event name (a timeline row names only the event)."""
+        return self._event_labels.get(name) or Label(zh=name, en=name)
+
+    def model_post_init(self, context) -> None:
+        labels: dict[str, Label] = {}
         for event in self.events:
-            if event.name == name and event.label:
-                return event.label
-        return Label(zh=name, en=name)
+            if event.label:
+                labels.setdefault(event.name, event.label)
+        self._event_labels = labels

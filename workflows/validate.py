@@ -4,11 +4,10 @@ from collections import deque
 from workflows import conditions
 from workflows.errors import Problem
 from workflows.loader import Located
-from workflows.schema import DEPARTMENT_SCOPE, PRIORITIES, PSEUDO_ROLES, ROLES, ProcessDefinition
+from workflows.schema import DEPARTMENT_SCOPE, NOTIFY_WORDS, PRIORITIES, PSEUDO_ROLES, ROLES, ProcessDefinition, Recipient
 
 # Names a condition may use besides the process's own fields.
 BUILTIN_NAMES = {"priority", "department", "location"}
-NOTIFY_WORDS = {"assignee", "reporter", "dept_head", "watchers", "first_contact"}
 
 
 def semantic_problems(definition: ProcessDefinition, located: Located, calendars: set[str] | None = None) -> list[Problem]:
@@ -143,18 +142,16 @@ class _Checks:
         if levels != sorted(set(levels)):
             self.report((*path, "escalation"), "escalation levels must be distinct and listed in increasing order")
         for i, step in enumerate(timer.escalation):
-            for j, target in enumerate(step.notify):
-                self.recipient(target, (*path, "escalation", i, "notify", j))
-            for j, target in enumerate(step.watch):
-                self.recipient(target, (*path, "escalation", i, "watch", j))
-            if step.reassign is not None:
-                self.recipient(step.reassign, (*path, "escalation", i, "reassign"))
+            for j, target in enumerate(step.recipients):
+                self.recipient(step.notify[j], target, (*path, "escalation", i, "notify", j))
+            for j, target in enumerate(step.watchers):
+                self.recipient(step.watch[j], target, (*path, "escalation", i, "watch", j))
+            if step.reassign_to is not None:
+                self.recipient(step.reassign, step.reassign_to, (*path, "escalation", i, "reassign"))
 
-    def recipient(self, target: str, path: tuple) -> None:
-        kind, _, name = target.partition(":")
-        if target in NOTIFY_WORDS or (kind == "user" and name) or (kind == "role" and name in ROLES):
-            return
-        self.report(path, f"unknown recipient '{target}': use role:NAME, user:NAME, or one of {', '.join(sorted(NOTIFY_WORDS))}")
+    def recipient(self, written: str, target: Recipient, path: tuple) -> None:
+        if not target.known:
+            self.report(path, f"unknown recipient '{written}': use role:NAME, user:NAME, or one of {', '.join(sorted(NOTIFY_WORDS))}")
 
     def feedback(self) -> None:
         feedback = self.d.feedback

@@ -6,7 +6,7 @@ from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
 from engine import attachments
-from web.deps import ActorDep, SessionDep
+from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import AttachmentPublic, errors, files
 
 router = APIRouter(tags=["attachments"])
@@ -32,7 +32,7 @@ def shown(attachment) -> AttachmentPublic:
 
 @router.post("/workorders/{order_id}/attachments", status_code=201, openapi_extra=UPLOAD_BODY,
              responses=errors(400, 401, 404, 411, 413, 415, 422))
-async def upload(order_id: Id, request: Request, session: SessionDep, actor: ActorDep) -> AttachmentPublic:
+async def upload(order_id: Id, request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep) -> AttachmentPublic:
     """Attach a photo (JPEG, PNG, WebP, HEIC) or a PDF, as multipart field `file`; at most
     HOUQIN_MAX_ATTACHMENT_MB (10 MB by default)."""
     limit = attachments.max_bytes()
@@ -51,7 +51,7 @@ async def upload(order_id: Id, request: Request, session: SessionDep, actor: Act
     comment = form.get("comment") if isinstance(form.get("comment"), str) else ""
     try:
         attachment = attachments.save(session, actor, order_id, filename=upload.filename, stream=upload.file,
-                                      comment=comment)
+                                      comment=comment, now=clock.now())
     except attachments.TooLarge as exc:
         raise HTTPException(413, exc.message) from None
     except attachments.UnsupportedType as exc:

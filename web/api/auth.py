@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from engine.users import authenticate
-from web.deps import ActorDep, SessionDep
+from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import MePublic, TokenPublic, errors
 from web.security import issue_token
 
@@ -12,18 +12,20 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/token", responses=errors(400, 401, 422, 429))
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request) -> TokenPublic:
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request,
+          clock: ClockDep) -> TokenPublic:
     # The same per-username-and-address limit as the sign-in page (web.ratelimit).
     limiter = getattr(request.app.state, "login_limiter", None)
     address = request.client.host if request.client else "-"
-    wait = limiter.retry_after(form.username, address) if limiter else 0
+    now = clock.now()
+    wait = limiter.retry_after(form.username, address, now) if limiter else 0
     if wait:
         raise HTTPException(429, f"too many failed sign-ins for '{form.username[:64]}'; try again in {wait} seconds",
                             headers={"Retry-After": str(wait)})
     user = authenticate(session, form.username, form.password)
     if user is None:
         if limiter:
-            limiter.failed(form.username, address)
+            limiter.failed(form.username, address, now)
         raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
     if limiter:
         limiter.succeeded(form.username, address)

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from engine import channels
 from engine.models import Channel, Outbox
-from web.deps import ROW_ID_MAX, SessionDep, require_roles
+from web.deps import ROW_ID_MAX, ClockDep, SessionDep, require_roles
 from web.public import ChannelPublic, DeliveriesPublic, DeliveryPublic, errors
 
 router = APIRouter(tags=["channels"], dependencies=[require_roles("admin")], responses=errors(401, 403, 422))
@@ -91,9 +91,9 @@ def _delivery(row: Outbox, channel_name: str) -> DeliveryPublic:
 
 
 @router.post("/channels/deliveries/{delivery_id}/retry", responses=errors(404, 409))
-def retry_delivery(delivery_id: Id, session: SessionDep) -> DeliveryPublic:
+def retry_delivery(delivery_id: Id, session: SessionDep, clock: ClockDep) -> DeliveryPublic:
     """Queue a failed delivery again, from its first attempt (e.g. after fixing the channel)."""
-    row = channels.retry(session, delivery_id)
+    row = channels.retry(session, delivery_id, now=clock.now())
     return _delivery(row, channels.get(session, row.channel_id).name)
 
 

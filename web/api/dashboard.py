@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from engine import periods
 from engine.dashboard import Scope, figures
 from engine.errors import Invalid
-from web.deps import ActorDep, SessionDep
+from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import DashboardPublic, errors
 
 router = APIRouter(tags=["dashboard"])
@@ -15,7 +15,7 @@ Text = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")]
 
 @router.get("/dashboard", responses=errors(401, 422))
 def dashboard(
-    session: SessionDep, actor: ActorDep,
+    session: SessionDep, actor: ActorDep, clock: ClockDep,
     start: Annotated[str | None, Query(alias="from", max_length=40,
                                        description="a day (2026-10-01) or a time with a zone")] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40,
@@ -28,4 +28,4 @@ def dashboard(
                   department=department, process=process, team=team)
     if scope.start and scope.end and scope.end <= scope.start:
         raise Invalid("'to' must come after 'from'", [{"field": "to", "message": "before 'from'"}])
-    return figures(session, actor, scope, monthly=True)
+    return figures(session, actor, scope, clock.now(), monthly=True)

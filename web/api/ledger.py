@@ -6,9 +6,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from engine import ledger, periods
-from engine.clock import clock
 from engine.errors import Invalid
-from web.deps import ActorDep, SessionDep
+from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import LedgerPublic, errors, files
 
 router = APIRouter(tags=["ledger"])
@@ -40,7 +39,7 @@ Text = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
 
 @router.get("/ledger", responses=errors(401, 404, 422))
 def list_ledger(
-    request: Request, session: SessionDep, actor: ActorDep, process: Text = None, status: Text = None,
+    request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep, process: Text = None, status: Text = None,
     department: Text = None,
     start: Annotated[str | None, Query(alias="from", max_length=40, description="a day (2026-07-01) or a time with a zone")] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40, description="a day (included) or a time with a zone")] = None,
@@ -49,7 +48,8 @@ def list_ledger(
 ) -> LedgerPublic:
     """Every work order of the ledger process as a row. Besides the named filters, each declared
     column of choice or text type filters by its name, e.g. `category=fire&risk_level=major`."""
-    found, rows, total = ledger.page(session, actor, _filters(request, process, status, department, limit, offset))
+    found, rows, total = ledger.page(session, actor, _filters(request, process, status, department, limit, offset),
+                                     clock.now())
     return {
         "process": found.process, "title": found.spec.title.model_dump(),
         "columns": found.columns(actor.language), "items": rows, "total": total, "limit": limit, "offset": offset,
@@ -60,15 +60,16 @@ def list_ledger(
             responses={**files(XLSX, "text/csv; charset=utf-8", description="the ledger as a spreadsheet or CSV"),
                        **errors(401, 404, 422)})
 def export_ledger(
-    request: Request, session: SessionDep, actor: ActorDep, format: Literal["xlsx", "csv"] = "xlsx",
+    request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep, format: Literal["xlsx", "csv"] = "xlsx",
     process: Text = None, status: Text = None, department: Text = None,
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
     """The filtered ledger as a spreadsheet (`.xlsx`) or CSV (UTF-8 with a byte-order mark), as a download."""
-    found, rows = ledger.every_row(session, actor, _filters(request, process, status, department))
+    now = clock.now()
+    found, rows = ledger.every_row(session, actor, _filters(request, process, status, department), now)
     title = found.spec.title.en if actor.language == "en" else found.spec.title.zh
-    stamp = f"{periods.local(clock.now()):%Y%m%d}"
+    stamp = f"{periods.local(now):%Y%m%d}"
     disposition = (f'attachment; filename="{found.process}-ledger-{stamp}.{format}"; '
                    f"filename*=UTF-8''{quote(f'{title}-{stamp}.{format}')}")
     headers = {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"}

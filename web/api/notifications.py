@@ -1,12 +1,10 @@
-from datetime import datetime
 
 from fastapi import APIRouter
 from sqlmodel import select
 
-from engine.clock import clock
 from engine.errors import NotFound
 from engine.models import Notification
-from web.deps import ROW_ID_MAX, ActorDep, SessionDep
+from web.deps import ROW_ID_MAX, ActorDep, ClockDep, SessionDep
 from web.public import NotificationPublic, NotificationReadPublic, errors
 
 router = APIRouter(tags=["notifications"])
@@ -22,11 +20,10 @@ def list_notifications(session: SessionDep, actor: ActorDep, unread: bool = True
 
 
 @router.post("/notifications/{notification_id}/read", responses=errors(401, 404, 422))
-def mark_read(notification_id: int, session: SessionDep, actor: ActorDep) -> NotificationReadPublic:
+def mark_read(notification_id: int, session: SessionDep, actor: ActorDep, clock: ClockDep) -> NotificationReadPublic:
     note = session.get(Notification, notification_id) if 0 < notification_id <= ROW_ID_MAX else None
     if note is None or note.user_id != actor.id:
         raise NotFound(f"notification {notification_id} not found")
     note.read_at = note.read_at or clock.now()
     session.add(note)
-    session.commit()
     return NotificationReadPublic(id=note.id, read_at=note.read_at)

@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from engine import lateness, sla, workorders
-from engine.clock import clock
 from engine.models import Department, Escalation, History, SlaTimer, User, WorkOrder
 from engine.users import Actor
 from web.public import EscalationPublic, HistoryEntryPublic, TimerPublic, WorkOrderPublic, WorkOrderRowPublic
@@ -47,18 +46,17 @@ def _row(order: WorkOrder, users: dict, departments: dict, timers: list[TimerPub
     }
 
 
-def summaries(session: Session, orders: list[WorkOrder]) -> list[WorkOrderRowPublic]:
+def summaries(session: Session, orders: list[WorkOrder], now: datetime) -> list[WorkOrderRowPublic]:
     users = usernames(session, set().union(*(_people(o) for o in orders)) if orders else set())
     departments = _departments(session, {o.department_id for o in orders})
-    shown_timers = timers_of(session, orders)
+    shown_timers = timers_of(session, orders, now)
     return [WorkOrderRowPublic(**_row(order, users, departments, shown_timers.get(order.id, []))) for order in orders]
 
 
-def timers_of(session: Session, orders: list[WorkOrder], now: datetime | None = None) -> dict[int, list[TimerPublic]]:
+def timers_of(session: Session, orders: list[WorkOrder], now: datetime) -> dict[int, list[TimerPublic]]:
     """The SLA timers of several work orders in one query: a supervisor's list shows what is late and by how much."""
     if not orders:
         return {}
-    now = now or clock.now()
     rows = session.exec(select(SlaTimer).where(SlaTimer.work_order_id.in_([o.id for o in orders])).order_by(SlaTimer.id)).all()
     specs = {order.id: workorders.definition_of(session, order).sla for order in orders}
     out: dict[int, list[TimerPublic]] = {}
@@ -66,9 +64,9 @@ def timers_of(session: Session, orders: list[WorkOrder], now: datetime | None = 
         spec = specs[timer.work_order_id].get(timer.name)
         out.setdefault(timer.work_order_id, []).append(TimerPublic(
             name=timer.name, label=spec.label if spec and spec.label else None,
-            cycle=timer.cycle, calendar=timer.calendar, started_at=timer.started_at, due_at=timer.due_at,
+            cycle=timer.cycle, calendar=timer.calendar, calendar_version=timer.calendar_version, started_at=timer.started_at, due_at=timer.due_at,
             state=timer.status, breached=lateness.timer_is_late(timer, now), level=timer.level,
-            remaining_seconds=sla.remaining_seconds(timer, now), stopped_at=timer.stopped_at,
+            remaining_seconds=sla.remaining_seconds(session, timer, now), stopped_at=timer.stopped_at,
             working_seconds=timer.working_seconds,
         ))
     return out
@@ -79,14 +77,14 @@ def _entry(row: History, users: dict) -> HistoryEntryPublic:
                               from_=row.from_state, to=row.to_state, comment=row.comment, data=row.data or {})
 
 
-def detail(session: Session, order: WorkOrder, actor: Actor) -> WorkOrderPublic:
+def detail(session: Session, order: WorkOrder, actor: Actor, now: datetime) -> WorkOrderPublic:
     """The work order with its timers, escalations and history: the same handful of queries for any history."""
     rows = workorders.history(session, order.id)
     users = usernames(session, _people(order) | {row.actor_id for row in rows})
     departments = _departments(session, {order.department_id})
     escalations = session.exec(select(Escalation).where(Escalation.work_order_id == order.id).order_by(Escalation.id)).all()
     return WorkOrderPublic(
-        **_row(order, users, departments, timers_of(session, [order]).get(order.id, [])),
+        **_row(order, users, departments, timers_of(session, [order], now).get(order.id, [])),
         available_events=workorders.available_events(session, order, actor),
         escalations=[EscalationPublic(level=e.level, fired_at=e.fired_at, recipients=e.recipients) for e in escalations],
         history=[_entry(row, users) for row in rows],

@@ -2,7 +2,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from engine import definitions
-from web.deps import ActorDep, SessionDep, require_roles
+from web.deps import ActorDep, ClockDep, SessionDep, require_roles
 from web.public import (DefinitionCheckPublic, ErrorPublic, ProcessPublic, ProcessPublished, ProcessSummaryPublic,
                         errors)
 from workflows import DefinitionError, ProcessDefinition
@@ -59,20 +59,19 @@ def get_process(key: str, session: SessionDep, actor: ActorDep, version: int | N
              dependencies=[require_roles("designer", "admin")],
              responses={200: {"model": ProcessPublished, "description": "the text was the current version already"},
                         **errors(401, 403, 409, 422)})
-async def publish_process(request: Request, session: SessionDep, actor: ActorDep):
+async def publish_process(request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep):
     body = await request.body()
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPException(422, "the body must be YAML text in UTF-8") from None
     try:
-        row, created = definitions.publish(session, text, file="<upload>", actor_id=actor.id)
+        row, created = definitions.publish(session, text, file="<upload>", actor_id=actor.id, now=clock.now())
     except DefinitionError as exc:
         return JSONResponse(status_code=422, content=ErrorPublic(
             detail=f"the definition has {len(exc.problems)} problem(s); fix each at its line",
             errors=[{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems],
         ).model_dump(mode="json"))
-    session.commit()
     out = describe(row, definitions.compiled(session, row.key, row.version).definition, actor.language)
     shown = ProcessPublished(**out, created=created).model_dump(mode="json", by_alias=True)
     return JSONResponse(status_code=201 if created else 200, content=shown)

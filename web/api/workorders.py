@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine import feedback as feedback_service, workorders
 from engine.workorders import EventInput, Filters
 from web.api.present import detail, summaries
-from web.deps import ROW_ID_MAX, ActorDep, SessionDep
+from web.deps import ROW_ID_MAX, ActorDep, ClockDep, SessionDep
 from web.public import WorkOrderBase, WorkOrderPublic, WorkOrdersPublic, errors
 
 router = APIRouter(tags=["work orders"])
@@ -58,14 +58,15 @@ OrderId = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="the work order's
 
 
 @router.post("/workorders", status_code=201, responses=errors(400, 401, 422))
-def create_work_order(body: WorkOrderCreate, session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
-    order = workorders.create(session, actor, **body.model_dump())
-    return detail(session, order, actor)
+def create_work_order(body: WorkOrderCreate, session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
+    now = clock.now()
+    order = workorders.create(session, actor, **body.model_dump(), now=now)
+    return detail(session, order, actor, now)
 
 
 @router.get("/workorders", responses=errors(401, 422))
 def list_work_orders(
-    session: SessionDep, actor: ActorDep,
+    session: SessionDep, actor: ActorDep, clock: ClockDep,
     process: str | None = None, state: str | None = None, department: str | None = None,
     assignee: str | None = None, priority: Priority | None = None,
     overdue: bool = False, escalated: bool = False, mine: bool = False,
@@ -76,33 +77,37 @@ def list_work_orders(
     filters = Filters(process=process, state=state, department=department, assignee=assignee, priority=priority,
                       overdue=overdue, escalated=escalated, q=q, limit=limit, offset=offset,
                       reporter_id=actor.id if mine else None)
-    items, total = workorders.search(session, actor, filters)
-    return WorkOrdersPublic(items=summaries(session, items), total=total, limit=limit, offset=offset)
+    now = clock.now()
+    items, total = workorders.search(session, actor, filters, now)
+    return WorkOrdersPublic(items=summaries(session, items, now), total=total, limit=limit, offset=offset)
 
 
 @router.get("/workorders/{order_id}", responses=errors(401, 404, 422))
-def get_work_order(order_id: OrderId, session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
-    return detail(session, workorders.get(session, actor, order_id), actor)
+def get_work_order(order_id: OrderId, session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
+    return detail(session, workorders.get(session, actor, order_id), actor, clock.now())
 
 
 @router.post("/workorders/{order_id}/events/{event}", responses=errors(400, 401, 403, 404, 409, 422))
 def fire_event(order_id: OrderId, event: str, body: EventRequest,
-               session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
-    order = workorders.fire(session, actor, order_id, event, EventInput(**body.model_dump()))
-    return detail(session, order, actor)
+               session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
+    now = clock.now()
+    order = workorders.fire(session, actor, order_id, event, EventInput(**body.model_dump()), now)
+    return detail(session, order, actor, now)
 
 
 @router.patch("/workorders/{order_id}", responses=errors(400, 401, 403, 404, 409, 422))
 def patch_work_order(order_id: OrderId, body: WorkOrderPatch,
-                     session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
+                     session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
+    now = clock.now()
     changes = body.model_dump(exclude={"expected_version"})
-    order = workorders.update(session, actor, order_id, changes, body.expected_version)
-    return detail(session, order, actor)
+    order = workorders.update(session, actor, order_id, changes, body.expected_version, now)
+    return detail(session, order, actor, now)
 
 
 @router.post("/workorders/{order_id}/feedback", responses=errors(400, 401, 403, 404, 409, 422))
 def give_feedback(order_id: OrderId, body: FeedbackRequest,
-                  session: SessionDep, actor: ActorDep) -> WorkOrderPublic:
+                  session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
+    now = clock.now()
     order = feedback_service.give(session, actor, order_id, satisfied=body.satisfied, rating=body.rating,
-                                  comment=body.comment, expected_version=body.expected_version)
-    return detail(session, order, actor)
+                                  comment=body.comment, expected_version=body.expected_version, now=now)
+    return detail(session, order, actor, now)

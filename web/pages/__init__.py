@@ -26,9 +26,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 
 def mount(app: FastAPI) -> None:
-    app.state.login_limiter = LoginLimiter()
+    app.state.login_limiter = LoginLimiter(app)
     app.add_middleware(ApiCsrfMiddleware)
-    app.add_middleware(LazySessionMiddleware)  # added last = outermost: the CSRF check sees the session
+    app.add_middleware(LazySessionMiddleware, settings=app.state.settings)  # added last = outermost: the CSRF check sees the session
     app.middleware("http")(_security_headers)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (account, submit, orders, queues, designer, cockpit, admin):

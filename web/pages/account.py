@@ -3,7 +3,7 @@ from fastapi import APIRouter, Depends, Request
 
 from engine import directory
 from engine.users import authenticate
-from web.deps import SessionDep
+from web.deps import ClockDep, SessionDep
 from web.i18n import LANGUAGES, Translator, language_of
 from web.pages.common import ActorPage, FormDep, csrf_protect, home_for, redirect, render, safe_next
 from web.session import sign_in
@@ -24,21 +24,22 @@ def login_page(request: Request, next: str | None = None, lang: str | None = Non
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, form: FormDep):
+def login(request: Request, session: SessionDep, form: FormDep, clock: ClockDep):
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "")), "")
     address = request.client.host if request.client else "-"
     t = Translator(language_of(request.session.get("lang")))
     limiter = request.app.state.login_limiter
-    wait = limiter.retry_after(username, address)
+    now = clock.now()
+    wait = limiter.retry_after(username, address, now)
     if wait:
         minutes = max(1, -(-wait // 60))
         return render(request, "login.html", None, status_code=429, next=target, username=username,
                       error=t("login.too_many", minutes=minutes))
     user = authenticate(session, username, password) if username and password else None
     if user is None:
-        limiter.failed(username, address)
+        limiter.failed(username, address, now)
         return render(request, "login.html", None, status_code=401, next=target, username=username,
                       error=t("login.wrong"))
     limiter.succeeded(username, address)

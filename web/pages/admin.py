@@ -3,10 +3,10 @@ import re
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from engine import channels, directory
+from engine import channels, directory, unit_of_work
 from engine.errors import HouqinError
 from engine.users import add_user
-from web.deps import SessionDep
+from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render, roles
 from workflows.schema import ROLES
@@ -28,7 +28,7 @@ def _run(request: Request, session, actor, anchor: str, change, labels: dict[str
     try:
         message = change(t)
     except HouqinError as exc:
-        session.rollback()
+        unit_of_work.rollback(session)  # the request's one change is undone; the page says why
         flash_error(request, t, exc, labels)
     else:
         flash(request, "ok", message)
@@ -47,7 +47,6 @@ def create_user(request: Request, session: SessionDep, actor: ActorPage, form: F
                         roles=[r for r in form.getlist("roles") if isinstance(r, str)] or ["requester"],
                         department=_text(form, "department", 100) or None, team=_text(form, "team", 100) or None,
                         display_name=_text(form, "display_name", 100))
-        session.commit()
         return t("admin.user_added", username=user.username)
 
     return _run(request, session, actor, "users", create)
@@ -133,5 +132,7 @@ def delete_channel(request: Request, session: SessionDep, actor: ActorPage, chan
 
 
 @router.post("/admin/deliveries/{delivery_id}/retry")
-def retry_delivery(request: Request, session: SessionDep, actor: ActorPage, delivery_id: int = Path(ge=1, le=2**31 - 1)):
-    return _run(request, session, actor, "failures", lambda t: t("admin.delivery_queued", id=channels.retry(session, delivery_id).id))
+def retry_delivery(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep,
+                   delivery_id: int = Path(ge=1, le=2**31 - 1)):
+    return _run(request, session, actor, "failures",
+                lambda t: t("admin.delivery_queued", id=channels.retry(session, delivery_id, now=clock.now()).id))

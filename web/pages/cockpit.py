@@ -12,10 +12,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from engine import definitions, directory, periods, report, settings
-from engine.clock import clock
 from engine.dashboard import Scope, figures
 from engine.errors import NotFound
-from web.deps import SessionDep
+from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import charts
 from web.pages.common import ActorPage, csrf_protect, language, render, roles
@@ -33,7 +32,7 @@ def first_month(now: datetime, count: int) -> datetime:
 
 
 @router.get("/cockpit")
-def cockpit_page(request: Request, session: SessionDep, actor: ActorPage,
+def cockpit_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep,
                  months: Annotated[int, Query(ge=2, le=24)] = 6, department: Text = None, process: Text = None):
     t = Translator(language(request, actor))
     current = {row.key: definitions.compiled(session, row.key, row.version).definition
@@ -42,8 +41,9 @@ def cockpit_page(request: Request, session: SessionDep, actor: ActorPage,
     process = process if process in titles else None
     departments = [d.name for d, _ in directory.departments(session)]
     department = department if department in departments else None
-    since = first_month(clock.now(), months)
-    data = figures(session, actor, Scope(start=since, department=department, process=process), monthly=True)
+    now = clock.now()
+    since = first_month(now, months)
+    data = figures(session, actor, Scope(start=since, department=department, process=process), now, monthly=True)
     monthly = data["by_month"]
     labels = [m["month"] for m in monthly]
     trend = charts.percent_lines(labels, {
@@ -68,11 +68,12 @@ def cockpit_page(request: Request, session: SessionDep, actor: ActorPage,
 
 
 @router.get("/cockpit/export.xlsx")
-def export(session: SessionDep, actor: ActorPage, month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None):
+def export(session: SessionDep, actor: ActorPage, clock: ClockDep, month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None):
     """The month's figures as the workbook `houqin report` writes, scoped to what the viewer may see."""
-    month = month or local_month(clock.now())
+    now = clock.now()
+    month = month or local_month(now)
     try:
-        data = report.month_figures(session, month, actor=actor)
+        data = report.month_figures(session, month, actor=actor, now=now)
     except ValueError:
         raise NotFound(f"no month {month}") from None
     return Response(report.workbook(month, data), media_type=XLSX,

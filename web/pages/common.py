@@ -13,15 +13,13 @@ from zoneinfo import ZoneInfo
 import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlmodel import select
 from starlette.datastructures import FormData
 from starlette.templating import Jinja2Templates
 
 from engine import attachments, settings
 from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
-from engine.models import User
-from engine.users import Actor, actor_for
-from web.deps import SessionDep
+from engine.users import Actor
+from web.deps import SignedIn
 from web.i18n import Translator, language_of
 from web.session import CSRF_FIELD, CSRF_HEADER, UNSAFE, csrf_matches, csrf_token
 
@@ -93,14 +91,13 @@ def menu_for(actor: Actor) -> list[tuple[str, str]]:
 
 # --- dependencies -----------------------------------------------------------------------------
 
-def page_actor(request: Request, session: SessionDep) -> Actor:
-    username = request.session.get("username")
-    user = session.exec(select(User).where(User.username == username, User.active == True)).first() if username else None  # noqa: E712
-    if user is None:
+def page_actor(request: Request, actor: SignedIn) -> Actor:
+    """The signed-in user (web.deps.signed_in, as the API reads it), or off to the sign-in page."""
+    if actor is None:
         request.session.pop("username", None)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
-    return actor_for(session, user)
+    return actor
 
 
 ActorPage = Annotated[Actor, Depends(page_actor)]

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from engine import definitions
-from web.deps import SessionDep
+from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, language, redirect, render, roles
 from workflows import DefinitionError
@@ -45,7 +45,7 @@ def _editor(request, session, actor, *, key: str | None, text: str, version: int
     diagram = ""
     if not errors:
         try:
-            diagram = mermaid(definitions.parse(text, "<editor>"), language=t.language)
+            diagram = mermaid(definitions.parse(text, "<editor>", session), language=t.language)
         except DefinitionError as exc:
             errors = _problems(exc)
     return render(request, "designer_edit.html", actor, status_code=status_code, key=key, text=text,
@@ -68,7 +68,7 @@ def edit_definition(key: str, request: Request, session: SessionDep, actor: Acto
 
 
 @router.post("/designer/publish")
-def publish(request: Request, session: SessionDep, actor: ActorPage, form: FormDep):
+def publish(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep):
     t = Translator(language(request, actor))
     text = str(form.get("yaml", "")).replace("\r\n", "\n")
     key = str(form.get("key", "")) or None
@@ -76,11 +76,9 @@ def publish(request: Request, session: SessionDep, actor: ActorPage, form: FormD
         errors = [{"line": 1, "column": 1, "message": t("designer.too_long", limit=MAX_YAML)}]
         return _editor(request, session, actor, key=key, text=text[:MAX_YAML], version=None, errors=errors, status_code=422)
     try:
-        row, created = definitions.publish(session, text, file="<editor>", actor_id=actor.id)
+        row, created = definitions.publish(session, text, file="<editor>", actor_id=actor.id, now=clock.now())
     except DefinitionError as exc:
-        session.rollback()
         return _editor(request, session, actor, key=key, text=text, version=None, errors=_problems(exc), status_code=422)
-    session.commit()
     flash(request, "ok", t("designer.published", key=row.key, version=row.version) if created else t("designer.unchanged"))
     return redirect(f"/designer/{row.key}")
 

@@ -4,17 +4,19 @@ Which buttons appear is what the compiled process makes available to the viewer
 (`engine.workorders.available`); each button's form asks for exactly the fields
 its transition takes.
 """
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Depends, Path, Request
 
 from starlette.datastructures import UploadFile
 
-from engine import attachments, comments, directory, feedback, workorders
-from engine.clock import clock
+from engine import attachments, comments, directory, feedback, settings, unit_of_work, workorders
 from engine.errors import HouqinError, Invalid
 from engine.models import WorkOrder
 from engine.users import Actor
 from web.api import present
-from web.deps import SessionDep
+from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import forms, view
 from web.public import HistoryEntryPublic
@@ -71,24 +73,24 @@ def _feedback_spec(definition: ProcessDefinition, order: WorkOrder, available: l
 
 
 @router.get("/orders/{order_id}")
-def order_page(request: Request, session: SessionDep, actor: ActorPage, order_id: int = OrderId):
+def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep, order_id: int = OrderId):
     t = Translator(language(request, actor))
+    now = clock.now()
     order = workorders.get(session, actor, order_id)
     definition = view.definition(session, order)
-    shown = present.detail(session, order, actor)  # what GET /api/v1/workorders/{id} answers
+    shown = present.detail(session, order, actor, now)  # what GET /api/v1/workorders/{id} answers
     available = workorders.available(session, order, actor)
     feedback_spec = _feedback_spec(definition, order, available)
     skip = {feedback_spec.satisfied, feedback_spec.unsatisfied} if feedback_spec else set()
     events = event_forms(available, definition, t, skip)
     names = directory.name_map(session, _people(order, shown.history))
-    now = clock.now()
     card = view.card(session, order, shown, names, t, now)
     every_field = forms.fields_for(definition, {name: False for name in definition.fields}, t, order.fields)
     values = [(f.label, _shown(f, t)) for f in every_field if f.value not in (None, "", [])]
     return render(
         request, "order.html", actor, card=card, order=shown, definition=definition, fields=values, events=events,
         feedback=feedback_spec, diagram=mermaid(definition, current=order.state, language=t.language),
-        timers=[view.timer(x, t, now) for x in shown.sla],
+        timers=[view.timer(session, x, t, now) for x in shown.sla],
         escalations=view.escalations(session, [order], t).get(order.id, []),
         timeline=_timeline(shown.history, names, definition, t),
         people=assignee_choices(session) if any(e.assigns for e in events) else None,
@@ -149,6 +151,9 @@ def _timeline(history: list[HistoryEntryPublic], names: dict, definition: Proces
             details.append((t("order.attachments"), data["filename"]))
         if row.kind == "escalation" and "level" in data:
             details.append((t("escalations.level"), str(data["level"])))
+        if row.kind == "recompute" and data.get("old_due_at") and data.get("new_due_at"):
+            old, new = (_local(data[key]) for key in ("old_due_at", "new_due_at"))
+            details.append((t("timeline.due"), f"{old} → {new}"))
         if row.kind in ("notification", "escalation") and data.get("recipients"):
             told = [names.get(p, str(p)) for p in data["recipients"]]
             details.append((t("timeline.told"), t("common.separator").join(told)))
@@ -159,6 +164,10 @@ def _timeline(history: list[HistoryEntryPublic], names: dict, definition: Proces
             "from": state(row.from_), "to": state(row.to), "comment": row.comment, "details": details,
         })
     return out
+
+
+def _local(moment: str) -> str:
+    return datetime.fromisoformat(moment).astimezone(ZoneInfo(settings.timezone())).strftime("%m-%d %H:%M")
 
 
 def _back(form, order_id: int) -> str:
@@ -179,7 +188,7 @@ def _act(request: Request, session, actor: Actor, form, order_id: int, action) -
     try:
         message = action(order, definition, t)
     except HouqinError as exc:
-        session.rollback()
+        unit_of_work.rollback(session)  # the request's one action is undone; the page says why
         flash_error(request, t, exc, labels)
     else:
         flash(request, "ok", message)
@@ -187,38 +196,42 @@ def _act(request: Request, session, actor: Actor, form, order_id: int, action) -
 
 
 @router.post("/orders/{order_id}/events/{event}")
-def fire_event(event: str, request: Request, session: SessionDep, actor: ActorPage, form: FormDep,
+def fire_event(event: str, request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
                order_id: int = OrderId):
     return _act(request, session, actor, form, order_id,
-                lambda order, definition, t: _fire(session, actor, order, definition, event, form, t))
+                lambda order, definition, t: _fire(session, actor, order, definition, event, form, t, clock.now()))
 
 
 @router.post("/orders/{order_id}/feedback")
-def give_feedback(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+def give_feedback(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+                  order_id: int = OrderId):
     return _act(request, session, actor, form, order_id,
-                lambda order, definition, t: _feedback(session, actor, order, form, t))
+                lambda order, definition, t: _feedback(session, actor, order, form, t, clock.now()))
 
 
 @router.post("/orders/{order_id}/comment")
-def comment(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+def comment(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+            order_id: int = OrderId):
     def add(order, definition, t):
-        comments.add(session, actor, order.id, str(form.get("comment", "")))
+        comments.add(session, actor, order.id, str(form.get("comment", "")), clock.now())
         return t("order.commented")
 
     return _act(request, session, actor, form, order_id, add)
 
 
 @router.post("/orders/{order_id}/priority")
-def change_priority(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+def change_priority(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+                    order_id: int = OrderId):
     def change(order, definition, t):
         workorders.update(session, actor, order.id, {"priority": str(form.get("priority", "")),
-                                                     "comment": str(form.get("comment", ""))[:5000]}, _version(form))
+                                                     "comment": str(form.get("comment", ""))[:5000]}, _version(form),
+                          clock.now())
         return t("order.priority_changed")
 
     return _act(request, session, actor, form, order_id, change)
 
 
-def _fire(session, actor, order, definition, event: str, form, t: Translator) -> str:
+def _fire(session, actor, order, definition, event: str, form, t: Translator, now) -> str:
     transition = workorders.compiled_of(session, order).transition(event, order.state)
     values = {}
     if transition is not None:
@@ -229,27 +242,28 @@ def _fire(session, actor, order, definition, event: str, form, t: Translator) ->
     assignee = str(form.get("assignee", "")).strip() or None
     request = workorders.EventInput(comment=str(form.get("comment", ""))[:5001], assignee=assignee, fields=values,
                                     expected_version=_version(form))
-    workorders.fire(session, actor, order.id, event, request)
+    workorders.fire(session, actor, order.id, event, request, now)
     return t("order.done", event=t.label(definition.event_label(event)), number=order.number)
 
 
-def _feedback(session, actor, order, form, t: Translator) -> str:
+def _feedback(session, actor, order, form, t: Translator, now) -> str:
     satisfied = form.get("satisfied") != "no"
     raw = str(form.get("rating", ""))
     rating = int(raw) if raw.isdigit() and len(raw) == 1 else None
     feedback.give(session, actor, order.id, satisfied=satisfied, rating=rating,
-                  comment=str(form.get("comment", ""))[:5000], expected_version=_version(form))
+                  comment=str(form.get("comment", ""))[:5000], expected_version=_version(form), now=now)
     return t("feedback.thanks")
 
 
 @router.post("/orders/{order_id}/attachments")
-def attach(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, order_id: int = OrderId):
+def attach(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+           order_id: int = OrderId):
     def save(order, definition, t):
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise Invalid(t("order.choose_file"))
         attachments.save(session, actor, order.id, filename=upload.filename, stream=upload.file,
-                         comment=str(form.get("comment", ""))[:1001])
+                         comment=str(form.get("comment", ""))[:1001], now=clock.now())
         return t("order.attached", name=upload.filename)
 
     return _act(request, session, actor, form, order_id, save)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from engine import boards, definitions, directory, workorders
 from engine.models import Department
 from engine.workorders import Filters
-from web.deps import SessionDep
+from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import view
 from web.pages.common import ActorPage, csrf_protect, language, render, roles
@@ -17,8 +17,8 @@ PAGE = 50
 Text = Annotated[str | None, Query(max_length=200)]
 
 
-def _with_events(session, actor, orders, t: Translator) -> list[tuple[view.Card, list]]:
-    cards = view.cards(session, orders, t)
+def _with_events(session, actor, orders, t: Translator, now) -> list[tuple[view.Card, list]]:
+    cards = view.cards(session, orders, t, now)
     available = workorders.available_for(session, orders, actor)
     return [(card, event_forms(available[card.row.id], view.definition(session, card.row), t)) for card in cards]
 
@@ -35,7 +35,7 @@ def _state_choices(session, process: str | None, t: Translator) -> list[tuple[st
 
 @router.get("/department")
 def department_page(
-    request: Request, session: SessionDep, actor: ActorPage,
+    request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep,
     process: Text = None, state: Text = None, q: Text = None, department: Text = None,
     late: bool = False, mine: bool = False, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
@@ -52,9 +52,10 @@ def department_page(
     only_mine = chosen is None and not actor.sees_all  # no department: the user's own requests
     filters = Filters(process=process, state=state or None, department=chosen, overdue=late, q=q or None,
                       reporter_id=actor.id if mine or only_mine else None, limit=PAGE, offset=(page - 1) * PAGE)
-    orders, total = workorders.search(session, actor, filters)
+    now = clock.now()
+    orders, total = workorders.search(session, actor, filters, now)
     return render(
-        request, "department.html", actor, cards=view.cards(session, orders, t), total=total, page=page,
+        request, "department.html", actor, cards=view.cards(session, orders, t, now), total=total, page=page,
         pages=max(1, -(-total // PAGE)), processes=processes, states=_state_choices(session, process, t),
         departments=departments, chosen=chosen or "",
         query={"process": process or "", "state": state or "", "q": q or "", "late": late, "mine": mine or only_mine},
@@ -62,30 +63,33 @@ def department_page(
 
 
 @router.get("/dispatch", dependencies=[roles("/dispatch")])
-def dispatch_page(request: Request, session: SessionDep, actor: ActorPage):
+def dispatch_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep):
     t = Translator(language(request, actor))
+    now = clock.now()
     return render(
         request, "dispatch.html", actor,
         # waiting: only what this dispatcher can act on (a material request waits for approvals, not for them)
-        waiting=[item for item in _with_events(session, actor, boards.unassigned(session, actor), t) if item[1]],
-        held=_with_events(session, actor, boards.assigned(session, actor), t),
+        waiting=[item for item in _with_events(session, actor, boards.unassigned(session, actor), t, now) if item[1]],
+        held=_with_events(session, actor, boards.assigned(session, actor), t, now),
         people=assignee_choices(session),
     )
 
 
 @router.get("/work", dependencies=[roles("/work")])
-def work_page(request: Request, session: SessionDep, actor: ActorPage):
+def work_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep):
     t = Translator(language(request, actor))
-    return render(request, "work.html", actor, items=_with_events(session, actor, boards.assigned_to(session, actor), t))
+    return render(request, "work.html", actor,
+                  items=_with_events(session, actor, boards.assigned_to(session, actor), t, clock.now()))
 
 
 @router.get("/escalations", dependencies=[roles("/escalations")])
-def escalations_page(request: Request, session: SessionDep, actor: ActorPage):
+def escalations_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep):
     t = Translator(language(request, actor))
-    orders = boards.needing_attention(session, actor)
+    now = clock.now()
+    orders = boards.needing_attention(session, actor, now)
     told = view.escalations(session, orders, t)
     return render(
-        request, "escalations.html", actor, items=_with_events(session, actor, orders, t), told=told,
+        request, "escalations.html", actor, items=_with_events(session, actor, orders, t, now), told=told,
         people=assignee_choices(session), can_edit=bool(actor.roles & workorders.EDITORS),
         higher={p: PRIORITIES[i - 1] for i, p in enumerate(PRIORITIES) if i > 0},
     )

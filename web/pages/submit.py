@@ -5,7 +5,7 @@ from starlette.datastructures import UploadFile
 
 from engine import attachments, definitions, directory, workorders
 from engine.errors import HouqinError, Invalid
-from web.deps import SessionDep
+from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import forms
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render
@@ -44,7 +44,8 @@ def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage)
 
 
 @router.post("/submit/{key}")
-def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, form: FormDep):
+def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep):
+    now = clock.now()
     t = Translator(language(request, actor))
     definition, fields = _form_context(session, actor, key, t)
     values = {name: str(form.get(name, "")).strip() for name in ("title", "description", "location", "priority", "department")}
@@ -57,27 +58,25 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
             order = workorders.create(
                 session, actor, process=definition.key, title=values["title"], description=values["description"],
                 priority=values["priority"] or "normal", department=values["department"] or None,
-                location=values["location"], fields=field_values,
+                location=values["location"], fields=field_values, now=now,
             )
         except Invalid as exc:
-            session.rollback()
             for error in exc.errors:
                 errors[str(error.get("field", "")).removeprefix("fields.")] = error.get("message", "")
             errors.setdefault("_", exc.message)
         else:
             flash(request, "ok", t("submit.done", number=order.number))
-            _attach_photo(request, session, actor, order.id, form.get("photo"), t)
+            _attach_photo(request, session, actor, order.id, form.get("photo"), t, now)
             return redirect(f"/orders/{order.id}")
     return render(request, "submit_form.html", actor, status_code=422, definition=definition, fields=fields,
                   priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors)
 
 
-def _attach_photo(request, session, actor, order_id: int, photo, t: Translator) -> None:
+def _attach_photo(request, session, actor, order_id: int, photo, t: Translator, now) -> None:
     """The work order stands even if its photo is refused: the message says why, the order page takes another."""
     if not isinstance(photo, UploadFile) or not photo.filename:
         return
     try:
-        attachments.save(session, actor, order_id, filename=photo.filename, stream=photo.file)
-    except HouqinError as exc:
-        session.rollback()
+        attachments.save(session, actor, order_id, filename=photo.filename, stream=photo.file, now=now)
+    except HouqinError as exc:  # refused before anything was written: the work order is kept
         flash_error(request, t, exc)

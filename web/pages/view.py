@@ -11,9 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from engine import definitions, directory
-from engine.calendar import get_calendar
-from engine.clock import clock
+from engine import calendar, definitions, directory
 from engine.lateness import LIVE
 from engine.models import Escalation, SlaTimer, WorkOrder
 from web.api import present
@@ -60,17 +58,17 @@ def definition(session: Session, order: WorkOrder) -> ProcessDefinition:
     return definitions.compiled(session, order.process, order.definition_version).definition
 
 
-def timer(shown: TimerPublic, t: Translator, now: datetime) -> Timer:
+def timer(session: Session, shown: TimerPublic, t: Translator, now: datetime) -> Timer:
     return Timer(
         name=shown.name, label=t.label(shown.label) if shown.label else shown.name, status=shown.state,
         due_at=shown.due_at, remaining_seconds=shown.remaining_seconds, late=shown.breached,
-        ticking=shown.state == "running" and _open_now(shown.calendar, now),
+        ticking=shown.state == "running" and _open_now(session, shown, now),
     )
 
 
-def _open_now(calendar: str, now: datetime) -> bool:
+def _open_now(session: Session, timer: TimerPublic, now: datetime) -> bool:
     try:
-        return get_calendar(calendar).working_seconds(now, now + timedelta(minutes=1)) > 0
+        return calendar.for_timer(session, timer).working_seconds(now, now + timedelta(minutes=1)) > 0
     except KeyError:  # a calendar removed since the timer started: show the figure, do not tick
         return False
 
@@ -84,15 +82,14 @@ def card(session: Session, row: WorkOrder, shown: WorkOrderRowPublic, names: dic
         priority=t(f"priority.{row.priority}"), department=shown.department or "",
         reporter=names.get(row.reporter_id, ""), assignee=names.get(row.assignee_id, ""),
         first_contact=names.get(row.first_contact_id, ""),
-        timers=[timer(x, t, now) for x in shown.sla if not live_only or x.state in LIVE],
+        timers=[timer(session, x, t, now) for x in shown.sla if not live_only or x.state in LIVE],
     )
 
 
-def cards(session: Session, orders: list[WorkOrder], t: Translator) -> list[Card]:
-    now = clock.now()
+def cards(session: Session, orders: list[WorkOrder], t: Translator, now: datetime) -> list[Card]:
     names = directory.display_names(session, {o.reporter_id for o in orders} | {o.assignee_id for o in orders}
                                     | {o.first_contact_id for o in orders})
-    return [card(session, row, shown, names, t, now) for row, shown in zip(orders, present.summaries(session, orders))]
+    return [card(session, row, shown, names, t, now) for row, shown in zip(orders, present.summaries(session, orders, now))]
 
 
 def escalations(session: Session, orders: list[WorkOrder], t: Translator) -> dict[int, list[dict]]:
