@@ -77,9 +77,9 @@ def prepare(url: str, threads: int) -> dict:
     import benchdb
     from sqlmodel import Session
 
-    from engine import workorders
-    from engine.unit_of_work import unit_of_work
-    from engine.workorders import EventInput
+    from engine.orders import workorders
+    from engine.orders.workorders import EventInput
+    from engine.storage.unit_of_work import unit_of_work
     from web.security import issue_token
 
     engine = benchdb.fresh(url)

@@ -9,8 +9,10 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
-from engine import db as db_module, definitions, models, users  # noqa: F401  (models: registers every table)
-from engine.users import actor_for, add_user
+from engine.people import users  # noqa: F401  (models: registers every table)
+from engine.people.users import actor_for, add_user
+from engine.published import definitions  # noqa: F401  (models: registers every table)
+from engine.storage import db as db_module, models  # noqa: F401  (models: registers every table)
 
 # The database .ci/postgres.sh creates for benchmarks (the tests use houqin_test).
 POSTGRES_URL = os.environ.get("HOUQIN_BENCH_DATABASE_URL", "postgresql+psycopg://houqin@127.0.0.1:5432/houqin_bench")

@@ -7,7 +7,7 @@ behind: SLA timers, history (create, transitions, notification, labour on the re
 in Python and written with COPY (PostgreSQL) or Core executemany (SQLite); the database
 then copies them with ids and times shifted (INSERT … SELECT) up to N.
 
-Then times what a supervisor opening the cockpit waits for: `engine.dashboard.figures`
+Then times what a supervisor opening the cockpit waits for: `engine.reports.dashboard.figures`
 with the last 12 months month by month, exactly what GET /api/v1/dashboard computes, and
 compares it with a single `SELECT COUNT(*) FROM work_orders` on the same table.
 
@@ -33,8 +33,8 @@ from sqlalchemy import JSON, func, insert, select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 import benchdb  # noqa: E402
-from engine.dashboard import Scope, figures  # noqa: E402
-from engine.models import Escalation, Feedback, History, SlaTimer, UTCDateTime, WorkOrder  # noqa: E402
+from engine.reports.dashboard import Scope, figures  # noqa: E402
+from engine.storage.models import Escalation, Feedback, History, SlaTimer, UTCDateTime, WorkOrder  # noqa: E402
 
 NOW = datetime(2026, 10, 12, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai
 SPAN = timedelta(days=730)

@@ -29,8 +29,10 @@ from sqlalchemy import bindparam, delete, text, update  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 import benchdb  # noqa: E402
-from engine import db, definitions, escalation  # noqa: E402
-from engine.models import Escalation, SlaTimer, UTCDateTime  # noqa: E402
+from engine.published import definitions  # noqa: E402
+from engine.sla import escalation  # noqa: E402
+from engine.storage import db  # noqa: E402
+from engine.storage.models import Escalation, SlaTimer, UTCDateTime  # noqa: E402
 
 NOW = datetime.fromisoformat("2026-10-12T09:13:00+08:00")
 

@@ -2,7 +2,7 @@
 
 Each order goes report → assign → accept → start → hold → resume → resolve → confirm:
 eight writes, each its own transaction, through the engine functions the API calls
-(`engine.workorders.create` / `fire`, a new session per step as a request would have).
+(`engine.orders.workorders.create` / `fire`, a new session per step as a request would have).
 
 The floor writes the very same rows with plain SQLAlchemy Core, one commit per step:
 the work order insert/update (with its version check), the history row, the SLA
@@ -32,10 +32,10 @@ from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 import benchdb  # noqa: E402
-from engine import workorders  # noqa: E402
-from engine.models import Counter, History, Notification, SlaTimer, WorkOrder  # noqa: E402
-from engine.unit_of_work import unit_of_work  # noqa: E402
-from engine.workorders import EventInput  # noqa: E402
+from engine.orders import workorders  # noqa: E402
+from engine.orders.workorders import EventInput  # noqa: E402
+from engine.storage.models import Counter, History, Notification, SlaTimer, WorkOrder  # noqa: E402
+from engine.storage.unit_of_work import unit_of_work  # noqa: E402
 
 START = datetime(2026, 10, 12, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Shanghai: working hours
 # (event, minutes after the report, who fires it, what they send)

@@ -3,10 +3,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from engine import feedback, workorders
 from engine.errors import HouqinError
-from engine.models import User
-from engine.users import actor_for, add_user
+from engine.orders import feedback, workorders
+from engine.people.users import actor_for, add_user
+from engine.storage.models import User
 
 DEMO_PASSWORD = "houqin-demo"
 PEOPLE = [

@@ -19,7 +19,7 @@ from datetime import datetime
 import pytest
 from sqlmodel import select
 
-from engine.models import Department, Escalation, Feedback, History, SlaTimer, Team, User, WorkOrder
+from engine.storage.models import Department, Escalation, Feedback, History, SlaTimer, Team, User, WorkOrder
 
 T = datetime.fromisoformat
 NOW = T("2026-10-31T12:00:00+08:00")

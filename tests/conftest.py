@@ -16,10 +16,12 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
-import engine.models  # noqa: F401
-from engine import db as db_module, definitions, users, versions
+import engine.storage.models  # noqa: F401
 from engine.clock import Clock
-from engine.users import actor_for, add_user
+from engine.people import users
+from engine.people.users import actor_for, add_user
+from engine.published import definitions, versions
+from engine.storage import db as db_module
 
 POSTGRES_URL = os.environ.get("HOUQIN_TEST_DATABASE_URL")
 # Argon2 still, with cheap parameters: the suite signs in hundreds of people.

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from engine import db as db_module
-from engine.models import Escalation, History, SlaTimer, User
+from engine.storage import db as db_module
+from engine.storage.models import Escalation, History, SlaTimer, User
 from page_support import visitor
 
 PEOPLE = [f"tech{n}" for n in range(20)]

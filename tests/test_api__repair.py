@@ -102,10 +102,10 @@ def test_concurrent_writers_one_wins_the_other_gets_409(people, db_url):
     """Two sessions load the same version; the second commit is refused, not merged."""
     from sqlmodel import Session
 
-    from engine import unit_of_work
-    from engine.db import get_engine
     from engine.errors import Conflict
-    from engine.models import WorkOrder
+    from engine.storage import unit_of_work
+    from engine.storage.db import get_engine
+    from engine.storage.models import WorkOrder
 
     order = people.new_order("nurse")
     with Session(get_engine(db_url)) as first, Session(get_engine(db_url)) as second:

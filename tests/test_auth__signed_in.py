@@ -3,8 +3,8 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from engine.db import get_engine
-from engine.models import User
+from engine.storage.db import get_engine
+from engine.storage.models import User
 from page_support import visitor
 
 

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import event
 
-from engine import workorders
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.workorders import EventInput
+from engine.orders import workorders
+from engine.orders.workorders import EventInput
 from workflows.conditions import Condition
 
 NOW = datetime.fromisoformat("2026-10-12T09:00:00+08:00")  # a Monday, working hours

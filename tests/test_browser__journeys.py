@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from engine import escalation, workorders
-from engine.models import User, WorkOrder
-from engine.users import actor_for
+from engine.orders import workorders
+from engine.people.users import actor_for
+from engine.sla import escalation
+from engine.storage.models import User, WorkOrder
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extras)")
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 
-from engine import calendar as engine_calendar
+from engine.sla import calendar as engine_calendar
 from workflows.calendars import CalendarError, get_calendar, load_calendars
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -6,7 +6,7 @@ import pytest
 from alembic import command
 from alembic.util.exc import CommandError
 
-from engine.migrate import alembic_config, upgrade
+from engine.storage.migrate import alembic_config, upgrade
 from web.cli import main
 
 DEFINITIONS = Path(__file__).resolve().parents[1] / "definitions"
@@ -73,9 +73,9 @@ def test_user_add_creates_the_department_and_signs_in(fresh_db, capsys):
 
     from sqlmodel import Session, select
 
-    from engine.db import get_engine
-    from engine.models import Department, User
-    from engine.users import actor_for, authenticate
+    from engine.people.users import actor_for, authenticate
+    from engine.storage.db import get_engine
+    from engine.storage.models import Department, User
 
     with Session(get_engine(fresh_db)) as session:
         wang = authenticate(session, "wang", "s3cret-pass")

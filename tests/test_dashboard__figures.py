@@ -3,7 +3,7 @@ from datetime import datetime
 
 import pytest
 
-from engine.dashboard import Scope, figures
+from engine.reports.dashboard import Scope, figures
 
 pytest_plugins = ["cockpit_data"]  # the `month` fixture: a hand-made month
 T = datetime.fromisoformat

@@ -6,8 +6,9 @@ test's control; nothing in the engine knows it.
 import pytest
 from sqlmodel import select
 
-from engine import definitions, escalation
-from engine.models import SlaTimer, User
+from engine.published import definitions
+from engine.sla import escalation
+from engine.storage.models import SlaTimer, User
 from sla_support import at, sweep
 
 ERRAND = """

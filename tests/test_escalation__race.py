@@ -4,8 +4,9 @@ from collections import Counter
 
 from sqlmodel import Session, func, select
 
-from engine import db, escalation
-from engine.models import Escalation, Notification, User
+from engine.sla import escalation
+from engine.storage import db
+from engine.storage.models import Escalation, Notification, User
 from sla_support import at
 
 ORDERS = 12

@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import delete, event as db_event
 from sqlmodel import Session, select
 
-from engine import autoconfirm, db
-from engine.models import AutoConfirmTimer, Feedback, WorkOrder
+from engine.sla import autoconfirm
+from engine.storage import db
+from engine.storage.models import AutoConfirmTimer, Feedback, WorkOrder
 
 T = datetime.fromisoformat
 

@@ -19,8 +19,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select
 
-from engine import delivery
-from engine.models import Outbox
+from engine.notify import delivery
+from engine.storage.models import Outbox
 from sla_support import at, sweep
 
 

@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
-from engine.models import Channel, Outbox, User
-from engine.users import actor_for
+from engine.people.users import actor_for
+from engine.storage.models import Channel, Outbox, User
 from page_support import text_of, visitor
 
 

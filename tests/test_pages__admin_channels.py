@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
-from engine.models import Channel, Outbox
+from engine.storage.models import Channel, Outbox
 from page_support import text_of, visitor
 
 HOOK = "https://qyapi.weixin.example/cgi-bin/webhook/send?key=abc"

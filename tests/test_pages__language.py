@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from engine.models import User
+from engine.storage.models import User
 from page_support import text_of, visitor
 from web.i18n import catalogue
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlmodel import select
 
-from engine.models import User, WorkOrder
+from engine.storage.models import User, WorkOrder
 from page_support import text_of, visitor
 
 

@@ -4,8 +4,10 @@ from datetime import datetime
 import pytest
 from sqlmodel import Session, select
 
-from engine import db, definitions, recurring
-from engine.models import History, RecurringRun, SlaTimer, User, WorkOrder
+from engine.orders import recurring
+from engine.published import definitions
+from engine.storage import db
+from engine.storage.models import History, RecurringRun, SlaTimer, User, WorkOrder
 from workflows import DefinitionError
 from workflows.schedules import load_schedule
 

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from engine import escalation
+from engine.sla import escalation
 from sla_support import at
 from web import worker
 from web.cli import main

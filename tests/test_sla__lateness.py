@@ -5,8 +5,8 @@ A repair's resolution is due three working days after work starts (Monday 09:00 
 import pytest
 from sqlmodel import select
 
-from engine import lateness
-from engine.models import SlaTimer
+from engine.sla import lateness
+from engine.storage.models import SlaTimer
 from page_support import visitor
 from sla_support import at, sweep, timers_named
 

@@ -4,7 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engine import calendar, definitions
+from engine.published import definitions
+from engine.sla import calendar
 from sla_support import at, due, sweep
 
 CALENDARS = """

@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, func, select
 
-from engine import db, feedback, recurring, workorders
-from engine.models import RecurringRun, WorkOrder
+from engine.orders import feedback, recurring, workorders
 from engine.settings import Settings
+from engine.storage import db
+from engine.storage.models import RecurringRun, WorkOrder
 import test_feedback__verdicts as verdicts
 from test_recurring__runs import RULES, schedule
 

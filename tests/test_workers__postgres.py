@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from engine import workorders
-from engine.models import Channel, Escalation, History, Notification, Outbox, RecurringRun, SlaTimer, WorkOrder
-from engine.workorders import EventInput
+from engine.orders import workorders
+from engine.orders.workorders import EventInput
+from engine.storage.models import Channel, Escalation, History, Notification, Outbox, RecurringRun, SlaTimer, WorkOrder
 
 POSTGRES = bool(os.environ.get("HOUQIN_TEST_DATABASE_URL"))
 pytestmark = pytest.mark.skipif(

@@ -18,8 +18,8 @@ from starlette.routing import Route
 
 from engine import settings as settings_module
 from engine.clock import Clock
-from engine.settings import Settings
 from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
+from engine.settings import Settings
 from web.api import router as api_router
 from web.deps import ClockDep
 from web.public import ClockPublic, errors

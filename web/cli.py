@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None, *, clock=None) -> int:
 
 
 def _session(args):
-    from engine.db import session_scope
+    from engine.storage.db import session_scope
 
     return session_scope(args.settings.database)
 
@@ -113,11 +113,13 @@ def _file_command(parent, name: str, help: str, default: str, run, *, db: bool =
 
 
 def _init(args) -> int:
-    from engine import autoconfirm, definitions, recurring
-    from engine.migrate import upgrade
-    from engine.models import UserRole
-    from engine.unit_of_work import unit_of_work
-    from engine.users import add_user
+    from engine.orders import recurring
+    from engine.people.users import add_user
+    from engine.published import definitions
+    from engine.sla import autoconfirm
+    from engine.storage.migrate import upgrade
+    from engine.storage.models import UserRole
+    from engine.storage.unit_of_work import unit_of_work
 
     upgrade(args.settings.database)
     now = args.clock.now()
@@ -163,8 +165,8 @@ def _serve(args) -> int:
 
 def _user_add(args) -> int:
     from engine.errors import Invalid
-    from engine.unit_of_work import unit_of_work
-    from engine.users import add_user
+    from engine.people.users import add_user
+    from engine.storage.unit_of_work import unit_of_work
 
     roles = [role.strip() for value in args.role for role in value.split(",") if role.strip()]
     try:
@@ -179,7 +181,7 @@ def _user_add(args) -> int:
 
 
 def _validate(args) -> int:
-    from engine.definitions import calendar_names
+    from engine.published.definitions import calendar_names
     from workflows import DefinitionError, load_file
 
     calendars, failed = calendar_names(), False
@@ -198,9 +200,9 @@ def _validate(args) -> int:
 def _publish(args) -> int:
     from pathlib import Path
 
-    from engine import definitions
     from engine.errors import HouqinError
-    from engine.unit_of_work import unit_of_work
+    from engine.published import definitions
+    from engine.storage.unit_of_work import unit_of_work
     from workflows import DefinitionError
 
     lines = []
@@ -262,8 +264,8 @@ def _worker(args) -> int:
 
 
 def _report(args) -> int:
-    from engine import report
     from engine.errors import Invalid
+    from engine.reports import workbook as report
 
     with _session(args) as session:
         try:
@@ -279,46 +281,57 @@ def _schedules_check(args) -> int:
     """Checked against the process files in definitions/, as `definitions validate` is: no database needed."""
     from pathlib import Path
 
-    from engine import recurring, settings
-    from engine.definitions import calendar_names
-    from workflows import DefinitionError, load_file
+    from engine import settings
+    from engine.orders import recurring
+    from engine.published.definitions import calendar_names
+    from workflows import load_file
     from workflows.schedules import load_schedule
 
     path = Path(args.file) if args.file else recurring.schedule_path()
     calendars = calendar_names()
-    try:
+
+    def check():
         processes = {d.key: d for d in (load_file(f, calendars) for f in sorted(settings.definitions_dir().glob("*.yaml"))
                                         if f.stem not in ("calendars", "schedules"))}
-        schedule = load_schedule(path.read_text(encoding="utf-8"), str(path), calendars=calendars, processes=processes)
-    except DefinitionError as exc:
-        for problem in exc.problems:
-            print(problem)
-        return 1
-    except OSError as exc:
-        print(f"houqin: cannot read {path}: {exc}", file=sys.stderr)
+        return load_schedule(path.read_text(encoding="utf-8"), str(path), calendars=calendars, processes=processes)
+
+    schedule = _read_schedule(path, check, problems_to=sys.stdout)
+    if schedule is None:
         return 1
     print(f"{path}: ok, {len(schedule.rules)} rules")
     return 0
 
 
+def _read_schedule(path, read, *, problems_to):
+    """`read()`, or None after printing what is wrong with the schedule file at `path`."""
+    from workflows import DefinitionError
+
+    try:
+        return read()
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(problem, file=problems_to)
+    except OSError as exc:
+        print(f"houqin: cannot read {path}: {exc}", file=sys.stderr)
+    return None
+
+
 def _schedules_publish(args) -> int:
     from pathlib import Path
 
-    from engine import recurring
-    from engine.unit_of_work import unit_of_work
-    from workflows import DefinitionError
+    from engine.orders import recurring
+    from engine.storage.unit_of_work import unit_of_work
 
     path = Path(args.file) if args.file else recurring.schedule_path()
-    try:
+
+    def publish():
         with _session(args) as session, unit_of_work(session):
-            row, created = recurring.publish_file(session, path, now=args.clock.now())
-    except DefinitionError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            return recurring.publish_file(session, path, now=args.clock.now())
+
+    published = _read_schedule(path, publish, problems_to=sys.stderr)
+    if published is None:
         return 1
-    except OSError as exc:
-        print(f"houqin: cannot read {path}: {exc}", file=sys.stderr)
-        return 1
+    row, created = published
     print(f"{path}: schedules version {row.version}" + ("" if created else " (unchanged)"))
     return 0
 
@@ -326,8 +339,8 @@ def _schedules_publish(args) -> int:
 def _calendars_publish(args) -> int:
     from pathlib import Path
 
-    from engine import calendar
-    from engine.unit_of_work import unit_of_work
+    from engine.sla import calendar
+    from engine.storage.unit_of_work import unit_of_work
 
     try:
         with _session(args) as session, unit_of_work(session):
@@ -341,8 +354,8 @@ def _calendars_publish(args) -> int:
 
 
 def _sla_recompute(args) -> int:
-    from engine import calendar
-    from engine.unit_of_work import unit_of_work
+    from engine.sla import calendar
+    from engine.storage.unit_of_work import unit_of_work
 
     with _session(args) as session, unit_of_work(session):
         moved = calendar.recompute(session, now=args.clock.now(), process=args.process, number=args.order)

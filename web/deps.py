@@ -18,11 +18,11 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from engine import unit_of_work
 from engine.clock import Clock
-from engine.db import get_engine
+from engine.people.users import Actor, active_actor
 from engine.settings import Settings
-from engine.users import Actor, active_actor
+from engine.storage import unit_of_work
+from engine.storage.db import get_engine
 from web.security import token_username
 
 # Ids are 32-bit integer columns on PostgreSQL: a larger id cannot exist, so it is refused as input.

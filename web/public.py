@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, create_model
 
-from engine.escalation import Fired
+from engine.sla.escalation import Fired
 from workflows.schema import Label
 
 Timestamp = Annotated[
@@ -78,7 +78,7 @@ class MePublic(Public):
 # --- work orders ---------------------------------------------------------------------------------
 
 class TimerPublic(Public):
-    """One SLA timer of a work order; `breached` is engine.lateness's "late" at the time of the response."""
+    """One SLA timer of a work order; `breached` is engine.sla.lateness's "late" at the time of the response."""
 
     name: str
     label: Label | None
@@ -226,7 +226,7 @@ class DefinitionCheckPublic(Public):
 
 # --- SLA sweep -----------------------------------------------------------------------------------
 
-# One rung that fired: the engine's own record (engine.escalation.Fired), field for field.
+# One rung that fired: the engine's own record (engine.sla.escalation.Fired), field for field.
 FiredPublic = create_model("FiredPublic", __base__=Public, **{
     item.name: (Timestamp | None if item.name == "at" else item.type, ...) for item in dataclass_fields(Fired)})
 
@@ -290,7 +290,7 @@ class FiguresPublic(Public):
     average_response_minutes: float | None
     satisfaction_rate: float | None
     ratings: int
-    overdue: int = Field(description="open work orders late now (engine.lateness)")
+    overdue: int = Field(description="open work orders late now (engine.sla.lateness)")
     escalated: int
     completed: int
     completion_rate: float | None

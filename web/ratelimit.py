@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
-from engine.db import get_engine
-from engine.models import LoginFailure
-from engine.unit_of_work import unit_of_work
+from engine.storage.db import get_engine
+from engine.storage.models import LoginFailure
+from engine.storage.unit_of_work import unit_of_work
 
 FAILURES = 5
 WINDOW = timedelta(minutes=15)

@@ -6,8 +6,9 @@ import jwt
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from engine import settings, unit_of_work
-from engine.models import Setting
+from engine import settings
+from engine.storage import unit_of_work
+from engine.storage.models import Setting
 
 ALGORITHM = "HS256"
 TOKEN_HOURS = 12

@@ -20,8 +20,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from engine.db import session_scope
 from engine.settings import Settings
+from engine.storage.db import session_scope
 from web.security import secret_key
 
 COOKIE = "houqin_session"

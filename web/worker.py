@@ -6,8 +6,8 @@ read the published versions, never the files).
 It runs as a thread inside `houqin serve` (when HOUQIN_SWEEPER=1, which serve
 sets), as `houqin worker` in its own process, or once per `houqin sweep` from
 cron. Any number may run at once against one database: the sweep and the
-outbox claim rows, so work is shared, never doubled (see engine/escalation.py
-and engine/delivery.py).
+outbox claim rows, so work is shared, never doubled (see engine/sla/escalation.py
+and engine/notify/delivery.py).
 
 A `Worker` is built with its settings (which database) and its clock (what
 "now" is): each job reads the time once and hands it to the engine. Each job
@@ -22,11 +22,14 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from engine import autoconfirm, calendar, delivery, escalation, recurring, settings as settings_module
+from engine import settings as settings_module
 from engine.clock import Clock
-from engine.db import get_engine
+from engine.notify import delivery
+from engine.orders import recurring
 from engine.settings import Settings
-from engine.unit_of_work import unit_of_work
+from engine.sla import autoconfirm, calendar, escalation
+from engine.storage.db import get_engine
+from engine.storage.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 

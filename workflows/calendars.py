@@ -5,7 +5,7 @@ open on which days, which days are holidays.  Calendars are declared in
 ``definitions/calendars.yaml`` (see the comments there for the format); a file
 is read with positions, so each error names its line and column.  Like a
 process definition this is data: the engine stores each changed text as a new
-version and compiles each version once (engine/calendar.py); nothing here
+version and compiles each version once (engine/sla/calendar.py); nothing here
 knows about the database.
 
 All public methods accept timezone-aware datetimes in any zone and return
@@ -448,7 +448,7 @@ def pick(calendars: dict[str, BusinessCalendar], name: str) -> BusinessCalendar:
 
 # ---- the file on disk -------------------------------------------------------------------
 # For checks and tools that run without a database (`houqin definitions validate`). The engine
-# never reads the file while it runs: it computes on the published versions (engine/calendar.py).
+# never reads the file while it runs: it computes on the published versions (engine/sla/calendar.py).
 
 
 @lru_cache(maxsize=4)

@@ -1,9 +1,9 @@
-"""Alembic environment: the schema is the SQLModel metadata of engine.models."""
+"""Alembic environment: the schema is the SQLModel metadata of engine.storage.models."""
 from alembic import context
 from sqlmodel import SQLModel
 
-import engine.models  # noqa: F401  (registers the tables)
-from engine.db import get_engine
+import engine.storage.models  # noqa: F401  (registers the tables)
+from engine.storage.db import get_engine
 
 config = context.config
 

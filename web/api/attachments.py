@@ -5,7 +5,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
-from engine import attachments
+from engine.orders import attachments
 from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import AttachmentPublic, errors, files
 

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from engine.users import authenticate
+from engine.people.users import authenticate
 from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import MePublic, TokenPublic, errors
 from web.security import issue_token

@@ -6,8 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from engine import channels
-from engine.models import Channel, Outbox
+from engine.notify import channels
+from engine.storage.models import Channel, Outbox
 from web.deps import ROW_ID_MAX, ClockDep, SessionDep, require_roles
 from web.public import ChannelPublic, DeliveriesPublic, DeliveryPublic, errors
 

@@ -2,9 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from engine import periods
-from engine.dashboard import Scope, figures
 from engine.errors import Invalid
+from engine.reports import periods
+from engine.reports.dashboard import Scope, figures
 from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import DashboardPublic, errors
 

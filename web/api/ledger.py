@@ -5,8 +5,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from engine import ledger, periods
 from engine.errors import Invalid
+from engine.reports import ledger, periods
 from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import LedgerPublic, errors, files
 

@@ -3,7 +3,7 @@ from fastapi import APIRouter
 from sqlmodel import select
 
 from engine.errors import NotFound
-from engine.models import Notification
+from engine.storage.models import Notification
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, SessionDep
 from web.public import NotificationPublic, NotificationReadPublic, errors
 

@@ -8,9 +8,10 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from engine import lateness, sla, workorders
-from engine.models import Department, Escalation, History, SlaTimer, User, WorkOrder
-from engine.users import Actor
+from engine.orders import workorders
+from engine.people.users import Actor
+from engine.sla import lateness, timers as sla
+from engine.storage.models import Department, Escalation, History, SlaTimer, User, WorkOrder
 from web.public import EscalationPublic, HistoryEntryPublic, TimerPublic, WorkOrderPublic, WorkOrderRowPublic
 
 

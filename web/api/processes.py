@@ -1,7 +1,7 @@
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from engine import definitions
+from engine.published import definitions
 from web.deps import ActorDep, ClockDep, SessionDep, require_roles
 from web.public import (DefinitionCheckPublic, ErrorPublic, ProcessPublic, ProcessPublished, ProcessSummaryPublic,
                         errors)

@@ -1,7 +1,7 @@
 """On-demand SLA sweep: supervisors need not wait for the next tick to see what is late."""
 from fastapi import APIRouter, BackgroundTasks
 
-from engine import escalation
+from engine.sla import escalation
 from web.deps import ClockDep, SessionDep, SettingsDep, require_roles
 from web.public import SweepPublic, errors
 from web.worker import Worker

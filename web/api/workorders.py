@@ -3,8 +3,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine import feedback as feedback_service, workorders
-from engine.workorders import EventInput, Filters
+from engine.orders import feedback as feedback_service, workorders
+from engine.orders.workorders import EventInput, Filters
 from web.api.present import detail, summaries
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, SessionDep
 from web.public import WorkOrderBase, WorkOrderPublic, WorkOrdersPublic, errors

@@ -1,8 +1,8 @@
 """Signing in and out, the home redirect, and the language switch."""
 from fastapi import APIRouter, Depends, Request
 
-from engine import directory
-from engine.users import authenticate
+from engine.people import directory
+from engine.people.users import authenticate
 from web.deps import ClockDep, SessionDep
 from web.i18n import LANGUAGES, Translator, language_of
 from web.pages.common import ActorPage, FormDep, csrf_protect, home_for, redirect, render, safe_next

@@ -3,9 +3,11 @@ import re
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from engine import channels, directory, unit_of_work
 from engine.errors import HouqinError
-from engine.users import add_user
+from engine.notify import channels
+from engine.people import directory
+from engine.people.users import add_user
+from engine.storage import unit_of_work
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render, roles

@@ -1,7 +1,7 @@
 """The cockpit (数据驾驶舱): the engine's dashboard figures, month by month, drawn as charts.
 
-Every number comes from engine.dashboard.figures (its `by_month` for the lines),
-so a chart never disagrees with the API; the Excel export is engine.report's
+Every number comes from engine.reports.dashboard.figures (its `by_month` for the lines),
+so a chart never disagrees with the API; the Excel export is engine.reports.workbook's
 workbook of the month, as `houqin report` writes it.
 """
 from datetime import datetime
@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from engine import definitions, directory, periods, report, settings
-from engine.dashboard import Scope, figures
+from engine import settings
 from engine.errors import NotFound
+from engine.people import directory
+from engine.published import definitions
+from engine.reports import periods, workbook as report
+from engine.reports.dashboard import Scope, figures
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import charts

@@ -16,9 +16,10 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 from starlette.templating import Jinja2Templates
 
-from engine import attachments, settings
+from engine import settings
 from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
-from engine.users import Actor
+from engine.orders import attachments
+from engine.people.users import Actor
 from web.deps import SignedIn
 from web.i18n import Translator, language_of
 from web.session import CSRF_FIELD, CSRF_HEADER, UNSAFE, csrf_matches, csrf_token

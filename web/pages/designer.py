@@ -2,7 +2,7 @@
 
 Checking as you type goes through the API (`POST /api/v1/processes/validate`),
 the same check publishing makes; publishing stores a new version and running
-work orders stay on the version they started with (engine.definitions).
+work orders stay on the version they started with (engine.published.definitions).
 """
 import difflib
 from pathlib import Path
@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from engine import definitions
+from engine.published import definitions
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, language, redirect, render, roles

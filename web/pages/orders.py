@@ -1,7 +1,7 @@
 """The work order page: its fields, state, diagram, timers, the events the viewer may fire, the timeline.
 
 Which buttons appear is what the compiled process makes available to the viewer
-(`engine.workorders.available`); each button's form asks for exactly the fields
+(`engine.orders.workorders.available`); each button's form asks for exactly the fields
 its transition takes.
 """
 from datetime import datetime
@@ -11,10 +11,13 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from starlette.datastructures import UploadFile
 
-from engine import attachments, comments, directory, feedback, settings, unit_of_work, workorders
+from engine import settings
 from engine.errors import HouqinError, Invalid
-from engine.models import WorkOrder
-from engine.users import Actor
+from engine.orders import attachments, comments, feedback, workorders
+from engine.people import directory
+from engine.people.users import Actor
+from engine.storage import unit_of_work
+from engine.storage.models import WorkOrder
 from web.api import present
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
@@ -44,7 +47,7 @@ class EventForm:
 
 def event_forms(available: list[Transition], definition: ProcessDefinition, t: Translator,
                 skip: set[str] = frozenset()) -> list[EventForm]:
-    """A button for each transition the viewer may fire now (`engine.workorders.available`)."""
+    """A button for each transition the viewer may fire now (`engine.orders.workorders.available`)."""
     return [
         EventForm(transition.name, t.label(definition.event_label(transition.name)),
                   forms.fields_for(definition, _wanted(transition), t), transition.assigns, transition.comment)

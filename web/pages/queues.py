@@ -2,9 +2,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from engine import boards, definitions, directory, workorders
-from engine.models import Department
-from engine.workorders import Filters
+from engine.orders import boards, workorders
+from engine.orders.workorders import Filters
+from engine.people import directory
+from engine.published import definitions
+from engine.storage.models import Department
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import view

@@ -3,8 +3,10 @@ from fastapi import APIRouter, Depends, Request
 
 from starlette.datastructures import UploadFile
 
-from engine import attachments, definitions, directory, workorders
 from engine.errors import HouqinError, Invalid
+from engine.orders import attachments, workorders
+from engine.people import directory
+from engine.published import definitions
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import forms

@@ -2,7 +2,7 @@
 
 Nothing here decides anything and nothing is read twice: a card is a
 `WorkOrderRowPublic` with its labels translated and its people's display names,
-the order page a `WorkOrderPublic`; lateness is the models' (engine.lateness).
+the order page a `WorkOrderPublic`; lateness is the models' (engine.sla.lateness).
 Names are looked up in one batch per page, whatever the number of cards or
 history entries.
 """
@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from engine import calendar, definitions, directory
-from engine.lateness import LIVE
-from engine.models import Escalation, SlaTimer, WorkOrder
+from engine.people import directory
+from engine.published import definitions
+from engine.sla import calendar
+from engine.sla.lateness import LIVE
+from engine.storage.models import Escalation, SlaTimer, WorkOrder
 from web.api import present
 from web.i18n import Translator
 from web.public import TimerPublic, WorkOrderRowPublic

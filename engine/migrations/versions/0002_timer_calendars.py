@@ -6,7 +6,7 @@ Revises: 0001
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import engine.models
+import engine.storage.models
 
 
 revision = '0002'
@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('checksum', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('published_at', engine.models.UTCDateTime(), nullable=False),
+    sa.Column('published_at', engine.storage.models.UTCDateTime(), nullable=False),
     sa.Column('published_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['published_by'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -36,11 +36,11 @@ def upgrade() -> None:
     sa.Column('calendar_version', sa.Integer(), nullable=True),
     sa.Column('wait_minutes', sa.Float(), nullable=False),
     sa.Column('wait_days', sa.Integer(), nullable=False),
-    sa.Column('started_at', engine.models.UTCDateTime(), nullable=False),
-    sa.Column('due_at', engine.models.UTCDateTime(), nullable=False),
+    sa.Column('started_at', engine.storage.models.UTCDateTime(), nullable=False),
+    sa.Column('due_at', engine.storage.models.UTCDateTime(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('stopped_at', engine.models.UTCDateTime(), nullable=True),
-    sa.Column('next_check_at', engine.models.UTCDateTime(), nullable=True),
+    sa.Column('stopped_at', engine.storage.models.UTCDateTime(), nullable=True),
+    sa.Column('next_check_at', engine.storage.models.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['work_order_id'], ['work_orders.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('work_order_id', 'cycle')
@@ -51,7 +51,7 @@ def upgrade() -> None:
     with op.batch_alter_table('sla_timers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('calendar_version', sa.Integer(), nullable=True))
     # Work orders already waiting for feedback get their auto-confirm timers at the next
-    # `houqin init`, `serve` or `worker` start (engine.autoconfirm.backfill): that needs their
+    # `houqin init`, `serve` or `worker` start (engine.sla.autoconfirm.backfill): that needs their
     # definitions, which a migration does not read.
 
 

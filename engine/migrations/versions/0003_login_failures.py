@@ -6,7 +6,7 @@ Revises: 0002
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import engine.models
+import engine.storage.models
 
 
 revision = '0003'
@@ -20,7 +20,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('at', engine.models.UTCDateTime(), nullable=False),
+    sa.Column('at', engine.storage.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('login_failures', schema=None) as batch_op:

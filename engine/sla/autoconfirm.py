@@ -5,7 +5,7 @@ The wait is a timer row (AutoConfirmTimer): started when a work order enters its
 feedback state, on the newest calendars version, and cancelled when it leaves,
 so an order that was reopened and resolved again waits afresh. The sweep reads
 only the rows whose time has come, through the same kind of `next_check_at`
-index as the SLA sweep (engine/timers.py): it never scans the open work orders.
+index as the SLA sweep (engine/sla/rows.py): it never scans the open work orders.
 A confirmation by silence is a Feedback row with `auto` set and the order is
 marked `auto_confirmed`: the satisfaction rate counts real ratings only. The
 rows live apart from the SLA timers, so no on-time, overdue or escalated figure
@@ -24,10 +24,11 @@ from datetime import datetime
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
-from engine import calendar, definitions, timers
 from engine.errors import HouqinError
-from engine.models import AutoConfirmTimer, History, WorkOrder
-from engine.unit_of_work import unit_of_work
+from engine.published import definitions
+from engine.sla import calendar, rows
+from engine.storage.models import AutoConfirmTimer, History, WorkOrder
+from engine.storage.unit_of_work import unit_of_work
 from workflows.schema import ProcessDefinition
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def recomputed(session: Session, timer: AutoConfirmTimer) -> None:
 
 def confirm_silent(session: Session, now: datetime) -> list[WorkOrder]:
     """Close every work order whose requester stayed silent past the declared wait, each in its own unit of work."""
-    return timers.sweep(session, AutoConfirmTimer, now, _confirm)
+    return rows.sweep(session, AutoConfirmTimer, now, _confirm)
 
 
 def _confirm(session: Session, timer_id: int, now: datetime) -> list[WorkOrder]:
@@ -95,13 +96,13 @@ def _confirm(session: Session, timer_id: int, now: datetime) -> list[WorkOrder]:
 
 def _claim_and_confirm(session: Session, timer_id: int, now: datetime) -> WorkOrder | None:
     """Claim the wait and its order, then confirm as the system; None when there is nothing to do."""
-    from engine import feedback  # feedback fires transitions, which start and cancel these timers
+    from engine.orders import feedback  # feedback fires transitions, which start and cancel these timers
 
-    timers.begin(session)
+    rows.begin(session)
     session.expire_all()
-    timer = timers.claim(session, select(AutoConfirmTimer).where(AutoConfirmTimer.id == timer_id,
+    timer = rows.claim(session, select(AutoConfirmTimer).where(AutoConfirmTimer.id == timer_id,
                                                                  AutoConfirmTimer.next_check_at <= now))
-    order = timers.claim(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id)) if timer else None
+    order = rows.claim(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id)) if timer else None
     if order is None:  # confirmed meanwhile, or another sweeper holds it
         return None
     if timer.status != "running":

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_
 from sqlmodel import select
 
-from engine.models import SlaTimer, WorkOrder
+from engine.storage.models import SlaTimer, WorkOrder
 
 LIVE = ("running", "paused")
 

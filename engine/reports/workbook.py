@@ -1,6 +1,6 @@
 """The month's cockpit figures as a workbook (月度报表) for the logistics meeting and the appraisal.
 
-The numbers are exactly those of `engine.dashboard.figures` for the local month;
+The numbers are exactly those of `engine.reports.dashboard.figures` for the local month;
 each sheet's headings are in Chinese and English.
 """
 import io
@@ -11,9 +11,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlmodel import Session
 
-from engine import periods
-from engine.dashboard import Scope, figures
-from engine.users import Actor
+from engine.people.users import Actor
+from engine.reports import periods
+from engine.reports.dashboard import Scope, figures
 
 RATE = "0.0%"
 # (key in the figures, Chinese, English, is a rate)

@@ -5,7 +5,7 @@ from pwdlib import PasswordHash
 from sqlmodel import Session, select
 
 from engine.errors import Invalid, NotFound
-from engine.models import Department, Team, User, UserRole
+from engine.storage.models import Department, Team, User, UserRole
 from workflows.schema import ROLES
 
 _hasher = PasswordHash.recommended()  # argon2id

@@ -1,6 +1,6 @@
 """Calendars and schedules as versioned data: stored when their text changes, compiled once per version.
 
-Like process definitions (engine/definitions.py): each changed text is a new
+Like process definitions (engine/published/definitions.py): each changed text is a new
 version with its checksum, never edited afterwards, so whatever was computed on
 a version (a timer's due time) can be computed again on the same rules. A
 version is compiled on first use and kept: the sweep and the pages look it up
@@ -22,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from engine.errors import NotFound
-from engine.models import DataVersion
-from engine.unit_of_work import unit_of_work
+from engine.storage.models import DataVersion
+from engine.storage.unit_of_work import unit_of_work
 
 _compiled: dict[tuple[str, str, int], Any] = {}
 _by_text: dict[tuple[str, str], Any] = {}  # (key, checksum): what a text compiles to never changes

@@ -1,16 +1,17 @@
 """The work queues behind the dispatch board, a technician's list and the escalation list.
 
 Each is a bounded, indexed query over the work orders the user may see (the
-visibility rule is engine.permissions'); the pages only render them.
+visibility rule is engine.orders.visibility'); the pages only render them.
 """
 from datetime import datetime
 
 from sqlalchemy import case, or_
 from sqlmodel import Session, select
 
-from engine import lateness, permissions
-from engine.models import WorkOrder
-from engine.users import Actor
+from engine.orders import visibility as permissions
+from engine.people.users import Actor
+from engine.sla import lateness
+from engine.storage.models import WorkOrder
 from workflows.schema import PRIORITIES
 
 LIMIT = 200

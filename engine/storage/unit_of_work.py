@@ -6,7 +6,7 @@ with its transition, a recurring period with its claim, its work order and its
 assignment. The owner is:
 - the HTTP request (web.deps.get_session commits after the route returns and
   before the response is sent, so a conflict at commit still answers 409);
-- one rung or one batch of the sweep (engine/escalation.py, engine/delivery.py);
+- one rung or one batch of the sweep (engine/sla/escalation.py, engine/notify/delivery.py);
 - one worker job, one recurring period, one CLI command.
 
 A stale version (StaleDataError: someone else committed the same work order

@@ -6,7 +6,7 @@ from alembic.config import Config
 
 from engine import settings
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -1,7 +1,7 @@
 """Which calendar a timer computes on: published calendar versions, and moving timers between them.
 
 The calendar language and its arithmetic are in workflows/calendars.py. Here
-each changed calendars.yaml becomes a stored version (engine/versions.py); an
+each changed calendars.yaml becomes a stored version (engine/published/versions.py); an
 SLA or auto-confirm timer records the version it started on and keeps computing
 on it when it pauses, resumes or is retargeted, so editing the file never
 silently moves a running deadline. New timers start on the newest version.
@@ -15,8 +15,9 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from engine import settings, versions
-from engine.models import AutoConfirmTimer, History, SlaTimer, WorkOrder
+from engine import settings
+from engine.published import versions
+from engine.storage.models import AutoConfirmTimer, History, SlaTimer, WorkOrder
 from workflows.calendars import (BusinessCalendar, CalendarError, UnknownCalendarError, default_calendars,
                                  load_calendars, pick)
 
@@ -54,7 +55,7 @@ def _check(text: str, file: str) -> dict[str, BusinessCalendar]:
 
 
 def _in_use(session: Session) -> set[str]:
-    from engine import definitions  # it checks processes against this module's calendars
+    from engine.published import definitions  # it checks processes against this module's calendars
 
     used = set()
     for stored in definitions.current_rows(session):
@@ -150,7 +151,8 @@ def recompute(session: Session, *, now: datetime, process: str | None = None,
 
     Timers whose calendar the newest version no longer defines stay where they are (logged).
     """
-    from engine import autoconfirm, sla, workorders  # they compute due times; they import this module
+    from engine.orders import workorders  # they compute due times; they import this module
+    from engine.sla import autoconfirm, timers as sla  # they compute due times; they import this module
 
     target = newest(session)
     if target is None:

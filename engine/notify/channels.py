@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from engine import delivery
 from engine.errors import Conflict, Invalid, NotFound
-from engine.models import Channel, Outbox
+from engine.notify import delivery
+from engine.storage.models import Channel, Outbox
 
 KINDS = ("webhook", "wecom", "dingtalk", "email")
 NOTIFICATION_KINDS = ("assignment", "escalation", "warning", "feedback")

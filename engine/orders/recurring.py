@@ -2,7 +2,7 @@
 
 The rules are declared in `definitions/schedules.yaml` (or the file named by
 $HOUQIN_SCHEDULES; the language is in `workflows/schedules.py`). Like the
-calendars, the file is data published as versions (engine/versions.py): checked
+calendars, the file is data published as versions (engine/published/versions.py): checked
 against the processes and calendars of the moment when it is published, then
 compiled once per version. The worker loop calls `run_due(session, now)`, which
 reads the newest version's compiled rules, never the file; nothing here waits
@@ -32,11 +32,14 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from engine import calendar, definitions, settings, versions, workorders
+from engine import settings
 from engine.errors import HouqinError, Invalid
-from engine.models import History, RecurringRun, User, WorkOrder
-from engine.unit_of_work import unit_of_work
-from engine.users import actor_for, add_user, department_named
+from engine.orders import workorders
+from engine.people.users import actor_for, add_user, department_named
+from engine.published import definitions, versions
+from engine.sla import calendar
+from engine.storage.models import History, RecurringRun, User, WorkOrder
+from engine.storage.unit_of_work import unit_of_work
 from workflows import DefinitionError
 from workflows.calendars import BusinessCalendar
 from workflows.schedules import Rule, Schedule, assigning_event, load_schedule

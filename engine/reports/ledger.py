@@ -17,10 +17,13 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from engine import definitions, lateness, periods, permissions
 from engine.errors import Invalid, NotFound
-from engine.models import Department, History, SlaTimer, User, WorkOrder
-from engine.users import Actor
+from engine.orders import visibility as permissions
+from engine.people.users import Actor
+from engine.published import definitions
+from engine.reports import periods
+from engine.sla import lateness
+from engine.storage.models import Department, History, SlaTimer, User, WorkOrder
 from workflows.schema import Label, ProcessDefinition
 
 MAX_PAGE = 200

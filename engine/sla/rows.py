@@ -7,7 +7,7 @@ never what is open. Each row is then worked on in its own transaction, which
 starts by claiming the row: FOR UPDATE SKIP LOCKED on PostgreSQL (concurrent
 sweepers share the rows out), BEGIN IMMEDIATE on SQLite (they take turns, each
 reading what the last committed). What a worked row does is its kind's business
-(engine/escalation.py, engine/autoconfirm.py).
+(engine/sla/escalation.py, engine/sla/autoconfirm.py).
 """
 from collections.abc import Callable, Iterator
 from datetime import datetime

@@ -2,7 +2,7 @@
 
 What the sweeper reads: timers whose `next_check_at` (the next rung, or the due
 time of a timer not yet marked breached) has passed, through its index, a batch
-at a time (engine/timers.py, the same sweep auto-confirmations ride). It never
+at a time (engine/sla/rows.py, the same sweep auto-confirmations ride). It never
 looks at the open work orders as such, so a sweep costs what is due, not what
 is open. Rung times and recipients come parsed from the definition, and due
 times from the calendars version each timer records: nothing is read from a
@@ -33,18 +33,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
-from engine import lateness, settings, sla, timers
-from engine.definitions import compiled
+from engine import settings
 from engine.errors import Conflict
-from engine.models import Escalation, History, SlaTimer, User, UserRole, Watcher, WorkOrder
-from engine.notify import notify
-from engine.unit_of_work import unit_of_work
-from engine.users import users_with_role
+from engine.notify.notifications import notify
+from engine.people.users import users_with_role
+from engine.published.definitions import compiled
+from engine.sla import lateness, rows, timers as sla
+from engine.storage.models import Escalation, History, SlaTimer, User, UserRole, Watcher, WorkOrder
+from engine.storage.unit_of_work import unit_of_work
 from workflows.schema import PRIORITIES, EscalationStep, Recipient, SlaTimerSpec
 
 log = logging.getLogger(__name__)
 
-BATCH = timers.BATCH
+BATCH = rows.BATCH
 
 
 @dataclass
@@ -79,7 +80,7 @@ def sweep(source: SessionSource, now: datetime, *, batch: int = BATCH) -> list[F
 
 
 def _sweep(session: Session, now: datetime, batch: int) -> list[Fired]:
-    return timers.sweep(session, SlaTimer, now, _work_timer, batch=batch)
+    return rows.sweep(session, SlaTimer, now, _work_timer, batch=batch)
 
 
 def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
@@ -115,12 +116,12 @@ def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
 
 def _step(session: Session, timer_id: int, now: datetime) -> tuple[Fired | None, bool]:
     """Fire the next due rung of one timer (the caller commits); says what fired and whether more is due."""
-    timers.begin(session)
+    rows.begin(session)
     session.expire_all()
-    timer = timers.claim(session, select(SlaTimer).where(SlaTimer.id == timer_id, SlaTimer.next_check_at <= now))
+    timer = rows.claim(session, select(SlaTimer).where(SlaTimer.id == timer_id, SlaTimer.next_check_at <= now))
     if timer is None:  # swept meanwhile, or another sweeper holds it
         return None, False
-    order = timers.claim(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id))
+    order = rows.claim(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id))
     if order is None:
         return None, False
     spec = compiled(session, order.process, order.definition_version).definition.sla.get(timer.name)

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from engine import workorders
 from engine.errors import Conflict, Invalid
-from engine.models import Feedback, History
-from engine.notify import notify
-from engine.users import Actor, users_with_role
+from engine.notify.notifications import notify
+from engine.orders import workorders
+from engine.people.users import Actor, users_with_role
+from engine.storage.models import Feedback, History
 
 
 def give(

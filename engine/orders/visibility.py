@@ -10,8 +10,8 @@ the compiled process decides it per event (workflows.machine.CompiledProcess).
 """
 from sqlalchemy import false, or_
 
-from engine.models import WorkOrder
-from engine.users import Actor
+from engine.people.users import Actor
+from engine.storage.models import WorkOrder
 
 
 def visible_clause(actor: Actor):

@@ -11,10 +11,11 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from engine import calendar, settings
+from engine import settings
 from engine.errors import Conflict, NotFound
-from engine.versions import once
-from engine.models import Definition
+from engine.published.versions import once
+from engine.sla import calendar
+from engine.storage.models import Definition
 from workflows import ProcessDefinition, load_definition
 from workflows.machine import CompiledProcess
 
@@ -60,7 +61,7 @@ def publish(session: Session, text: str, *, now: datetime, file: str = "<definit
 def publish_directory(session: Session, directory: Path | None = None, *, now: datetime) -> list:
     """Publish what changed in `definitions/`: the calendars first (processes name them), then every
     process file. Returns the new versions (each has `key` and `version`); does not commit.
-    The schedule is published by `houqin init` and the workers (engine/recurring.py)."""
+    The schedule is published by `houqin init` and the workers (engine/orders/recurring.py)."""
     directory = directory or settings.definitions_dir()
     created = []
     calendars_file = calendar.calendar_file() if directory == settings.definitions_dir() else directory / "calendars.yaml"

@@ -3,10 +3,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from engine import workorders
 from engine.errors import Invalid
-from engine.models import History, WorkOrder
-from engine.users import Actor
+from engine.orders import workorders
+from engine.people.users import Actor
+from engine.storage.models import History, WorkOrder
 
 MAX_LENGTH = 5000
 

@@ -2,7 +2,7 @@
 
 People with their roles, departments, teams and how much open work each
 technician carries; notification channels and the deliveries that failed.
-Creating a user stays in `engine.users.add_user`; this module reads lists and
+Creating a user stays in `engine.people.users.add_user`; this module reads lists and
 makes the small changes an administrator makes afterwards.
 """
 from dataclasses import dataclass
@@ -11,8 +11,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from engine.errors import Invalid, NotFound
-from engine.models import Channel, Department, Outbox, Team, User, UserRole, WorkOrder
-from engine.users import department_named, team_named
+from engine.people.users import department_named, team_named
+from engine.storage.models import Channel, Department, Outbox, Team, User, UserRole, WorkOrder
 from workflows.schema import ROLES
 
 LANGUAGES = ("zh", "en")

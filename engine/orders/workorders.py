@@ -16,11 +16,15 @@ from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from engine import autoconfirm, definitions, lateness, permissions, settings, sla, unit_of_work
+from engine import settings
 from engine.errors import Forbidden, Invalid, NotFound, refused
-from engine.models import Counter, Department, History, User, WorkOrder
-from engine.notify import notify
-from engine.users import Actor, department_named
+from engine.notify.notifications import notify
+from engine.orders import visibility as permissions
+from engine.people.users import Actor, department_named
+from engine.published import definitions
+from engine.sla import autoconfirm, lateness, timers as sla
+from engine.storage import unit_of_work
+from engine.storage.models import Counter, Department, History, User, WorkOrder
 from workflows.authority import LastDone, Transition
 from workflows.machine import CompiledProcess
 from workflows.refusals import Refusal, check_version

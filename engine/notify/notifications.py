@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from engine.models import Channel, History, Notification, Outbox, User, WorkOrder
+from engine.storage.models import Channel, History, Notification, Outbox, User, WorkOrder
 
 
 def notify(

@@ -1,6 +1,6 @@
 """Sending the outbox: webhooks, WeCom and DingTalk group robots, e-mail.
 
-Notifications are queued in the transaction that causes them (engine/notify.py)
+Notifications are queued in the transaction that causes them (engine/notify/notifications.py)
 and sent from here, after commit, by the worker loop and after each sweep: a
 dead robot or mail server never delays or rolls back a transition.
 
@@ -27,8 +27,8 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from engine import unit_of_work
-from engine.models import Channel, Outbox
+from engine.storage import unit_of_work
+from engine.storage.models import Channel, Outbox
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, exists, false, func, or_, true
 from sqlmodel import Session, select
 
-from engine import definitions, lateness, periods, permissions
-from engine.models import Department, Escalation, Feedback, History, SlaTimer, Team, User, WorkOrder
-from engine.users import Actor
+from engine.orders import visibility as permissions
+from engine.people.users import Actor
+from engine.published import definitions
+from engine.reports import periods
+from engine.sla import lateness
+from engine.storage.models import Department, Escalation, Feedback, History, SlaTimer, Team, User, WorkOrder
 from workflows.schema import ProcessDefinition
 
 TOP = 10

@@ -7,7 +7,7 @@ the sweeper finds what is late with an indexed query instead of recomputing.
 fire, or the due time when the timer has yet to be marked breached.
 
 A timer computes on the calendars version it started on (`calendar_version`,
-engine/calendar.py): a newer calendars.yaml moves no running deadline until
+engine/sla/calendar.py): a newer calendars.yaml moves no running deadline until
 `houqin sla recompute` says so. Ladder times (`80%`, `due + 30m`) and targets are
 read from the definition already parsed, never from text.
 """
@@ -16,10 +16,10 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from engine import calendar
-from engine.calendar import BusinessCalendar
-from engine.lateness import LIVE, timer_is_late
-from engine.models import SlaTimer, WorkOrder
+from engine.sla import calendar
+from engine.sla.calendar import BusinessCalendar
+from engine.sla.lateness import LIVE, timer_is_late
+from engine.storage.models import SlaTimer, WorkOrder
 from workflows.schema import EscalationStep, ProcessDefinition, SlaTimerSpec
 
 # Every transition reads its timers: the statements are built once, since composing a select

@@ -22,10 +22,12 @@ import filetype
 from filetype.types import archive, image
 from sqlmodel import Session, select
 
-from engine import settings, unit_of_work, workorders
+from engine import settings
 from engine.errors import Invalid, NotFound
-from engine.models import Attachment, History
-from engine.users import Actor
+from engine.orders import workorders
+from engine.people.users import Actor
+from engine.storage import unit_of_work
+from engine.storage.models import Attachment, History
 
 ALLOWED = (image.Jpeg(), image.Png(), image.Webp(), image.Heic(), archive.Pdf())
 ALLOWED_NAMES = "JPEG, PNG, WebP or HEIC photos, or PDF"
