@@ -338,6 +338,13 @@ class NotificationReadPublic(Public):
     read_at: Timestamp
 
 
+class NotificationsReadPublic(Public):
+    """After `POST /notifications/read`: how many were marked now, and how many stay unread."""
+
+    read: int
+    unread: int
+
+
 # --- channels ------------------------------------------------------------------------------------
 
 class ChannelPublic(Public):

@@ -77,6 +77,26 @@ def who(spec: str) -> Who:
     return lambda order, actor: spec in actor.roles
 
 
+# Which work orders an entry of `roles` can open to an actor, in words a query can use.
+ANY, IN_DEPARTMENT, AS_ASSIGNEE, AS_REPORTER = "any", "department", "assignee", "reporter"
+
+
+def reach(spec: str, actor: ActorView) -> str | None:
+    """Which work orders this entry of an event's `roles` lets `actor` act on; None: none.
+
+    The same reading of `roles` as `who`, turned around: not "may this actor act on this
+    order?" but "on which orders could they?", so an inbox can choose its candidates in SQL.
+    """
+    if spec == "assignee":
+        return AS_ASSIGNEE
+    if spec == "reporter":
+        return AS_REPORTER
+    if spec.endswith(DEPARTMENT_SCOPE):
+        held = spec.removesuffix(DEPARTMENT_SCOPE) in actor.roles and actor.department_id is not None
+        return IN_DEPARTMENT if held else None
+    return ANY if spec in actor.roles else None
+
+
 def condition_values(order: OrderView, new_values: dict | None = None) -> dict:
     """The names a guard may use: the order's fields with this step's values over them, and the built-ins."""
     values = {**order.fields, **(new_values or {})}

@@ -80,6 +80,10 @@ class EventSpec(Strict):
     comment: Literal["required", "optional"] = "optional"
     condition: str | None = None
     distinct_from: list[str] = []
+    # Whether a work order waiting for this event is waiting for whoever may fire it (their
+    # inbox, 我的待办). `false` for what one may do at any time but nobody waits for: a cancel,
+    # a reassignment.
+    inbox: bool = True
 
     @field_validator("from_", "distinct_from", mode="before")
     @classmethod
@@ -287,6 +291,9 @@ class ProcessDefinition(Strict):
     feedback: FeedbackSpec | None = None
     ledger: LedgerSpec | None = None
     reporting: ReportingSpec | None = None
+    # The events the reporter is told about (in-app, and the channels an admin configured),
+    # with the comment as the reason: e.g. [assign, accept, resolve, reject].
+    notify_reporter: list[str] = []
     _event_labels: dict[str, Label] = PrivateAttr(default_factory=dict)  # made once, at load
 
     @field_validator("key")

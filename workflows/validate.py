@@ -19,6 +19,7 @@ def semantic_problems(definition: ProcessDefinition, located: Located, calendars
     checks.feedback()
     checks.ledger()
     checks.reporting()
+    checks.notify_reporter()
     return checks.problems
 
 
@@ -216,3 +217,10 @@ class _Checks:
             self.field_known(reporting.fault_field, ("reporting", "fault_field"), types=("choice", "string"))
         if reporting.labour_field is not None:
             self.field_known(reporting.labour_field, ("reporting", "labour_field"), types=("integer", "number"))
+
+    def notify_reporter(self) -> None:
+        names = set(self.d.event_names())
+        for i, event in enumerate(self.d.notify_reporter):
+            if event not in names:
+                self.report(("notify_reporter", i), f"unknown event '{event}' in notify_reporter: "
+                                                    f"use one of {', '.join(self.d.event_names())}")

@@ -41,7 +41,7 @@ BATCH = 100
 
 # Notification kinds as a group chat or a mail subject shows them.
 KIND_LABELS = {"escalation": "升级 / Escalation", "warning": "预警 / Warning", "assignment": "派单 / Assignment",
-               "feedback": "评价 / Feedback"}
+               "feedback": "评价 / Feedback", "progress": "进度 / Progress"}
 
 
 class DeliveryError(Exception):

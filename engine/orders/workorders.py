@@ -25,6 +25,7 @@ from engine.published import definitions
 from engine.sla import autoconfirm, lateness, timers as sla
 from engine.storage import unit_of_work
 from engine.storage.models import Counter, Department, History, User, WorkOrder
+from engine.progress import tell_reporter
 from workflows.authority import LastDone, Transition
 from workflows.machine import CompiledProcess
 from workflows.refusals import Refusal, check_version
@@ -290,6 +291,8 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
     if assignee is not None:
         notify(session, [assignee.id], order=order, kind="assignment", now=now, actor_id=actor.id if actor else None,
                title=f"{order.number} {order.title}", body=comment or "")
+    tell_reporter(session, order, definition, event=event, comment=comment or "", actor_id=actor.id if actor else None,
+                  now=now)
 
 
 def flush_order(session: Session, order: WorkOrder) -> None:

@@ -1,11 +1,14 @@
+from typing import Annotated
 
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
-from engine.errors import NotFound
+from engine import notifications
+from engine.errors import Invalid, NotFound
 from engine.storage.models import Notification
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, SessionDep
-from web.public import NotificationPublic, NotificationReadPublic, errors
+from web.public import NotificationPublic, NotificationReadPublic, NotificationsReadPublic, errors
 
 router = APIRouter(tags=["notifications"])
 
@@ -27,3 +30,20 @@ def mark_read(notification_id: int, session: SessionDep, actor: ActorDep, clock:
     note.read_at = note.read_at or clock.now()
     session.add(note)
     return NotificationReadPublic(id=note.id, read_at=note.read_at)
+
+
+class ReadRequest(BaseModel):
+    """Which notifications to mark read: `ids`, or `all: true` for every unread one."""
+
+    model_config = ConfigDict(extra="forbid")
+    ids: list[Annotated[int, Field(ge=1, le=ROW_ID_MAX)]] | None = Field(default=None, max_length=1000)
+    all: bool = False
+
+
+@router.post("/notifications/read", responses=errors(401, 422))
+def mark_many_read(body: ReadRequest, session: SessionDep, actor: ActorDep, clock: ClockDep) -> NotificationsReadPublic:
+    if body.all == (body.ids is not None):
+        raise Invalid("give either 'ids' (a list of notification ids) or 'all': true",
+                      [{"field": "ids", "message": "give either ids or all: true"}])
+    read = notifications.mark_read(session, actor.id, None if body.all else body.ids, clock.now())
+    return NotificationsReadPublic(read=read, unread=notifications.unread_count(session, actor.id))
