@@ -34,6 +34,7 @@ class Group:
     """The work orders waiting for one event of one process, oldest first."""
 
     process: str
+    process_title: Label
     event: str
     label: Label
     # The event is the reporter's verdict on the result (the process's feedback): "waiting for your confirmation".
@@ -68,8 +69,9 @@ def inbox(session: Session, actor: Actor) -> Inbox:
             continue
         key = (order.process, waiting.name)
         if key not in groups:
-            groups[key] = Group(order.process, waiting.name, waiting.spec.label or Label(zh=waiting.name, en=waiting.name),
-                                _is_verdict(workorders.compiled_of(session, order), waiting))
+            compiled = workorders.compiled_of(session, order)
+            groups[key] = Group(order.process, compiled.definition.title, waiting.name,
+                                compiled.definition.event_label(waiting.name), _is_verdict(compiled, waiting))
         groups[key].orders.append(order)
     return Inbox(list(groups.values()))  # insertion order: the group whose oldest order is oldest comes first
 

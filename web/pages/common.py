@@ -16,11 +16,16 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 from starlette.templating import Jinja2Templates
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
 from engine import settings
 from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
+from engine.notify import reading as notifications
 from engine.orders import attachments
+from engine.orders.inbox import inbox
 from engine.people.users import Actor
-from web.deps import SignedIn
+from web.deps import SessionDep, SignedIn
 from web.i18n import Translator, language_of
 from web.session import CSRF_FIELD, CSRF_HEADER, UNSAFE, csrf_matches, csrf_token
 
@@ -29,6 +34,7 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 # The menu: path, catalogue key, the roles that see it (None: everybody signed in).
 # The same sets guard the pages themselves (see `roles`).
 MENU = [
+    ("/inbox", "nav.inbox", None),
     ("/submit", "nav.submit", None),
     ("/department", "nav.department", None),
     ("/work", "nav.work", frozenset({"technician"})),
@@ -37,6 +43,7 @@ MENU = [
     ("/cockpit", "nav.cockpit", frozenset({"supervisor", "leader", "admin", "dept_head", "dispatcher"})),
     ("/designer", "nav.designer", frozenset({"designer", "admin"})),
     ("/admin", "nav.admin", frozenset({"admin"})),
+    ("/notifications", "nav.notifications", None),
 ]
 PAGE_ROLES = {path: roles for path, _, roles in MENU}
 # Where each kind of user lands after signing in: the page of their main job.
@@ -92,12 +99,16 @@ def menu_for(actor: Actor) -> list[tuple[str, str]]:
 
 # --- dependencies -----------------------------------------------------------------------------
 
-def page_actor(request: Request, actor: SignedIn) -> Actor:
-    """The signed-in user (web.deps.signed_in, as the API reads it), or off to the sign-in page."""
+def page_actor(request: Request, actor: SignedIn, session: SessionDep) -> Actor:
+    """The signed-in user (web.deps.signed_in, as the API reads it), or off to the sign-in page.
+
+    The request's session is kept for `render`, which counts the user's inbox and unread notifications.
+    """
     if actor is None:
         request.session.pop("username", None)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
+    request.state.db = session
     return actor
 
 
@@ -190,9 +201,22 @@ def render(request: Request, name: str, actor: Actor | None, status_code: int = 
         menu=menu_for(actor) if actor else [], path=request.url.path,
         flashes=request.session.pop("flash", []),
     )
+    db = getattr(request.state, "db", None)
+    if actor is not None and db is not None:
+        context.update(_waiting(db, actor, home=request.url.path == home_for(actor)))
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _waiting(session: Session, actor: Actor, home: bool) -> dict:
+    """The menu's counts (my inbox, my unread notifications) and, on the landing page, the inbox itself."""
+    try:
+        found = inbox(session, actor)
+        unread = notifications.unread_count(session, actor.id)
+    except SQLAlchemyError:  # a transaction already failed on this page: show it without the counts
+        return {}
+    return {"inbox_count": found.total, "unread_count": unread, "home_inbox": found if home else None}
 
 
 def redirect(target: str) -> RedirectResponse:
