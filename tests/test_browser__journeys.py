@@ -303,3 +303,63 @@ def test_every_page_of_the_demo_hospital_draws_without_a_browser_error(browser, 
             expect(person.page.locator("svg.chart")).to_have_count(7)
             expect(person.page.locator("svg.chart.lines circle").first).to_be_visible()
         person.close()
+
+
+def test_the_technician_finds_the_repair_in_his_inbox_and_the_nurse_finds_it_waiting_for_her(
+        browser, server, make_user, session, test_clock):
+    _people(make_user)
+
+    # The nurse reports from her phone; nothing waits for her yet.
+    nurse = Person(browser, server, "nurse", PHONE)
+    page = nurse.sign_in()
+    expect(page.locator(".inbox-panel")).to_contain_text("目前没有等您处理的工单")
+    page.click("a.tile[href='/submit/repair']")
+    page.fill("input[name=title]", "治疗室灯管闪烁")
+    page.select_option("select[name='f.category']", label="电气")
+    page.click("button:has-text('提交')")
+    expect(page.locator(".flash.ok")).to_contain_text("RP-2026-000001")
+
+    # Assigned to the electrician (by the desk, through the engine's own call).
+    users = {u.username: actor_for(session, u) for u in session.exec(select(User)).all()}
+    order = _order(session, "RP-2026-000001")
+    workorders.fire(session, users["dispatcher"], order.id, "assign", workorders.EventInput(assignee="tech"), test_clock.now())
+    session.commit()
+
+    # The electrician, on his phone, lands on his work with his inbox on top, counted in the menu.
+    tech = Person(browser, server, "tech", PHONE)
+    page = tech.sign_in()
+    panel = page.locator(".inbox-panel")
+    expect(panel.locator(".inbox-group[data-waiting=accept]")).to_contain_text("治疗室灯管闪烁")
+    expect(page.locator(".menu [data-count=inbox]")).to_have_text("1")
+    tech.shoot("inbox-panel-work")
+    page.click(".menu a[href='/inbox']")
+    card = page.locator("li.card[data-number='RP-2026-000001']")
+    card.locator("button[data-event=accept]").click()
+    expect(page.locator(".flash.ok")).to_contain_text("接单")
+    page.locator("li.card[data-number='RP-2026-000001'] button[data-event=start]").click()
+    card = page.locator("li.card[data-number='RP-2026-000001']")
+    card.locator("summary[data-event=resolve]").click()
+    card.locator("input[name='f.labour_minutes']").fill("25")
+    tech.shoot("inbox")
+    card.locator("details[open] button.primary").click()
+    expect(page.locator(".flash.ok")).to_contain_text("完工")
+    expect(page.locator(".empty")).to_have_text("目前没有等您处理的工单。")
+
+    # The nurse opens Houqin again: her repair waits for her confirmation, and she was told.
+    page = nurse.open("/")
+    group = page.locator(".inbox-panel .inbox-group[data-waiting=confirm]")
+    expect(group.locator("h3")).to_contain_text("待您验收")
+    expect(group).to_contain_text("RP-2026-000001")
+    expect(page.locator(".menu [data-count=unread]")).to_have_text("3")
+    nurse.shoot("inbox-panel-submit")
+    page.click(".menu a[href='/notifications']")
+    expect(page.locator(".notifications li.unread").first).to_contain_text("待验收")
+    nurse.shoot("notifications")
+    page.click("button:has-text('全部标为已读')")
+    expect(page.locator(".menu [data-count=unread]")).to_have_count(0)
+    page = nurse.open("/")
+    page.locator(".inbox-panel .inbox-group[data-waiting=confirm] a").first.click()
+    expect(page.locator("#feedback h2")).to_have_text("验收评价")
+
+    for person in (nurse, tech):
+        person.close()
