@@ -7,7 +7,7 @@ landing page starts with their inbox (web.pages.common.render).
 """
 from fastapi import APIRouter, Depends, Request
 
-from engine import notifications
+from engine import notifications, workorders
 from engine.inbox import inbox
 from engine.models import WorkOrder
 from web.deps import ClockDep, SessionDep
@@ -15,7 +15,6 @@ from web.i18n import Translator
 from web.pages import view
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, language, redirect, render, safe_next
 from web.pages.orders import event_forms
-from engine import workorders
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 SHOWN = 100  # per group on the page; the count says how many wait in all
