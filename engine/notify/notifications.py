@@ -10,6 +10,10 @@ from sqlmodel import Session, select
 
 from engine.storage.models import Channel, History, Notification, Outbox, User, WorkOrder
 
+# Kinds a channel sends only when an admin chose them: a duty group's robot (no kinds chosen:
+# every kind) is for the staff, not for each requester's news about their own request.
+ON_REQUEST = frozenset({"progress"})
+
 
 def notify(
     session: Session, user_ids: list[int], *, order: WorkOrder | None, kind: str, title: str, body: str = "",
@@ -42,7 +46,7 @@ def _queue(
     # Group robots and e-mails are read by people: name the recipients, not their ids.
     names = list(session.exec(select(User.username).where(User.id.in_(recipients))).all()) if channels and recipients else []
     for channel_id, kinds in channels:
-        if kinds and kind not in kinds.split(","):
+        if (kind not in kinds.split(",")) if kinds else kind in ON_REQUEST:
             continue
         session.add(Outbox(
             channel_id=channel_id, next_attempt_at=now, created_at=now,

@@ -25,7 +25,7 @@ class ChannelBody(BaseModel):
     kind: Kind | None = None
     target: str | None = Field(default=None, min_length=1, max_length=500,
                                description="robot or webhook URL; for email the SMTP server, smtp://host:port")
-    kinds: list[NotificationKind] | None = Field(default=None, description="notification kinds sent; empty: all")
+    kinds: list[NotificationKind] | None = Field(default=None, description="notification kinds sent; empty: all but progress (sent only when chosen)")
     recipients: list[str] | None = Field(default=None, max_length=100, description="email: the To addresses")
     options: dict | None = Field(default=None, description="email: sender, starttls, username; webhook: headers")
     secret: str | None = Field(default=None, max_length=500,
