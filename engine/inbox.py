@@ -13,7 +13,7 @@ in the inboxes of those who may fire it without a line of code here.
 
 Each work order is listed once, under the first such event in the file's order
 (the one its buttons put first), and the groups are oldest first: what has
-waited longest is at the top. The cost is three queries (the versions, the
+waited longest is at the top. The cost is at most three queries (the versions, the
 candidates, who last did what) whatever the number of work orders.
 """
 from dataclasses import dataclass, field

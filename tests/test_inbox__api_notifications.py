@@ -153,3 +153,40 @@ def test_notify_reporter_names_only_events_of_the_process(tmp_path):
     [problem] = caught.value.problems
     assert (problem.line, problem.column) == (line, 27)
     assert "unknown event 'acept' in notify_reporter" in problem.message
+
+
+def test_the_inbox_costs_the_same_queries_for_two_fixes_or_eight(people, db_url):
+    """An inspector's re-inspections, where the different-person rule must read who submitted each fix."""
+    from sqlalchemy import event
+
+    from engine.db import get_engine
+
+    people.user("inspector", "inspector", department="保卫科")
+    people.user("fixer", "technician", department="后勤保障部")
+    people.user("supervisor", "supervisor", department="后勤保障部")
+
+    def fixed(count):
+        for number in range(count):
+            order = people.new_order("inspector", process="hazard", title=f"消防通道堆放杂物 {number}",
+                                     fields={"category": "fire", "risk_level": "high"})
+            people.fire("inspector", order["id"], "register")
+            people.fire("supervisor", order["id"], "assign", assignee="fixer")
+            people.fire("fixer", order["id"], "start")
+            people.fire("fixer", order["id"], "submit_fix")
+
+    def statements():
+        seen = []
+        record = lambda conn, cursor, statement, *args: seen.append(statement)  # noqa: E731
+        event.listen(get_engine(db_url), "before_cursor_execute", record)
+        try:
+            body = inbox(people, "inspector")
+        finally:
+            event.remove(get_engine(db_url), "before_cursor_execute", record)
+        return body["total"], len(seen)
+
+    fixed(2)
+    few = statements()
+    fixed(6)
+    many = statements()
+    assert (few[0], many[0]) == (2, 8)
+    assert many[1] == few[1]
