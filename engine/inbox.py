@@ -49,6 +49,8 @@ class Group:
 @dataclass
 class Inbox:
     groups: list[Group]
+    # Per work order listed, every event its owner may fire on it now (its buttons), as decided.
+    allowed: dict[int, list[Transition]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -73,7 +75,9 @@ def inbox(session: Session, actor: Actor) -> Inbox:
             groups[key] = Group(order.process, compiled.definition.title, waiting.name,
                                 compiled.definition.event_label(waiting.name), _is_verdict(compiled, waiting))
         groups[key].orders.append(order)
-    return Inbox(list(groups.values()))  # insertion order: the group whose oldest order is oldest comes first
+    listed = {order.id for group in groups.values() for order in group.orders}
+    return Inbox(list(groups.values()),  # insertion order: the group whose oldest order is oldest comes first
+                 {order_id: transitions for order_id, transitions in allowed.items() if order_id in listed})
 
 
 def _is_verdict(compiled: CompiledProcess, transition: Transition) -> bool:

@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from engine import workorders
 from engine.inbox import inbox
 from web.api.present import summaries
 from web.deps import ActorDep, ClockDep, SessionDep
@@ -59,13 +58,12 @@ def get_inbox(session: SessionDep, actor: ActorDep, clock: ClockDep,
     found = inbox(session, actor)
     shown = [order for group in found.groups for order in group.orders[:limit]]
     rows = {row["id"]: row for row in summaries(session, shown, clock.now())}
-    allowed = workorders.available_for(session, shown, actor)
     return {
         "total": found.total,
         "groups": [
             {"process": group.process, "event": group.event, "label": group.label.model_dump(), "verdict": group.verdict,
              "count": group.count,
-             "items": [{**rows[order.id], "available_events": [t.name for t in allowed[order.id]]}
+             "items": [{**rows[order.id], "available_events": [t.name for t in found.allowed[order.id]]}
                        for order in group.orders[:limit]]}
             for group in found.groups
         ],

@@ -7,7 +7,7 @@ landing page starts with their inbox (web.pages.common.render).
 """
 from fastapi import APIRouter, Depends, Request
 
-from engine import notifications, workorders
+from engine import notifications
 from engine.inbox import inbox
 from engine.models import WorkOrder
 from web.deps import ClockDep, SessionDep
@@ -26,14 +26,13 @@ def inbox_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
     found = inbox(session, actor)
     shown: list[WorkOrder] = [order for group in found.groups for order in group.orders[:SHOWN]]
     cards = {card.order.id: card for card in view.cards(session, shown, t, clock.now())}
-    allowed = workorders.available_for(session, shown, actor)
     groups = []
     for group in found.groups:
         items = []
         for order in group.orders[:SHOWN]:
             definition = view.definition(session, order)
             verdict = {definition.feedback.satisfied, definition.feedback.unsatisfied} if definition.feedback else set()
-            items.append((cards[order.id], event_forms(allowed[order.id], definition, t, skip=verdict)))
+            items.append((cards[order.id], event_forms(found.allowed[order.id], definition, t, skip=verdict)))
         groups.append((group, items))
     return render(request, "inbox.html", actor, groups=groups, total=found.total)
 
