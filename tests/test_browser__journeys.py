@@ -337,6 +337,7 @@ def test_the_technician_finds_the_repair_in_his_inbox_and_the_nurse_finds_it_wai
     card.locator("button[data-event=accept]").click()
     expect(page.locator(".flash.ok")).to_contain_text("接单")
     page.locator("li.card[data-number='RP-2026-000001'] button[data-event=start]").click()
+    expect(page.locator("section.inbox-group[data-waiting=resolve] h2")).to_contain_text("完工")  # not the pause
     card = page.locator("li.card[data-number='RP-2026-000001']")
     card.locator("summary[data-event=resolve]").click()
     card.locator("input[name='f.labour_minutes']").fill("25")

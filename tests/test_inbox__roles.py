@@ -140,7 +140,7 @@ def test_each_role_holds_exactly_what_it_may_act_on(session, staff, morning):
         "supervisor": {("repair", "assign"): titles(m, "reported", "elsewhere"),
                        ("hazard", "assign"): titles(m, "registered"),
                        ("maintenance", "assign"): titles(m, "planned")},
-        "tech": {("repair", "accept"): titles(m, "assigned"), ("repair", "hold"): titles(m, "working")},
+        "tech": {("repair", "accept"): titles(m, "assigned"), ("repair", "resolve"): titles(m, "working")},
         "idle_tech": {},
         # The fixer may not re-inspect his own fix; another inspector may.
         "fixer": {("hazard", "register"): titles(m, "hazard")},
