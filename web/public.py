@@ -161,6 +161,31 @@ class WorkOrdersPublic(Public):
     offset: int
 
 
+# --- inbox ---------------------------------------------------------------------------------------
+
+class InboxItemPublic(WorkOrderRowPublic):
+    """A work order waiting for the caller, with every event they may fire on it now."""
+
+    available_events: list[str]
+
+
+class InboxGroupPublic(Public):
+    """The work orders waiting for one event of one process, oldest first (up to `limit`)."""
+
+    process: str
+    event: str
+    label: Label
+    verdict: bool = Field(description="the event is the reporter's verdict on the result: "
+                                      "waiting for the caller's confirmation")
+    count: int = Field(description="how many wait, all of them, whatever the limit")
+    items: list[InboxItemPublic]
+
+
+class InboxPublic(Public):
+    total: int
+    groups: list[InboxGroupPublic]
+
+
 # --- processes -----------------------------------------------------------------------------------
 
 class ProcessVersionPublic(Public):
