@@ -35,12 +35,12 @@ def mark_read(notification_id: int, session: SessionDep, actor: ActorDep, clock:
 class ReadRequest(BaseModel):
     """Which notifications to mark read: `ids`, or `all: true` for every unread one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # `"all": 0` is not `false`: the schema says boolean
     ids: list[Annotated[int, Field(ge=1, le=ROW_ID_MAX)]] | None = Field(default=None, max_length=1000)
     all: bool = False
 
 
-@router.post("/notifications/read", responses=errors(401, 422))
+@router.post("/notifications/read", responses=errors(400, 401, 422))
 def mark_many_read(body: ReadRequest, session: SessionDep, actor: ActorDep, clock: ClockDep) -> NotificationsReadPublic:
     if body.all == (body.ids is not None):
         raise Invalid("give either 'ids' (a list of notification ids) or 'all': true",
