@@ -4,8 +4,9 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
-from engine import definitions, directory
-from engine.models import Outbox
+from engine.people import directory
+from engine.published import definitions
+from engine.storage.models import Outbox
 from engine.settings import definitions_dir
 from workflows import DefinitionError, load_definition
 
@@ -159,7 +160,7 @@ def test_the_inbox_costs_the_same_queries_for_two_fixes_or_eight(people, db_url)
     """An inspector's re-inspections, where the different-person rule must read who submitted each fix."""
     from sqlalchemy import event
 
-    from engine.db import get_engine
+    from engine.storage.db import get_engine
 
     people.user("inspector", "inspector", department="保卫科")
     people.user("fixer", "technician", department="后勤保障部")

@@ -10,9 +10,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import event
 
-from engine import workorders
-from engine.inbox import inbox
-from engine.workorders import EventInput
+from engine.orders import workorders
+from engine.orders.inbox import inbox
+from engine.orders.workorders import EventInput
 
 NOW = datetime.fromisoformat("2026-10-12T09:00:00+08:00")  # a Monday, working hours
 
@@ -182,7 +182,7 @@ def test_oldest_first(session, staff):
 
 
 def test_the_number_of_queries_does_not_grow_with_the_work(session, staff, db_url):
-    from engine.db import get_engine
+    from engine.storage.db import get_engine
 
     def queries():
         seen = []

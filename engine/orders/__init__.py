@@ -1,4 +1,4 @@
 """Work orders and what happens on them: creating, firing events (through the compiled
 process's check), feedback, comments, attachments, the boards people work from,
-who may see what, and recurring work.
+each person's inbox, who may see what, and recurring work.
 """

@@ -19,13 +19,13 @@ from sqlmodel import Session, select
 from engine import settings
 from engine.errors import Forbidden, Invalid, NotFound, refused
 from engine.notify.notifications import notify
+from engine.notify.progress import tell_reporter
 from engine.orders import visibility as permissions
 from engine.people.users import Actor, department_named
 from engine.published import definitions
 from engine.sla import autoconfirm, lateness, timers as sla
 from engine.storage import unit_of_work
 from engine.storage.models import Counter, Department, History, User, WorkOrder
-from engine.progress import tell_reporter
 from workflows.authority import LastDone, Transition
 from workflows.machine import CompiledProcess
 from workflows.refusals import Refusal, check_version

@@ -1,6 +1,6 @@
 """`GET /api/v1/inbox`: what waits for the caller (我的待办), grouped by event, oldest first.
 
-The engine decides (engine.inbox, from the compiled process); this route shows it:
+The engine decides (engine.orders.inbox, from the compiled process); this route shows it:
 per group the process, the event and its label, how many work orders wait, and the
 oldest of them (up to `limit`), each with the events the caller may fire on it now.
 """
@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from engine.inbox import inbox
+from engine.orders.inbox import inbox
 from web.api.present import summaries
 from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import InboxGroupPublic, InboxItemPublic, InboxPublic, errors

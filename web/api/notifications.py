@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
-from engine import notifications
+from engine.notify import reading as notifications
 from engine.errors import Invalid, NotFound
 from engine.storage.models import Notification
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, SessionDep

@@ -1,15 +1,15 @@
 """My inbox (我的待办) and my notifications, as pages.
 
-The inbox page lists every group of `engine.inbox` with the buttons each work order
+The inbox page lists every group of `engine.orders.inbox` with the buttons each work order
 offers (the reporter's verdict is given on the work order's own page, where the
 rating form is). Every page's navigation shows the two counts, and each person's
 landing page starts with their inbox (web.pages.common.render).
 """
 from fastapi import APIRouter, Depends, Request
 
-from engine import notifications
-from engine.inbox import inbox
-from engine.models import WorkOrder
+from engine.notify import reading as notifications
+from engine.orders.inbox import inbox
+from engine.storage.models import WorkOrder
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import view

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from engine.models import User, WorkOrder
-from engine.notify import notify
+from engine.notify.notifications import notify
+from engine.storage.models import User, WorkOrder
 from workflows.schema import ProcessDefinition
 
 KIND = "progress"

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, false, or_
 from sqlmodel import Session, select
 
-from engine import definitions, permissions, workorders
-from engine.models import Definition, WorkOrder
-from engine.users import Actor
+from engine.orders import visibility as permissions, workorders
+from engine.people.users import Actor
+from engine.published import definitions
+from engine.storage.models import Definition, WorkOrder
 from workflows.authority import ANY, AS_ASSIGNEE, AS_REPORTER, IN_DEPARTMENT, Transition, reach
 from workflows.machine import CompiledProcess
 from workflows.schema import Label

@@ -1,6 +1,6 @@
 """Reading one's notifications: how many are unread, and marking them read.
 
-Sending them is engine.notify's business; this is the reader's side, used by the
+Sending them is engine.notify.notifications's business; this is the reader's side, used by the
 navigation's count, the notifications page and `POST /api/v1/notifications/read`.
 """
 from datetime import datetime
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
-from engine.models import Notification
+from engine.storage.models import Notification
 
 PAGE = 50
 
