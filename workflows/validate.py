@@ -2,6 +2,7 @@
 from collections import deque
 
 from workflows import conditions
+from workflows.dispatch import check_dispatch
 from workflows.errors import Problem
 from workflows.loader import Located
 from workflows.schema import DEPARTMENT_SCOPE, NOTIFY_WORDS, PRIORITIES, PSEUDO_ROLES, ROLES, ProcessDefinition, Recipient
@@ -19,6 +20,7 @@ def semantic_problems(definition: ProcessDefinition, located: Located, calendars
     checks.feedback()
     checks.ledger()
     checks.reporting()
+    check_dispatch(definition, checks.report)
     return checks.problems
 
 
