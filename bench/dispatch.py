@@ -59,7 +59,8 @@ def publish(engine, rules: int) -> None:
     text = (settings.definitions_dir() / "repair.yaml").read_text(encoding="utf-8")
     shipped = text[text.index("dispatch:"):text.index("# What the cockpit")]
     with Session(engine, expire_on_commit=False) as session:
-        definitions.publish(session, text.replace(shipped, rules_yaml(rules) + "\n"), file="bench-repair.yaml")
+        definitions.publish(session, text.replace(shipped, rules_yaml(rules) + "\n"), file="bench-repair.yaml",
+                            now=START)
         session.commit()
 
 
