@@ -218,8 +218,8 @@ def plan(session: Session, compiled: CompiledProcess, order: WorkOrder, now: dat
 
 def apply(session: Session, order: WorkOrder, compiled: CompiledProcess, decision: Routing | None, now: datetime) -> None:
     """Carry out a decision, in the caller's transaction: the history entry, the offer, the pool's notices."""
-    if decision is None:
-        return
+    if decision is None or decision.team_id is None or decision.strategy == "manual":
+        return  # the dispatcher decides (the rule says so, or its team is not set up): nothing automatic to tell
     definition = compiled.definition
     session.add(order)
     session.add(History(work_order_id=order.id, at=now, kind="dispatch", from_state=order.state, to_state=order.state,

@@ -12,6 +12,7 @@ from engine.published import definitions
 from engine.dispatch import routing
 from engine.errors import Invalid
 from web.deps import ClockDep, SessionDep, require_roles
+from web.public import errors
 
 router = APIRouter(tags=["dispatch"])
 
@@ -44,7 +45,8 @@ class PreviewOut(BaseModel):
     reason: str
 
 
-@router.post("/dispatch/preview", dependencies=[require_roles("dispatcher", "designer", "admin", "supervisor")])
+@router.post("/dispatch/preview", dependencies=[require_roles("dispatcher", "designer", "admin", "supervisor")],
+             responses=errors(400, 401, 403, 422))
 def preview(body: Draft, session: SessionDep, clock: ClockDep) -> PreviewOut:
     stored = definitions.latest(session, body.process)
     if stored is None:

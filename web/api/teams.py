@@ -14,8 +14,10 @@ from engine.dispatch import rotas
 from engine.errors import Invalid
 from engine.people.users import user_by_name
 from web.deps import ActorDep, ClockDep, SessionDep, require_roles
+from web.public import errors, files
 
-router = APIRouter(tags=["teams"])
+router = APIRouter(tags=["teams"], responses=errors(401, 404, 422))
+SHAPES = errors(400, 403)  # a body to parse; admins (and, for the rota, supervisors) only
 TeamName = Annotated[str, Path(min_length=1, max_length=100, description="the team's name, e.g. 电梯班")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_RANGE = 366
@@ -106,7 +108,7 @@ def list_teams(session: SessionDep, actor: ActorDep) -> list[TeamOut]:
     return [team_out(session, team) for team in session.exec(select(Team).order_by(Team.name)).all()]
 
 
-@router.post("/teams", status_code=201, dependencies=[require_roles("admin")])
+@router.post("/teams", status_code=201, dependencies=[require_roles("admin")], responses=SHAPES)
 def create_team(body: TeamCreate, session: SessionDep) -> TeamOut:
     team = rotas.ensure_team(session, body.name, calendar=body.calendar)
     return team_out(session, team)
@@ -117,7 +119,7 @@ def get_team(team: TeamName, session: SessionDep, actor: ActorDep) -> TeamOut:
     return team_out(session, rotas.get_team(session, team))
 
 
-@router.put("/teams/{team}/members/{username}", dependencies=[require_roles("admin")])
+@router.put("/teams/{team}/members/{username}", dependencies=[require_roles("admin")], responses=SHAPES)
 def put_member(team: TeamName, username: Annotated[str, Path(max_length=64)], body: MemberPut,
                session: SessionDep) -> TeamOut:
     found = rotas.get_team(session, team)
@@ -125,7 +127,7 @@ def put_member(team: TeamName, username: Annotated[str, Path(max_length=64)], bo
     return team_out(session, found)
 
 
-@router.put("/teams/{team}/shifts/{name}", dependencies=[require_roles("admin")])
+@router.put("/teams/{team}/shifts/{name}", dependencies=[require_roles("admin")], responses=SHAPES)
 def put_shift(team: TeamName, name: Annotated[str, Path(min_length=1, max_length=32)], body: ShiftPut,
               session: SessionDep) -> TeamOut:
     found = rotas.get_team(session, team)
@@ -133,7 +135,7 @@ def put_shift(team: TeamName, name: Annotated[str, Path(min_length=1, max_length
     return team_out(session, found)
 
 
-@router.put("/teams/{team}/rota/{day}/{shift}", dependencies=[require_roles("admin", "supervisor")])
+@router.put("/teams/{team}/rota/{day}/{shift}", dependencies=[require_roles("admin", "supervisor")], responses=SHAPES)
 def put_rota(team: TeamName, day: date, shift: Annotated[str, Path(max_length=32)], body: RotaPut,
              session: SessionDep) -> list[RotaRow]:
     found = rotas.get_team(session, team)
@@ -153,7 +155,7 @@ def get_rota(team: TeamName, session: SessionDep, actor: ActorDep, clock: ClockD
 
 
 @router.get("/teams/{team}/rota.xlsx", response_class=Response,
-            responses={200: {"content": {XLSX: {}}, "description": "the rota as a sheet"}})
+            responses=files(XLSX, description="the rota as a sheet: one row per date and shift"))
 def export_rota(team: TeamName, session: SessionDep, actor: ActorDep, clock: ClockDep,
                 first: Annotated[date | None, Query(alias="from")] = None,
                 last: Annotated[date | None, Query(alias="to")] = None) -> Response:
@@ -162,7 +164,7 @@ def export_rota(team: TeamName, session: SessionDep, actor: ActorDep, clock: Clo
     return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="rota-{first}.xlsx"'})
 
 
-@router.post("/teams/{team}/rota.xlsx", dependencies=[require_roles("admin", "supervisor")])
+@router.post("/teams/{team}/rota.xlsx", dependencies=[require_roles("admin", "supervisor")], responses=SHAPES)
 def import_rota(team: TeamName, session: SessionDep, file: Annotated[UploadFile, File()]) -> dict[str, int]:
     count = rotas.import_xlsx(session, rotas.get_team(session, team), file.file.read(2_000_000))
     return {"rows": count}
