@@ -2,11 +2,12 @@
 
 An offer is a row in `sla_timers` of its own kind (name `dispatch:offer`, status
 `offered`), with `next_check_at` at its deadline on the team's calendar. The
-escalation sweeper (engine.escalation) reads due rows through the same index and
-hands an offer row to `lapse` (which fires the process's withdraw event), under the same claim it takes for an SLA rung
-(FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite) and in the same
-transaction, which also clears `next_check_at`: so an offer lapses exactly once
-however many sweepers race, and a sweeper that dies mid-way leaves it due.
+escalation sweeper (engine.sla.escalation) reads due rows through the same index
+and hands an offer row to `lapse` (which fires the process's withdraw event),
+under the same claim it takes for an SLA rung (FOR UPDATE SKIP LOCKED on
+PostgreSQL, BEGIN IMMEDIATE on SQLite) and in the same transaction, which also
+clears `next_check_at`: so an offer lapses exactly once however many sweepers
+race, and a sweeper that dies mid-way leaves it due.
 Its status is never `running`, so an offer is never counted as an SLA (late
 lists, the cockpit).
 

@@ -7,7 +7,7 @@ Create Date: 2026-12-01
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import engine.models
+import engine.storage.models
 
 
 revision = '0004'
