@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Houqin's four benchmarks, one after the other, in under 10 minutes on a 2-core machine:
+# Houqin's benchmarks, one after the other, in under 10 minutes on a 2-core machine:
 #
 #     bash bench/run_all.sh            (as root on Debian: starts PostgreSQL and installs wrk if needed)
 #
@@ -9,6 +9,7 @@
 #   api_load     15 s per run, 50 connections, uvicorn with one worker per core, PostgreSQL
 #   cockpit      1,000,000 historical work orders on PostgreSQL, the dashboard timed once after a warm-up
 #   sla_sweep    its own defaults, on PostgreSQL
+#   dispatch     300 new work orders routed with 50 rules and 500 technicians, SQLite
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
@@ -40,5 +41,8 @@ if [ -f bench/sla_sweep.py ]; then
 else
   echo "bench/sla_sweep.py is not in this tree yet"
 fi
+
+section "5. dispatch"
+"$python" bench/dispatch.py --db sqlite --orders 300
 
 printf '\nall benchmarks: %ds\n' $(( $(date +%s) - started ))

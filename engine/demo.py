@@ -1,12 +1,15 @@
 """Demo data: departments, a user of every role, and work orders in every stage."""
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from engine import settings
+from engine.dispatch import rotas
 from engine.errors import HouqinError
 from engine.orders import feedback, workorders
 from engine.people.users import actor_for, add_user
-from engine.storage.models import User
+from engine.storage.models import User, WorkOrder
 
 DEMO_PASSWORD = "houqin-demo"
 PEOPLE = [
@@ -17,6 +20,10 @@ PEOPLE = [
     ("dispatcher", "赵调度", ["dispatcher"], "后勤保障部", None),
     ("tech", "刘师傅", ["technician"], "后勤保障部", "水电班"),
     ("tech2", "陈师傅", ["technician"], "后勤保障部", "空调班"),
+    ("tech3", "黄师傅", ["technician"], "后勤保障部", "电梯班"),
+    ("tech4", "林师傅", ["technician"], "后勤保障部", "电梯班"),
+    ("tech5", "马师傅", ["technician"], "后勤保障部", "水电班"),
+    ("tech6", "罗师傅", ["technician"], "后勤保障部", "医用气体班"),
     ("logistics", "孙科员", ["logistics"], "后勤保障部", None),
     ("purchaser", "周采购", ["purchaser"], "采购中心", None),
     ("leader", "吴院长", ["leader"], "院办", None),
@@ -42,6 +49,18 @@ STEPS = [
 ]
 
 
+# Teams the shipped repair rules route to: (team, members with skills, the team lead). Each keeps a day
+# shift on workdays, a night shift every day and a 24-hour standby on rest days; members take turns.
+TEAMS = [
+    ("水电班", {"tech": ["plumbing", "electrical"], "tech5": ["electrical"]}, "tech"),
+    ("空调班", {"tech2": ["hvac"]}, "tech2"),
+    ("电梯班", {"tech3": ["elevator"], "tech4": ["elevator"]}, "tech3"),
+    ("医用气体班", {"tech6": ["medical_gas"]}, "tech6"),
+]
+SHIFTS = [("day", "08:00-17:30", "workdays"), ("night", "17:30-08:00", "all"), ("standby", "08:00-08:00", "restdays")]
+ROTA_DAYS = (-40, 60)  # from 40 days ago (the oldest demo repairs) to two months ahead
+
+
 def load_demo(session: Session, now: datetime) -> list[str]:
     """Demo people and work orders, all written in the caller's one transaction."""
     if session.exec(select(User).where(User.username == "nurse")).first():
@@ -49,6 +68,7 @@ def load_demo(session: Session, now: datetime) -> list[str]:
     for username, name, roles, department, team in PEOPLE:
         add_user(session, username=username, password=DEMO_PASSWORD, roles=roles, department=department,
                  team=team, display_name=name)
+    _teams(session, now)
     session.flush()
     actors = {u.username: actor_for(session, u) for u in session.exec(select(User)).all()}
     count = 0
@@ -67,7 +87,28 @@ def load_demo(session: Session, now: datetime) -> list[str]:
             "demo users: " + ", ".join(p[0] for p in PEOPLE)]
 
 
+def _teams(session: Session, now: datetime) -> None:
+    by_name = {user.username: user for user in session.exec(select(User)).all()}
+    today = now.astimezone(ZoneInfo(settings.timezone())).date()
+    for name, skills, lead in TEAMS:
+        team = rotas.ensure_team(session, name)
+        members = [by_name[username] for username in skills]
+        for user in members:
+            rotas.add_member(session, team, user, skills=skills[user.username], lead=user.username == lead)
+        shifts = [rotas.add_shift(session, team, shift, hours, days=days) for shift, hours, days in SHIFTS]
+        for offset in range(*ROTA_DAYS):
+            day = today + timedelta(days=offset)
+            for turn, shift in enumerate(shifts):
+                # the day shift has everyone; nights and standbys go round one member at a time
+                rotas.put_on(session, shift, day, members if turn == 0 else [members[(offset + turn) % len(members)]])
+
+
 def _drive(session, actors, order_id, steps, now) -> None:
+    order = session.get(WorkOrder, order_id)
+    if steps and steps[0][0] == "assign" and order.assignee_id is not None:
+        # routed on creation (offered to whoever was on duty): that person works it, nobody assigns it
+        holder = next(actor for actor in actors.values() if actor.id == order.assignee_id)
+        steps = [(event, holder.username if who == "tech" else who, extra) for event, who, extra in steps[1:]]
     for event, who, extra in steps:
         try:
             workorders.fire(session, actors[who], order_id, event, workorders.EventInput(**extra), now)

@@ -127,7 +127,7 @@ def test_processes_are_listed_with_states_events_and_diagram(staff):
     repair = client.get("/api/v1/processes/repair").json()
     assert repair["version"] == 1 and "key: repair" in repair["yaml"]
     assert [s["name"] for s in repair["states"]][:3] == ["reported", "assigned", "accepted"]
-    assert {"assign", "reassign", "accept", "start", "hold", "resume", "resolve", "confirm", "reopen", "cancel"} == {e["name"] for e in repair["events"]}
+    assert {"assign", "reassign", "accept", "start", "hold", "resume", "resolve", "confirm", "reopen", "claim", "decline", "withdraw", "cancel"} == {e["name"] for e in repair["events"]}
     assert "stateDiagram-v2" in repair["diagram"]
     assert client.get("/api/v1/processes/teleport").status_code == 404
 

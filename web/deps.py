@@ -19,6 +19,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from engine.clock import Clock
+from engine.dispatch.routing import with_duty
 from engine.people.users import Actor, active_actor
 from engine.settings import Settings
 from engine.storage import unit_of_work
@@ -53,12 +54,16 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def signed_in(request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]) -> Actor | None:
-    """The active user of the bearer token, else of the page session cookie; None when nobody is."""
+def signed_in(request: Request, session: SessionDep, clock: ClockDep,
+              token: Annotated[str | None, Depends(oauth2)]) -> Actor | None:
+    """The active user of the bearer token, else of the page session cookie; None when nobody is.
+
+    They come with the teams whose rota has them on duty now (what the `on_duty` role asks of them)."""
     username = token_username(session, token) if token else None
     if username is None and "session" in request.scope:
         username = request.session.get("username")
-    return active_actor(session, username) if isinstance(username, str) and username else None
+    actor = active_actor(session, username) if isinstance(username, str) and username else None
+    return with_duty(session, actor, clock.now()) if actor is not None else None
 
 
 SignedIn = Annotated[Actor | None, Depends(signed_in)]

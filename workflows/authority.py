@@ -34,6 +34,7 @@ class OrderView(Protocol):
     department_id: int | None
     priority: str
     location: str
+    team_id: int | None
 
 
 class ActorView(Protocol):
@@ -42,6 +43,8 @@ class ActorView(Protocol):
     id: int
     roles: frozenset[str]
     department_id: int | None
+    # The teams whose rota has this person on duty now (the engine fills it in when an event names `on_duty`).
+    on_duty: frozenset[int]
 
 
 class InputView(Protocol):
@@ -66,11 +69,13 @@ Who = Callable[[OrderView, ActorView], bool]
 
 
 def who(spec: str) -> Who:
-    """`assignee`, `reporter`, `role@department` (a holder of the role in the order's department), or a role."""
+    """`assignee`, `reporter`, `on_duty` (of the order's team), `role@department` (a holder of the role in the order's department), or a role."""
     if spec == "assignee":
         return lambda order, actor: order.assignee_id is not None and order.assignee_id == actor.id
     if spec == "reporter":
         return lambda order, actor: order.reporter_id == actor.id
+    if spec == "on_duty":
+        return lambda order, actor: order.team_id is not None and order.team_id in getattr(actor, "on_duty", ())
     if spec.endswith(DEPARTMENT_SCOPE):
         role = spec.removesuffix(DEPARTMENT_SCOPE)
         return lambda order, actor: role in actor.roles and actor.department_id == order.department_id

@@ -59,6 +59,8 @@ class CompiledProcess:
                 transition = Transition(event, source, entry.dest, guard, tests, fields)
                 self._table[(event.name, source)] = transition
                 self._from.setdefault(source, []).append(transition)
+        # Whether any event names `on_duty`: only then must the engine look up whose rota covers now.
+        self.asks_on_duty = any("on_duty" in event.roles for event in definition.events)
         # Events whose doer a different-person rule asks about, per state.
         self._remembered = {
             state: frozenset(name for t in transitions for name in t.distinct_from)

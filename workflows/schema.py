@@ -16,7 +16,8 @@ ROLES = (
     "leader", "inspector", "supervisor", "designer", "admin",
 )
 # Stand for a person related to the work order rather than a role anybody holds.
-PSEUDO_ROLES = ("assignee", "reporter")
+# `on_duty`: a member of the work order's team who is on duty now (by the team's rota).
+PSEUDO_ROLES = ("assignee", "reporter", "on_duty")
 # `role@department`: a holder of the role who belongs to the work order's department.
 DEPARTMENT_SCOPE = "@department"
 
@@ -24,7 +25,8 @@ PRIORITIES = ("urgent", "high", "normal", "low")
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "choice", "list", "user")
 
 # Words a ladder may name besides `role:NAME` and `user:NAME`: people related to the work order.
-NOTIFY_WORDS = ("assignee", "reporter", "dept_head", "watchers", "first_contact")
+# `team_lead` and `on_duty` are of the work order's team (the night standby is woken, not the day staff).
+NOTIFY_WORDS = ("assignee", "reporter", "dept_head", "watchers", "first_contact", "team_lead", "on_duty")
 
 
 class Strict(BaseModel):
@@ -295,6 +297,7 @@ class ProcessDefinition(Strict):
     # with the comment as the reason: e.g. [assign, accept, resolve, reject].
     notify_reporter: list[str] = []
     _event_labels: dict[str, Label] = PrivateAttr(default_factory=dict)  # made once, at load
+    dispatch: "DispatchSpec | None" = None
 
     @field_validator("key")
     @classmethod
@@ -343,3 +346,9 @@ class ProcessDefinition(Strict):
             if event.label:
                 labels.setdefault(event.name, event.label)
         self._event_labels = labels
+
+
+# Routing (workflows.dispatch) builds on the types above; imported last so that it can.
+from workflows.dispatch import DispatchSpec  # noqa: E402
+
+ProcessDefinition.model_rebuild()

@@ -2,6 +2,7 @@
 from collections import deque
 
 from workflows import conditions
+from workflows.dispatch import check_dispatch
 from workflows.errors import Problem
 from workflows.loader import Located
 from workflows.schema import DEPARTMENT_SCOPE, NOTIFY_WORDS, PRIORITIES, PSEUDO_ROLES, ROLES, ProcessDefinition, Recipient
@@ -20,6 +21,7 @@ def semantic_problems(definition: ProcessDefinition, located: Located, calendars
     checks.ledger()
     checks.reporting()
     checks.notify_reporter()
+    check_dispatch(definition, checks.report)
     return checks.problems
 
 

@@ -43,9 +43,36 @@ def assigned_to(session: Session, actor: Actor, limit: int = LIMIT) -> list[Work
     return list(session.exec(query.order_by(URGENCY, WorkOrder.created_at, WorkOrder.id).limit(limit)).all())
 
 
+def pool_for(session: Session, actor: Actor, limit: int = LIMIT) -> list[WorkOrder]:
+    """Open work orders nobody holds, in the pools of the teams this person is on duty for (抢单池, by
+    `actor.on_duty`); whether they may claim each one is the compiled process's to say."""
+    teams = actor.on_duty
+    if not teams:
+        return []
+    query = select(WorkOrder).where(WorkOrder.closed == False, WorkOrder.assignee_id == None,  # noqa: E711,E712
+                                    WorkOrder.team_id.in_(sorted(teams)))
+    return list(session.exec(query.order_by(URGENCY, WorkOrder.created_at, WorkOrder.id).limit(limit)).all())
+
+
 def needing_attention(session: Session, actor: Actor, now: datetime) -> list[WorkOrder]:
     """Overdue or escalated open work orders, oldest breach first (the supervisor's list)."""
     attention = or_(lateness.order_overdue_clause(now), WorkOrder.escalation_level > 0)
     query = _visible(session, actor).where(attention)
     query = query.order_by(lateness.went_late_at(now, live_only=False).nulls_last(), WorkOrder.id)
     return list(session.exec(query.limit(LIMIT)).all())
+
+
+def routing_notes(session: Session, orders: list[WorkOrder]) -> dict[int, dict]:
+    """Per work order, how routing left it and why (its newest dispatch entry): `routed` (offered to a person
+    automatically), `team` (in a team's pool) or `dispatcher` (waits for a person), with the reason in both languages."""
+    from engine.dispatch.routing import latest
+
+    notes = {}
+    for order_id, row in latest(session, [order.id for order in orders]).items():
+        data = row.data or {}
+        if "waits_for" not in data:
+            continue  # a decline's note: the routing that followed it says where the order went
+        waits = "routed" if data.get("person") else data["waits_for"]
+        notes[order_id] = {"waits": waits, "rule": data.get("rule"), "zh": data.get("reason_zh", ""),
+                           "en": data.get("reason_en", "")}
+    return notes

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from engine import settings
@@ -90,6 +91,7 @@ def create(
         fields=values, reporter_id=actor.id, first_contact_id=actor.id if actor.has("dispatcher") else None,
         created_at=now, updated_at=now,
     )
+    routed = _dispatch().plan(session, compiled, order, now)  # before the insert: the team goes in with it
     session.add(order)
     session.flush()
     session.add(History(
@@ -98,6 +100,7 @@ def create(
     ))
     sla.on_enter(session, order, definition, event=None, now=now)
     autoconfirm.on_enter(session, order, definition, now=now, left=order.state)
+    _dispatch().apply(session, order, compiled, routed, now)
     session.flush()
     return order
 
@@ -152,8 +155,18 @@ def available(session: Session, order: WorkOrder, actor: Actor) -> list[Transiti
 def available_for(session: Session, orders: list[WorkOrder], actor: Actor) -> dict[int, list[Transition]]:
     """`available` for a whole list (a board): one query for the different-person rule, whatever the length."""
     compiled = {order.id: compiled_of(session, order) for order in orders}
+    actors = {order.id: actor for order in orders}
+    if any(process.asks_on_duty for process in compiled.values()):
+        actors = _on_duty_for(session, actor, orders)
     done = _last_done(session, {order.id: compiled[order.id].remembered(order.state) for order in orders})
-    return {order.id: compiled[order.id].available(order, actor, last_done=done.get(order.id, {})) for order in orders}
+    return {order.id: compiled[order.id].available(order, actors[order.id], last_done=done.get(order.id, {}))
+            for order in orders}
+
+
+def _on_duty_for(session: Session, actor: Actor, orders: list[WorkOrder]) -> dict[int, Actor]:
+    """Per work order, the actor with the teams they are on duty for (`actor.on_duty`, filled in when they signed
+    in for this request), less the team of an order they declined."""
+    return _dispatch().with_declines(session, actor, orders)
 
 
 def _last_done(session: Session, wanted: dict[int, frozenset[str]]) -> dict[int, dict[str, LastDone]]:
@@ -234,6 +247,8 @@ def fire(
     compiled = compiled_of(session, order)
     viewer = visible_to or actor
     remembered = compiled.remembered(order.state) if actor is not None else frozenset()
+    if actor is not None and compiled.asks_on_duty:
+        actor = _dispatch().duty_of(session, actor, order, now)
     try:
         decision = compiled.check(
             order, actor, event_name, request, viewer=viewer,
@@ -243,10 +258,22 @@ def fire(
         )
     except Refusal as refusal:
         raise refused(refusal) from None
-    _apply(session, order, compiled.definition, decision.event, decision.target, decision.values, decision.assignee,
-           request.comment, actor, now)
+    number = order.number  # named in the conflict, once the failed flush has left the session unreadable
+    try:
+        _apply(session, order, compiled.definition, decision.event, decision.target, decision.values, decision.assignee,
+               request.comment, actor, now)
+        _dispatch().after_event(session, order, compiled, decision.event, actor, now)
+    except StaleDataError:  # a concurrent step (e.g. two claims at once) wrote first; the owner rolls back
+        raise unit_of_work.stale_conflict(f"work order {number}") from None
     flush_order(session, order)
     return order
+
+
+def _dispatch():
+    """Routing (engine.dispatch.routing) fires events through this module, so it is imported when first used."""
+    from engine.dispatch import routing
+
+    return routing
 
 
 def _get_any(session: Session, order_id: int) -> WorkOrder:

@@ -25,6 +25,8 @@ class Actor:
     roles: frozenset[str] = field(default_factory=frozenset)
     display_name: str = ""
     language: str = "zh"
+    # Teams whose rota has this person on duty now; filled in (engine.dispatch.rotas) only where an event asks.
+    on_duty: frozenset[int] = field(default_factory=frozenset)
 
     def has(self, role: str) -> bool:
         return role in self.roles

@@ -197,13 +197,17 @@ def _by_department(session: Session, in_scope) -> dict:
         .where(in_scope).group_by(Department.name)).all()}
 
 
+# An offer's acceptance clock rides the timer rows (engine.dispatch.offers) but is no SLA.
+_SLA_ONLY = ~SlaTimer.name.startswith("dispatch:")
+
+
 def _timers(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
     """On-time rate of each timer of each process: met out of those that ended (met or breached)."""
     rows = session.exec(
         select(WorkOrder.process, SlaTimer.name, _count_if(SlaTimer.status == "met"),
                _count_if(SlaTimer.status.in_(ENDED)),
                func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0))))
-        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(in_scope)
+        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(in_scope, _SLA_ONLY)
         .group_by(WorkOrder.process, SlaTimer.name).order_by(WorkOrder.process, SlaTimer.name)
     ).all()
     out = []
@@ -221,7 +225,7 @@ def _on_time_by_name(session: Session, in_scope) -> dict:
     rows = session.exec(
         select(SlaTimer.name, _count_if(SlaTimer.status == "met"), _count_if(SlaTimer.status.in_(ENDED)),
                func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0))))
-        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(in_scope).group_by(SlaTimer.name)
+        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(in_scope, _SLA_ONLY).group_by(SlaTimer.name)
     ).all()
     return {name: {"met": int(met), "ended": int(ended), "rate": _rate(int(met), int(ended)),
                    "average_minutes": round(minutes, 1) if minutes is not None else None}

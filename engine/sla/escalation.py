@@ -34,6 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from engine import settings
+from engine.dispatch import offers, rotas
 from engine.errors import Conflict
 from engine.notify.notifications import notify
 from engine.people.users import users_with_role
@@ -124,6 +125,9 @@ def _step(session: Session, timer_id: int, now: datetime) -> tuple[Fired | None,
     order = rows.claim(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id))
     if order is None:
         return None, False
+    if offers.is_offer(timer):  # not an SLA: the time a technician had to accept an offer
+        offers.lapse(session, order, timer, now)
+        return None, False
     spec = compiled(session, order.process, order.definition_version).definition.sla.get(timer.name)
     if timer.status != "running" or spec is None:
         timer.next_check_at = None  # stopped or paused behind our back: nothing to watch
@@ -159,7 +163,7 @@ def _fire(session: Session, order: WorkOrder, timer: SlaTimer, spec: SlaTimerSpe
     if step.level >= 1:
         order.escalation_level = max(order.escalation_level, step.level)
     actions = _act(session, order, timer, step, now)
-    people = _resolve(session, order, step.recipients)
+    people = _resolve(session, order, step.recipients, now)
     names = [user.username for user in people]
     claim.recipients = names
     session.add_all([claim, order, timer])
@@ -185,14 +189,14 @@ def _act(session: Session, order: WorkOrder, timer: SlaTimer, step: EscalationSt
             definition = compiled(session, order.process, order.definition_version).definition
             sla.retarget(session, order, definition)  # due times follow the new priority, from their start
     if step.reassign:
-        chosen = _least_loaded(session, _resolve(session, order, [step.reassign_to]))
+        chosen = _least_loaded(session, _resolve(session, order, [step.reassign_to], now))
         if chosen is not None and chosen.id != order.assignee_id:
             actions.append({"reassign": chosen.username})
             order.assignee_id, order.team_id = chosen.id, chosen.team_id
             notify(session, [chosen.id], order=order, kind="assignment", now=now,
                    title=f"{order.number} {order.title}", body=f"升级改派 / reassigned by escalation (level {step.level})")
     if step.watch:
-        added = _watch(session, order, _resolve(session, order, step.watchers))
+        added = _watch(session, order, _resolve(session, order, step.watchers, now))
         if added:
             actions.append({"watch": added})
     return actions
@@ -222,8 +226,9 @@ def _watch(session: Session, order: WorkOrder, people: list[User]) -> list[str]:
     return [user.username for user in added]
 
 
-def _resolve(session: Session, order: WorkOrder, targets: Iterable[Recipient]) -> list[User]:
-    """The active users a ladder names: role:X, user:NAME, assignee, reporter, dept_head, watchers, first_contact."""
+def _resolve(session: Session, order: WorkOrder, targets: Iterable[Recipient], now: datetime) -> list[User]:
+    """The active users a ladder names: role:X, user:NAME, assignee, reporter, dept_head, watchers, first_contact,
+    and the team_lead or those on_duty (at `now`) of the order's team."""
     people: dict[int, User] = {}
     for target in targets:
         if target.kind == "role":
@@ -235,6 +240,8 @@ def _resolve(session: Session, order: WorkOrder, targets: Iterable[Recipient]) -
                 select(User).join(UserRole, UserRole.user_id == User.id)
                 .where(UserRole.role == "dept_head", User.department_id == order.department_id)
             ).all() if order.department_id is not None else []
+        elif target.kind in ("team_lead", "on_duty"):
+            found = team_people(session, order, target.kind, now)
         elif target.kind == "watchers":
             found = session.exec(
                 select(User).join(Watcher, Watcher.user_id == User.id).where(Watcher.work_order_id == order.id)
@@ -247,6 +254,16 @@ def _resolve(session: Session, order: WorkOrder, targets: Iterable[Recipient]) -
             if user is not None and user.active:
                 people.setdefault(user.id, user)
     return list(people.values())
+
+
+def team_people(session: Session, order: WorkOrder, which: str, now: datetime) -> list[User]:
+    """The lead(s) of the order's team, or its members on duty at `now`: the night standby is woken, not the day staff."""
+    if order.team_id is None:
+        return []
+    if which == "team_lead":
+        return rotas.leads(session, order.team_id)
+    ids = [user_id for user_id, _, _ in rotas.on_duty_roster(session, order.team_id, now)]
+    return list(session.exec(select(User).where(User.id.in_(ids)))) if ids else []
 
 
 def _message(spec: SlaTimerSpec, timer: SlaTimer, step: EscalationStep, now: datetime) -> str:

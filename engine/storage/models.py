@@ -3,7 +3,7 @@
 State lives in a column, history as appended rows, timers as indexed rows with
 a due time: a transition writes a handful of small rows, never a blob.
 """
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlalchemy.orm import declared_attr
@@ -46,6 +46,10 @@ class Team(SQLModel, table=True):
     __tablename__ = "teams"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=100)
+    # The calendar an offer's acceptance time runs on (a team on call day and night: 24x7).
+    calendar: str = Field(default="24x7", max_length=64)
+    # Round-robin offers start after this member (the last one offered).
+    round_robin_after: int | None = None
 
 
 class User(SQLModel, table=True):
@@ -357,3 +361,42 @@ class Attachment(SQLModel, table=True):
     stored_name: str = Field(unique=True, max_length=64)
     uploaded_by: int | None = Field(default=None, foreign_key="users.id")
     uploaded_at: datetime = _when()
+
+
+class TeamMember(SQLModel, table=True):
+    """A technician of a team, with the skills an offer may require."""
+
+    __tablename__ = "team_members"
+    team_id: int = Field(foreign_key="teams.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+    # Comma-separated (`elevator,plumbing`): read for hundreds of people per routing, so no JSON to decode.
+    skills: str = Field(default="", max_length=500)
+    lead: bool = False  # the team lead (班长): escalations may name `team_lead`
+
+
+class Shift(SQLModel, table=True):
+    """A team's shift (班次): local hours, on which days of the hospital's calendar.
+
+    `ends` at or before `starts` runs past midnight (night: 17:30-08:00; standby 08:00-08:00 is 24h).
+    """
+
+    __tablename__ = "shifts"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    name: str = Field(max_length=32)  # day, night, standby, ...
+    starts: str = Field(max_length=5)  # HH:MM local
+    ends: str = Field(max_length=5)
+    days: str = Field(default="all", max_length=16)  # all, workdays, restdays (holidays and weekends)
+    calendar: str = Field(default="workday", max_length=64)  # which days are workdays (make-up days too)
+
+
+class RotaEntry(SQLModel, table=True):
+    """Who is on a shift on a date (排班): the shift starting that local date."""
+
+    __tablename__ = "rota_entries"
+    __table_args__ = (UniqueConstraint("shift_id", "day", "user_id"), Index("ix_rota_entries_day", "day", "shift_id"))
+    id: int | None = Field(default=None, primary_key=True)
+    shift_id: int = Field(foreign_key="shifts.id")
+    day: date
+    user_id: int = Field(foreign_key="users.id", index=True)

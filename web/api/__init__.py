@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from web.api import auth, dashboard, notifications, processes, workorders
 from web.api import channels, sla
 from web.api import attachments, ledger
-from web.api import inbox
+from web.api import dispatch, inbox, teams
 
 router = APIRouter(prefix="/api/v1")
 for module in (auth, processes, workorders, dashboard, notifications, sla, channels):
@@ -12,3 +12,5 @@ for module in (auth, processes, workorders, dashboard, notifications, sla, chann
 for module in (ledger, attachments):  # the closed loop: risk ledger, photos and files
     router.include_router(module.router)
 router.include_router(inbox.router)  # what waits for each person
+for module in (dispatch, teams):  # routing by the process's rules, teams and their rotas
+    router.include_router(module.router)

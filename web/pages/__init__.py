@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import HouqinError, NotFound
-from web.pages import account, admin, cockpit, designer, inbox, orders, queues, submit
+from web.pages import account, admin, cockpit, designer, inbox, orders, queues, rotas, submit
 from web.pages.common import CsrfRejected, PageForbidden, SignInRequired, TooLarge, redirect, render
 from web.ratelimit import LoginLimiter
 from web.session import ApiCsrfMiddleware, LazySessionMiddleware
@@ -31,7 +31,7 @@ def mount(app: FastAPI) -> None:
     app.add_middleware(LazySessionMiddleware, settings=app.state.settings)  # added last = outermost: the CSRF check sees the session
     app.middleware("http")(_security_headers)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (account, inbox, submit, orders, queues, designer, cockpit, admin):
+    for module in (account, inbox, submit, orders, queues, designer, cockpit, admin, rotas):
         app.include_router(module.router)
     api_error = app.exception_handlers.get(HouqinError)
     api_http_error = app.exception_handlers.get(StarletteHTTPException)

@@ -164,7 +164,9 @@ def _timeline(history: list[HistoryEntryPublic], names: dict, definition: Proces
             "at": row.at, "kind": row.kind,
             "actor": names.get(row.actor, row.actor) if row.actor is not None else t("timeline.system"),
             "event": t.label(definition.event_label(row.event)) if row.event and row.kind == "transition" else "",
-            "from": state(row.from_), "to": state(row.to), "comment": row.comment, "details": details,
+            "from": state(row.from_), "to": state(row.to), "details": details,
+            # routing says why in both languages: show the reader's
+            "comment": data.get(f"reason_{t.language}") or row.comment if row.kind == "dispatch" else row.comment,
         })
     return out
 

@@ -68,20 +68,24 @@ def department_page(
 def dispatch_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep):
     t = Translator(language(request, actor))
     now = clock.now()
+    unassigned, assigned = boards.unassigned(session, actor), boards.assigned(session, actor)
     return render(
         request, "dispatch.html", actor,
         # waiting: only what this dispatcher can act on (a material request waits for approvals, not for them)
-        waiting=[item for item in _with_events(session, actor, boards.unassigned(session, actor), t, now) if item[1]],
-        held=_with_events(session, actor, boards.assigned(session, actor), t, now),
+        waiting=[item for item in _with_events(session, actor, unassigned, t, now) if item[1]],
+        held=_with_events(session, actor, assigned, t, now),
         people=assignee_choices(session),
+        routing=boards.routing_notes(session, unassigned + assigned),  # routed automatically, or waiting, and why
     )
 
 
 @router.get("/work", dependencies=[roles("/work")])
 def work_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep):
     t = Translator(language(request, actor))
+    now = clock.now()
+    pool = [item for item in _with_events(session, actor, boards.pool_for(session, actor), t, now) if item[1]]
     return render(request, "work.html", actor,
-                  items=_with_events(session, actor, boards.assigned_to(session, actor), t, clock.now()))
+                  items=_with_events(session, actor, boards.assigned_to(session, actor), t, now), pool=pool)
 
 
 @router.get("/escalations", dependencies=[roles("/escalations")])

@@ -1,0 +1,185 @@
+"""Routing declared in a definition: who gets a new work order, and how.
+
+A process may declare `dispatch:`, an ordered list of rules and a default. The
+first rule whose `when` holds for the work order names the team and the
+strategy: `offer` (one on-duty technician at a time, each with `accept_within`
+to accept), `pool` (the team's queue, any on-duty member may claim it) or
+`manual` (the dispatcher decides). The section also names the events that
+routing drives, so nothing about a particular process is known in Python:
+
+    dispatch:
+      offer: assign          # the event that hands the order to a person (it assigns)
+      accept: accept         # the offered person takes it; stops the offer's clock
+      claim: claim           # an on-duty member takes a pooled order (roles: [on_duty])
+      decline: decline       # the holder gives it back with a reason; routed again
+      withdraw: withdraw     # taken back from an offered person (by the system when the offer lapses)
+      rules:
+        - name: urgent_elevator
+          when: {category: [elevator], priority: [urgent]}
+          team: 电梯班
+          strategy: offer
+          pick: least_loaded   # or round_robin
+          skill: elevator      # optional
+          accept_within: 10m   # on the team's calendar
+      default: {strategy: manual}
+
+`when` keys are `priority`, `department` (names), `location` (prefixes) and any
+declared field (its values). Like everything in the language this module knows
+nothing of the database: teams are names, checked when a work order is routed.
+"""
+from typing import Literal
+
+from pydantic import field_validator
+
+from workflows.durations import Duration
+from workflows.schema import PRIORITIES, Strict, _duration
+
+STRATEGIES = ("offer", "pool", "manual")
+PICKS = ("least_loaded", "round_robin")
+# `when` keys that are not the process's fields.
+MATCH_BUILTINS = ("priority", "department", "location")
+DEFAULT_ACCEPT_WITHIN = Duration(minutes=10)
+
+
+class DispatchRule(Strict):
+    name: str | None = None
+    when: dict[str, list[str | int | bool]] = {}
+    team: str | None = None
+    strategy: Literal["offer", "pool", "manual"]
+    pick: Literal["least_loaded", "round_robin"] | None = None
+    skill: str | None = None
+    accept_within: Duration | None = None
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        if isinstance(value, dict):
+            return {key: item if isinstance(item, list) else [item] for key, item in value.items()}
+        return value
+
+    @field_validator("accept_within", mode="before")
+    @classmethod
+    def _parse(cls, value):
+        return None if value is None else _duration(value)
+
+    def label(self, index: int | None) -> str:
+        return self.name or (f"rule {index + 1}" if index is not None else "default")
+
+    def matches(self, facts: dict) -> bool:
+        """`facts`: the work order's fields with `priority`, `department` (a name) and `location` over them."""
+        for key, allowed in self.when.items():
+            value = facts.get(key)
+            if key == "location":
+                if not any(str(value or "").startswith(str(prefix)) for prefix in allowed):
+                    return False
+            elif isinstance(value, list):
+                if not set(map(str, value)) & set(map(str, allowed)):
+                    return False
+            elif str(value) not in {str(item) for item in allowed} or value is None:
+                return False
+        return True
+
+    @property
+    def offer_within(self) -> Duration:
+        return self.accept_within or DEFAULT_ACCEPT_WITHIN
+
+
+class DispatchSpec(Strict):
+    offer: str = "assign"
+    accept: str = "accept"
+    claim: str | None = None
+    decline: str | None = None
+    withdraw: str | None = None
+    rules: list[DispatchRule] = []
+    default: DispatchRule = DispatchRule(strategy="manual")
+
+    def choose(self, facts: dict) -> tuple[int | None, DispatchRule]:
+        """The first rule that holds (its index), or (None, the default)."""
+        for index, rule in enumerate(self.rules):
+            if rule.matches(facts):
+                return index, rule
+        return None, self.default
+
+
+def check_dispatch(definition, report) -> None:
+    """Semantic checks of `dispatch:`; `report(path, message)` records each problem with its position."""
+    spec: DispatchSpec | None = definition.dispatch
+    if spec is None:
+        return
+    names = set(definition.event_names())
+    offer = [event for event in definition.events if event.name == spec.offer]
+    if not offer:
+        report(("dispatch", "offer"), f"dispatch.offer: unknown event '{spec.offer}'")
+    elif not all(event.assigns for event in offer):
+        report(("dispatch", "offer"), f"dispatch.offer: event '{spec.offer}' must take an assignee ('assigns')")
+    sources = {state for event in offer for state in event.from_}
+    targets = {event.to for event in offer}
+    if spec.accept not in names:
+        report(("dispatch", "accept"), f"dispatch.accept: unknown event '{spec.accept}'")
+    elif offer and not any(definition.event(spec.accept, state) for state in targets):
+        report(("dispatch", "accept"), f"dispatch.accept: no event '{spec.accept}' leads out of "
+                                       f"'{', '.join(sorted(targets))}', where an offer puts the work order")
+    if spec.claim is not None:
+        claims = [event for event in definition.events if event.name == spec.claim]
+        if not claims:
+            report(("dispatch", "claim"), f"dispatch.claim: unknown event '{spec.claim}'")
+        elif not any("on_duty" in event.roles for event in claims):
+            report(("dispatch", "claim"), f"dispatch.claim: event '{spec.claim}' must name 'on_duty' among its roles")
+        elif offer and not any(state in sources for event in claims for state in event.from_):
+            report(("dispatch", "claim"), f"dispatch.claim: event '{spec.claim}' must leave from "
+                                          f"'{', '.join(sorted(sources))}', where a pooled work order waits")
+    for part in ("decline", "withdraw"):
+        name = getattr(spec, part)
+        if name is None:
+            continue
+        found = [event for event in definition.events if event.name == name]
+        if not found:
+            report(("dispatch", part), f"dispatch.{part}: unknown event '{name}'")
+            continue
+        if offer and any(event.to not in sources for event in found):
+            report(("dispatch", part), f"dispatch.{part}: event '{name}' must lead back to "
+                                       f"'{', '.join(sorted(sources))}', where routing starts")
+        if any(event.comment != "required" for event in found):
+            report(("dispatch", part), f"dispatch.{part}: event '{name}' must have 'comment: required' (the reason)")
+        if part == "withdraw" and offer and not any(state in targets for event in found for state in event.from_):
+            report(("dispatch", part), f"dispatch.withdraw: event '{name}' must leave from "
+                                       f"'{', '.join(sorted(targets))}', where an offer waits to be accepted")
+    if any(rule.strategy == "offer" for rule in [*spec.rules, spec.default]) and spec.withdraw is None:
+        report(("dispatch",), "strategy 'offer' needs 'dispatch.withdraw': the event that takes back an offer "
+                              "nobody accepted in time")
+    for index, rule in enumerate(spec.rules):
+        _check_rule(definition, spec, rule, ("dispatch", "rules", index), report)
+    _check_rule(definition, spec, spec.default, ("dispatch", "default"), report)
+    if spec.default.when:
+        report(("dispatch", "default", "when"), "dispatch.default applies when no rule does: it takes no 'when'")
+
+
+def _check_rule(definition, spec: DispatchSpec, rule: DispatchRule, path: tuple, report) -> None:
+    for key, values in rule.when.items():
+        where = (*path, "when", key)
+        if key == "priority":
+            for i, value in enumerate(values):
+                if value not in PRIORITIES:
+                    report((*where, i), f"unknown priority '{value}': use one of {', '.join(PRIORITIES)}")
+        elif key in MATCH_BUILTINS:
+            continue
+        elif key not in definition.fields:
+            report(where, f"dispatch rule matches on '{key}', which is neither a declared field nor one of "
+                          f"{', '.join(MATCH_BUILTINS)}")
+        elif definition.fields[key].choices:
+            for i, value in enumerate(values):
+                if str(value) not in definition.fields[key].choices:
+                    report((*where, i), f"'{value}' is not a choice of field '{key}': use one of "
+                                        f"{', '.join(definition.fields[key].choices)}")
+        if not values:
+            report(where, f"dispatch rule matches on '{key}' with no value")
+    if rule.strategy in ("offer", "pool") and not rule.team:
+        report((*path, "strategy"), f"strategy '{rule.strategy}' needs a 'team'")
+    if rule.strategy == "pool" and spec.claim is None:
+        report((*path, "strategy"), "strategy 'pool' needs 'dispatch.claim': the event an on-duty member claims it by")
+    if rule.strategy != "offer":
+        for key in ("pick", "skill", "accept_within"):
+            if getattr(rule, key) is not None:
+                report((*path, key), f"'{key}' applies only to strategy 'offer'")
+    elif rule.accept_within is not None and rule.accept_within.minutes <= 0 and rule.accept_within.days <= 0:
+        report((*path, "accept_within"), "accept_within must be longer than zero")
