@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from engine.dispatch import rotas
 from engine.orders import workorders
 from engine.people.users import actor_for
 from engine.sla import escalation
@@ -305,9 +306,16 @@ def test_every_page_of_the_demo_hospital_draws_without_a_browser_error(browser, 
         person.close()
 
 
-def test_the_technician_finds_the_repair_in_his_inbox_and_the_nurse_finds_it_waiting_for_her(
+def test_the_repair_is_routed_to_the_technicians_inbox_and_the_nurse_finds_it_waiting_for_her(
         browser, server, make_user, session, test_clock):
     _people(make_user)
+    # The electricians' rota: tech is on the day shift this Monday.
+    tech_user = session.exec(select(User).where(User.username == "tech")).one()
+    team = rotas.ensure_team(session, "水电班")
+    rotas.add_member(session, team, tech_user, skills=["electrical"])
+    rotas.put_on(session, rotas.add_shift(session, team, "白班", "08:00-17:30", days="workdays"),
+                 test_clock.now().date(), [tech_user])
+    session.commit()
 
     # The nurse reports from her phone; nothing waits for her yet.
     nurse = Person(browser, server, "nurse", PHONE)
@@ -319,23 +327,21 @@ def test_the_technician_finds_the_repair_in_his_inbox_and_the_nurse_finds_it_wai
     page.click("button:has-text('提交')")
     expect(page.locator(".flash.ok")).to_contain_text("RP-2026-000001")
 
-    # Assigned to the electrician (by the desk, through the engine's own call).
-    users = {u.username: actor_for(session, u) for u in session.exec(select(User)).all()}
-    order = _order(session, "RP-2026-000001")
-    workorders.fire(session, users["dispatcher"], order.id, "assign", workorders.EventInput(assignee="tech"), test_clock.now())
-    session.commit()
+    # No dispatcher touches it: the repair rules put an ordinary electrical fault in the
+    # electricians' pool, where whoever is on duty may take it.
+    assert _order(session, "RP-2026-000001").team_id == team.id
 
     # The electrician, on his phone, lands on his work with his inbox on top, counted in the menu.
     tech = Person(browser, server, "tech", PHONE)
     page = tech.sign_in()
     panel = page.locator(".inbox-panel")
-    expect(panel.locator(".inbox-group[data-waiting=accept]")).to_contain_text("治疗室灯管闪烁")
+    expect(panel.locator(".inbox-group[data-waiting=claim]")).to_contain_text("治疗室灯管闪烁")
     expect(page.locator(".menu [data-count=inbox]")).to_have_text("1")
     tech.shoot("inbox-panel-work")
     page.click(".menu a[href='/inbox']")
     card = page.locator("li.card[data-number='RP-2026-000001']")
-    card.locator("button[data-event=accept]").click()
-    expect(page.locator(".flash.ok")).to_contain_text("接单")
+    card.locator("button[data-event=claim]").click()
+    expect(page.locator(".flash.ok")).to_contain_text("抢单")
     page.locator("li.card[data-number='RP-2026-000001'] button[data-event=start]").click()
     expect(page.locator("section.inbox-group[data-waiting=resolve] h2")).to_contain_text("完工")  # not the pause
     card = page.locator("li.card[data-number='RP-2026-000001']")
@@ -351,7 +357,7 @@ def test_the_technician_finds_the_repair_in_his_inbox_and_the_nurse_finds_it_wai
     group = page.locator(".inbox-panel .inbox-group[data-waiting=confirm]")
     expect(group.locator("h3")).to_contain_text("待您验收")
     expect(group).to_contain_text("RP-2026-000001")
-    expect(page.locator(".menu [data-count=unread]")).to_have_text("3")
+    expect(page.locator(".menu [data-count=unread]")).to_have_text("2")  # claimed, resolved
     nurse.shoot("inbox-panel-submit")
     page.click(".menu a[href='/notifications']")
     expect(page.locator(".notifications li.unread").first).to_contain_text("待验收")

@@ -203,6 +203,30 @@ def test_a_declined_order_never_returns_to_whoever_declined_it(hospital, session
     assert last["state"] == "reported" and last["assignee"] is None  # wang is never offered it again
 
 
+def test_an_offered_order_declined_before_accepting_goes_to_the_next_on_duty_never_back(hospital, session, test_clock):
+    test_clock.set(at("2026-10-18T02:00:00"))
+    order = elevator_fault(hospital)
+    assert order["assignee"] == "wang" and "decline" in hospital.as_("wang").get(
+        f"/api/v1/workorders/{order['id']}").json()["available_events"]
+    passed = hospital.fire("wang", order["id"], "decline", comment="正在处理另一部电梯")
+    assert (passed["state"], passed["assignee"]) == ("assigned", "li")
+    declined = [h for h in dispatch_entries(session, order["id"]) if h.data.get("username") == "wang"]
+    assert declined and not declined[0].data["lapsed"]
+    last = hospital.fire("li", order["id"], "decline", comment="需要两人")
+    assert (last["state"], last["assignee"]) == ("reported", None)  # wang is not offered it again
+
+
+def test_the_pool_waits_in_the_inbox_of_whoever_is_on_duty_in_its_team_and_no_one_else(hospital, test_clock):
+    test_clock.set(at("2026-10-12T10:00:00"))
+    order = hospital.new_order("nurse", title="水管滴水", fields={"category": "plumbing"})
+    waiting = hospital.as_("sun").get("/api/v1/inbox").json()
+    assert [(g["event"], [item["number"] for item in g["items"]]) for g in waiting["groups"]] == [
+        ("claim", [order["number"]])]
+    assert hospital.as_("wang").get("/api/v1/inbox").json()["total"] == 0  # another team's member
+    test_clock.set(at("2026-10-12T19:00:00"))  # the plumbers' day shift is over
+    assert hospital.as_("sun").get("/api/v1/inbox").json()["total"] == 0
+
+
 def test_urgent_plumbing_is_offered_only_to_a_plumber_on_duty(hospital, session, test_clock):
     test_clock.set(at("2026-10-12T10:00:00"))
     hospital.new_order("nurse", title="另一单", fields={"category": "electrical"})  # pooled, holds nobody

@@ -88,7 +88,7 @@ def test_the_technician_works_it_from_my_work_with_the_fields_each_step_needs(ap
     people.fire("dispatcher", order["id"], "assign", assignee="tech")
     tech = visitor(app, "tech")
     page = tech.get("/work").text
-    assert order["number"] in page and _buttons(page) == ["accept"]
+    assert order["number"] in page and _buttons(page) == ["accept", "decline"]  # 退单 needs a reason, asked on its form
     tech.post(f"/orders/{order['id']}/events/accept", {"next": "/work"})
     tech.post(f"/orders/{order['id']}/events/start", {"next": "/work"})
     page = tech.get("/work").text

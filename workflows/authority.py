@@ -83,7 +83,7 @@ def who(spec: str) -> Who:
 
 
 # Which work orders an entry of `roles` can open to an actor, in words a query can use.
-ANY, IN_DEPARTMENT, AS_ASSIGNEE, AS_REPORTER = "any", "department", "assignee", "reporter"
+ANY, IN_DEPARTMENT, AS_ASSIGNEE, AS_REPORTER, ON_DUTY = "any", "department", "assignee", "reporter", "on_duty"
 
 
 def reach(spec: str, actor: ActorView) -> str | None:
@@ -96,6 +96,8 @@ def reach(spec: str, actor: ActorView) -> str | None:
         return AS_ASSIGNEE
     if spec == "reporter":
         return AS_REPORTER
+    if spec == "on_duty":
+        return ON_DUTY if getattr(actor, "on_duty", None) else None
     if spec.endswith(DEPARTMENT_SCOPE):
         held = spec.removesuffix(DEPARTMENT_SCOPE) in actor.roles and actor.department_id is not None
         return IN_DEPARTMENT if held else None

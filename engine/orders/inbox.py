@@ -5,7 +5,7 @@ published version, each event that puts work in an inbox (`inbox: true`, the
 default) says through its `roles` which orders it could open to this person:
 any order in its source state (a role they hold), their department's
 (`role@department`), those assigned to them (`assignee`) or reported by them
-(`reporter`). That becomes one SQL filter, so the candidates are chosen by the
+(`reporter`), the pools of the teams they are on duty for (`on_duty`). That becomes one SQL filter, so the candidates are chosen by the
 database; then `workorders.available_for` (the same authority as every button)
 keeps the orders on which the person may really fire such an event now (guards,
 the different-person rule). A new event (say a `claim` of pooled work) appears
@@ -25,7 +25,7 @@ from engine.orders import visibility as permissions, workorders
 from engine.people.users import Actor
 from engine.published import definitions
 from engine.storage.models import Definition, WorkOrder
-from workflows.authority import ANY, AS_ASSIGNEE, AS_REPORTER, IN_DEPARTMENT, Transition, reach
+from workflows.authority import ANY, AS_ASSIGNEE, AS_REPORTER, IN_DEPARTMENT, ON_DUTY, Transition, reach
 from workflows.machine import CompiledProcess
 from workflows.schema import Label
 
@@ -102,6 +102,8 @@ def _candidates(session: Session, actor: Actor):
             parts.append(and_(WorkOrder.state.in_(sorted(states[AS_ASSIGNEE])), WorkOrder.assignee_id == actor.id))
         if states[AS_REPORTER]:
             parts.append(and_(WorkOrder.state.in_(sorted(states[AS_REPORTER])), WorkOrder.reporter_id == actor.id))
+        if states[ON_DUTY]:  # the pools of the teams they are on duty for now
+            parts.append(and_(WorkOrder.state.in_(sorted(states[ON_DUTY])), WorkOrder.team_id.in_(sorted(actor.on_duty))))
         if parts:
             per_version.append(and_(WorkOrder.process == key, WorkOrder.definition_version == version, or_(*parts)))
     if not per_version:
@@ -115,7 +117,7 @@ def _candidates(session: Session, actor: Actor):
 
 def _states_by_reach(compiled: CompiledProcess, actor: Actor) -> dict[str, set[str]]:
     """Per kind of reach, the states from which an inbox event of this process could be the actor's."""
-    out: dict[str, set[str]] = {ANY: set(), IN_DEPARTMENT: set(), AS_ASSIGNEE: set(), AS_REPORTER: set()}
+    out: dict[str, set[str]] = {ANY: set(), IN_DEPARTMENT: set(), AS_ASSIGNEE: set(), AS_REPORTER: set(), ON_DUTY: set()}
     for state in compiled.definition.states:
         for transition in compiled.transitions_from(state):
             if not transition.spec.inbox:
