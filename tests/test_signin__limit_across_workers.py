@@ -3,12 +3,14 @@
 Two `houqin serve` processes on different loopback ports serve one database, as two
 uvicorn workers behind a proxy would. Guesses are split between them; the sixth attempt
 is refused on either, so N workers do not make the limit N times looser. The servers run
-on real time; waiting for them to start polls with a deadline, nothing is timed.
+on real time; each is taken as up when it logs that its start-up is complete, nothing is timed.
 """
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,18 +39,20 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--db", db_url, "--no-sweeper"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self.log.put(line) for line in self.process.stderr], daemon=True).start()
 
     def wait_until_up(self, deadline: float) -> None:
+        """Until uvicorn logs that start-up is complete (its log goes to stderr)."""
         while True:
             try:
-                httpx.get(f"{self.url}/login", timeout=2)
+                line = self.log.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                pytest.fail(f"the server on port {self.port} did not start")
+            if "Application startup complete" in line:
                 return
-            except httpx.TransportError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the server on port {self.port} did not start")
-                time.sleep(0.1)  # the polling interval, not a measure of anything
 
     def sign_in(self, username: str, password: str) -> httpx.Response:
         return httpx.post(f"{self.url}/api/v1/auth/token", data={"username": username, "password": password}, timeout=30)

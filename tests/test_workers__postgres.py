@@ -106,6 +106,13 @@ class Workers:
             self.output.append(line)
             started += line.startswith("houqin worker:")
 
+    def await_output(self, timeout: float) -> None:
+        """Block until some worker prints a line (it has done a busy round), or `timeout` passes."""
+        try:
+            self.output.append(self.lines.get(timeout=timeout))
+        except queue.Empty:
+            pass
+
     def stop(self) -> list[int]:
         for process in self.processes:
             if process.poll() is None:
@@ -135,7 +142,7 @@ def _wait_for(session, workers: Workers, done) -> None:
     while not done(counts := _counts(session)):
         if time.monotonic() > deadline:
             pytest.fail(f"not done within {DEADLINE} s: {counts}\n{''.join(workers.output)}")
-        time.sleep(0.1)  # the polling interval, not a measure of anything
+        workers.await_output(timeout=0.5)  # a busy round prints a line: look again when one does
 
 
 def _counts(session) -> dict:
