@@ -63,6 +63,14 @@ class User(SQLModel, table=True):
     language: str = Field(default="zh", max_length=8)
     email: str | None = Field(default=None, max_length=200)
     active: bool = True
+    # Every session and token carries the epoch it was issued in; raising it (sign-out, a new
+    # password, deactivation) ends them all at once.
+    auth_epoch: int = Field(default=0)
+    # Set by an admin's reset and on the first admin: the next sign-in must choose a new password.
+    must_change_password: bool = Field(default=False)
+    password_changed_at: datetime | None = _when(default=None)
+    # "local" (password kept here) or "ldap" (checked against the hospital's directory).
+    auth_source: str = Field(default="local", max_length=16)
 
 
 class UserRole(SQLModel, table=True):
