@@ -10,6 +10,7 @@ so a template formatting a thousand times costs one parse.
 import os
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,20 @@ class Settings(BaseSettings):
     test_clock: bool = False         # PUT /api/v1/_test/clock sets the app's clock (tests and demos only)
     sweeper: bool = False            # `houqin serve` sets it: sweep timers inside the web process
     sweep_interval: float = 30.0     # seconds between the worker's rounds
+    # Sign-in against the hospital's LDAP / Active Directory (engine/people/ldap_signin.py); off while
+    # ldap_url is empty. Local users (the admin) still sign in with their Houqin password.
+    ldap_url: str = ""               # ldap://dc1.hospital.local or ldaps://dc1.hospital.local
+    ldap_starttls: bool = False      # upgrade ldap:// to TLS before any password is sent
+    ldap_ca_file: Path | None = None  # the CA of the directory's certificate; default: the system's
+    ldap_bind_dn: str = ""           # the service account that looks people up; empty: anonymous
+    ldap_bind_password: SecretStr = SecretStr("")
+    ldap_base_dn: str = ""           # where people (and groups) are looked for
+    ldap_user_filter: str = "(uid={username})"  # Active Directory: (sAMAccountName={username})
+    ldap_group_filter: str = ""      # empty: the person's memberOf; else e.g. (&(objectClass=groupOfNames)(member={dn}))
+    ldap_name_attribute: str = "displayName"  # the name Houqin shows (cn when the person has none)
+    ldap_email_attribute: str = "mail"
+    ldap_timeout: float = 5.0        # seconds for each step: a dead directory never holds a sign-in longer
+    ldap_groups: Path | None = None  # directory groups -> roles and departments (YAML); none: set in Houqin
 
     @property
     def database(self) -> str:

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from engine import settings as settings_module
 from engine.clock import Clock
 from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
+from engine.people.ldap_signin import LdapDirectory
 from engine.settings import Settings
 from web.api import router as api_router
 from web.deps import ClockDep
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(title="Houqin", version="0.1.0", lifespan=_lifespan, docs_url=None,
                   description="Hospital logistics work orders: repairs, procurement, hazards, complaints.")
     app.state.settings, app.state.clock = settings, clock or Clock()
+    # The hospital's directory, when HOUQIN_LDAP_URL is set; a bad group mapping stops the start here.
+    app.state.ldap = LdapDirectory.from_settings(settings)
     app.include_router(api_router)
     app.add_api_route("/docs", _api_docs, include_in_schema=False)
     if settings.test_clock:

@@ -1,5 +1,6 @@
 """People, their departments and roles, and password checking."""
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pwdlib import PasswordHash
 from sqlmodel import Session, select
@@ -41,6 +42,10 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def valid_username(username: str) -> bool:
+    return bool(username) and len(username) <= 64 and username.replace("_", "").replace(".", "").replace("-", "").isalnum()
+
+
 def department_named(session: Session, name: str, create: bool = False) -> Department:
     department = session.exec(select(Department).where(Department.name == name)).first()
     if department is None:
@@ -70,7 +75,7 @@ def add_user(
     unknown = [role for role in roles if role not in ROLES]
     if unknown:
         raise Invalid(f"unknown role {', '.join(unknown)}: use one of {', '.join(ROLES)}")
-    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
+    if not valid_username(username):
         raise Invalid("a username is 1-64 letters, digits, '.', '-' or '_'")
     if len(password) < 8:
         raise Invalid("a password needs at least 8 characters")
@@ -89,9 +94,24 @@ def add_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
-    if user is None:
+class Directory(Protocol):
+    """Where passwords of people not kept in Houqin are checked (engine.people.ldap_signin.LdapDirectory)."""
+
+    def sign_in(self, session: Session, username: str, password: str) -> User | None: ...
+
+
+def authenticate(session: Session, username: str, password: str, directory: Directory | None = None) -> User | None:
+    """The active user `username` names if `password` is theirs; None otherwise.
+
+    A local user's password is checked against its hash here. A directory user's (auth_source "ldap"),
+    and any name Houqin does not know while a `directory` is configured, is checked by the directory,
+    which may raise when it cannot be reached. A local user is never looked up in the directory, so a
+    directory account of the same name cannot take theirs over.
+    """
+    user = session.exec(select(User).where(User.username == username)).first()
+    if directory is not None and (user is None or user.auth_source == "ldap"):
+        return directory.sign_in(session, username, password)
+    if user is None or not user.active or user.auth_source != "local":
         _hasher.verify(password, _DUMMY_HASH)
         return None
     valid, new_hash = _hasher.verify_and_update(password, user.password_hash)

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
+from engine.people.ldap_signin import DirectoryUnavailable
 from engine.people.users import authenticate
 from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import MePublic, TokenPublic, errors
@@ -22,7 +23,11 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     if wait:
         raise HTTPException(429, f"too many failed sign-ins for '{form.username[:64]}'; try again in {wait} seconds",
                             headers={"Retry-After": str(wait)})
-    user = authenticate(session, form.username, form.password)
+    try:
+        user = authenticate(session, form.username, form.password, directory=request.app.state.ldap)
+    except DirectoryUnavailable:  # logged; not the person's failure, so not counted against them
+        raise HTTPException(401, "the hospital directory cannot be reached to check this password; "
+                                 "try again in a moment or ask IT", headers={"WWW-Authenticate": "Bearer"}) from None
     if user is None:
         if limiter:
             limiter.failed(form.username, address, now)

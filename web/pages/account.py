@@ -2,6 +2,7 @@
 from fastapi import APIRouter, Depends, Request
 
 from engine.people import directory
+from engine.people.ldap_signin import DirectoryUnavailable
 from engine.people.users import authenticate
 from web.deps import ClockDep, SessionDep
 from web.i18n import LANGUAGES, Translator, language_of
@@ -37,7 +38,11 @@ def login(request: Request, session: SessionDep, form: FormDep, clock: ClockDep)
         minutes = max(1, -(-wait // 60))
         return render(request, "login.html", None, status_code=429, next=target, username=username,
                       error=t("login.too_many", minutes=minutes))
-    user = authenticate(session, username, password) if username and password else None
+    try:
+        user = authenticate(session, username, password, directory=request.app.state.ldap) if username and password else None
+    except DirectoryUnavailable:  # logged; not the person's failure, so not counted against them
+        return render(request, "login.html", None, status_code=401, next=target, username=username,
+                      error=t("login.directory_down"))
     if user is None:
         limiter.failed(username, address, now)
         return render(request, "login.html", None, status_code=401, next=target, username=username,
