@@ -10,6 +10,7 @@ so a template formatting a thousand times costs one parse.
 import os
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,7 @@ class Settings(BaseSettings):
     test_clock: bool = False         # PUT /api/v1/_test/clock sets the app's clock (tests and demos only)
     sweeper: bool = False            # `houqin serve` sets it: sweep timers inside the web process
     sweep_interval: float = 30.0     # seconds between the worker's rounds
+    password_min_length: int = Field(default=10, ge=8, le=128)  # the password policy's minimum (engine.people.passwords)
 
     @property
     def database(self) -> str:
