@@ -9,7 +9,11 @@ and no response ever claims what was not committed.
 Who is signed in is read once per request, in one query, whether the request
 carries a bearer token (API) or the page session cookie: `signed_in` is that
 one dependency; the API refuses with 401 (`ActorDep`), the pages send the
-browser to the sign-in page (web.pages.common.ActorPage).
+browser to the sign-in page (web.pages.common.ActorPage). The same query checks
+the sign-in epoch the token or cookie carries against the user's, which is how
+signing out, a new password and deactivation end every session at once
+(engine.people.credentials). A user who must change their password gets 403
+from every route but the few that let them do so (`SignedInActorDep`).
 """
 from collections.abc import Iterator
 from typing import Annotated

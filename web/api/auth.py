@@ -65,7 +65,7 @@ def logout(request: Request, session: SessionDep, actor: SignedInActorDep) -> No
         sign_out(request.session)
 
 
-@router.post("/auth/password", responses=errors(401, 403, 409, 422, 429))
+@router.post("/auth/password", responses=errors(400, 401, 403, 409, 422, 429))
 def change_password(body: PasswordChange, request: Request, session: SessionDep, clock: ClockDep,
                     actor: SignedInActorDep) -> TokenPublic:
     """Change one's own password. Every other token and session of the caller ends; the answer is a new

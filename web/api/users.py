@@ -20,7 +20,7 @@ class PasswordReset(BaseModel):
 
 
 @router.post("/users/{username}/password", dependencies=[require_roles("admin")],
-             responses=errors(401, 403, 404, 409, 422))
+             responses=errors(400, 401, 403, 404, 409, 422))
 def reset_password(username: Username, session: SessionDep, clock: ClockDep,
                    body: PasswordReset | None = None) -> PasswordResetPublic:
     """Reset a user's password (admins): every session and token of theirs ends, and the temporary password

@@ -118,6 +118,7 @@ def signed_in_page(request: Request, actor: SignedIn, session: SessionDep) -> Ac
     """
     if actor is None:
         request.session.pop("username", None)
+        request.session.pop("epoch", None)
         raise SignInRequired(_here(request))
     request.state.db = session
     return actor
