@@ -7,8 +7,8 @@ from engine.errors import HouqinError, NotFound
 from engine.notify import channels
 from engine.people import credentials, directory, passwords
 from engine.people.users import add_user
-from engine.storage.models import User
 from engine.storage import unit_of_work
+from engine.storage.models import User
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render, roles
