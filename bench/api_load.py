@@ -97,7 +97,7 @@ def prepare(url: str, threads: int) -> dict:
                 workorders.fire(session, actors["tech"], order.id, "start", EventInput(), now)
             ids.append(order.id)
     with Session(engine) as session:
-        tokens = {name: issue_token(session, name) for name in ("tech", "dispatcher")}
+        tokens = {name: issue_token(session, name, 0) for name in ("tech", "dispatcher")}  # new users: epoch 0
     return {"engine": engine, "read": ids[:READ_ORDERS], "write": ids[READ_ORDERS:], "tokens": tokens}
 
 

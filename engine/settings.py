@@ -10,7 +10,7 @@ so a template formatting a thousand times costs one parse.
 import os
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     test_clock: bool = False         # PUT /api/v1/_test/clock sets the app's clock (tests and demos only)
     sweeper: bool = False            # `houqin serve` sets it: sweep timers inside the web process
     sweep_interval: float = 30.0     # seconds between the worker's rounds
+    password_min_length: int = Field(default=10, ge=8, le=128)  # the password policy's minimum (engine.people.passwords)
     # Sign-in against the hospital's LDAP / Active Directory (engine/people/ldap_signin.py); off while
     # ldap_url is empty. Local users (the admin) still sign in with their Houqin password.
     ldap_url: str = ""               # ldap://dc1.hospital.local or ldaps://dc1.hospital.local

@@ -370,3 +370,45 @@ def test_the_repair_is_routed_to_the_technicians_inbox_and_the_nurse_finds_it_wa
 
     for person in (nurse, tech):
         person.close()
+
+
+def test_an_admin_resets_a_forgotten_password_and_the_nurse_chooses_her_own(browser, server, make_user):
+    _people(make_user)
+    nurse = Person(browser, server, "nurse", PHONE)
+    nurse.sign_in()
+
+    # The admin resets it from the users table; the temporary password is shown on that page only.
+    admin = Person(browser, server, "admin", DESKTOP)
+    page = admin.sign_in()
+    page = admin.open("/admin")
+    row = page.locator("tr", has=page.locator("code", has_text=re.compile("^nurse$")))
+    row.locator("summary:has-text('重置密码')").click()
+    row.locator("button:has-text('确认重置 nurse 的密码')").click()
+    expect(page.locator("h1")).to_have_text("临时密码")
+    temporary = page.locator("[data-temporary-password]").inner_text()
+    admin.shoot("admin-password-reset")
+    admin.close()
+
+    # Her phone was signed out at once; with the temporary password she must choose her own first.
+    page = nurse.open("/submit")
+    assert "/login" in page.url
+    nurse.password = temporary
+    page = nurse.sign_in()
+    assert "/account/password" in page.url
+    expect(page.locator(".flash.error")).to_contain_text("请先设置新密码")
+    expect(page.locator("nav.menu a")).to_have_count(0)  # nowhere else to go yet
+    page.fill("input[name=current_password]", temporary)
+    page.fill("input[name=new_password]", "nurse-is-me-now")
+    page.fill("input[name=new_password_again]", "nurse-is-me-now")
+    page.click("form[action='/account/password'] button.primary")
+    expect(page.locator(".flash.error").last).to_contain_text("密码不能包含用户名")
+    nurse.shoot("password-change-refused")
+    nurse.problems.remove("Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)")
+    page.fill("input[name=current_password]", temporary)
+    page.fill("input[name=new_password]", "ward-five-tap-leak")
+    page.fill("input[name=new_password_again]", "ward-five-tap-leak")
+    page.click("form[action='/account/password'] button.primary")
+    expect(page.locator(".flash.ok")).to_have_text("密码已修改，其他设备上的登录已退出。")
+    assert page.url.endswith("/submit")
+    expect(page.locator("h1")).to_have_text("报修/申请")
+    nurse.close()

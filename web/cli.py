@@ -1,7 +1,6 @@
 """The `houqin` command: set up, serve, manage users, check definitions."""
 import argparse
 import os
-import secrets
 import sys
 
 from sqlmodel import select
@@ -58,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name", default="")
     add.add_argument("--db")
     add.set_defaults(run=_user_add)
+    reset = user.add_parser("reset-password", help="give a user a temporary password, to be changed at the next "
+                                                   "sign-in; ends every session of theirs")
+    reset.add_argument("name")
+    reset.add_argument("--password", help="the temporary password (default: a random one, printed)")
+    reset.add_argument("--db")
+    reset.set_defaults(run=_user_reset_password)
 
     defs = commands.add_parser("definitions", help="process definitions").add_subparsers()
     validate = defs.add_parser("validate", help="check definition files; prints file:line:col: message")
@@ -114,6 +119,7 @@ def _file_command(parent, name: str, help: str, default: str, run, *, db: bool =
 
 def _init(args) -> int:
     from engine.orders import recurring
+    from engine.people import passwords
     from engine.people.users import add_user
     from engine.published import definitions
     from engine.sla import autoconfirm
@@ -132,9 +138,12 @@ def _init(args) -> int:
             print(f"published {row.key} version {row.version}")
         autoconfirm.backfill(session, now)  # work orders resolved before the wait was a timer
         if session.exec(select(UserRole).where(UserRole.role == "admin")).first() is None:
-            password = secrets.token_urlsafe(12)
-            add_user(session, username="admin", password=password, roles=["admin", "designer"], display_name="管理员")
-            print(f"created user 'admin' with one-time password: {password}")
+            # The password is printed, so it is seen by whoever reads the terminal or its log: the admin
+            # replaces it at the first sign-in (demo users keep their published demo password).
+            password = passwords.temporary("admin")
+            add_user(session, username="admin", password=password, roles=["admin", "designer"], display_name="管理员",
+                     must_change_password=True)
+            print(f"created user 'admin' with one-time password: {password} (to be changed at the first sign-in)")
         else:
             print("an admin already exists; left as is")
     if args.demo:
@@ -177,6 +186,23 @@ def _user_add(args) -> int:
         print(f"houqin: {exc.message}", file=sys.stderr)
         return 1
     print(f"added {args.name} ({', '.join(roles)})")
+    return 0
+
+
+def _user_reset_password(args) -> int:
+    from engine.errors import HouqinError
+    from engine.people.credentials import reset_password
+    from engine.people.users import user_by_name
+    from engine.storage.unit_of_work import unit_of_work
+
+    try:
+        with _session(args) as session, unit_of_work(session):
+            temporary = reset_password(session, user_by_name(session, args.name), now=args.clock.now(),
+                                       temporary=args.password)
+    except HouqinError as exc:
+        print(f"houqin: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"reset the password of {args.name}; temporary password: {temporary} (to be changed at the next sign-in)")
     return 0
 
 

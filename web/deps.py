@@ -9,7 +9,11 @@ and no response ever claims what was not committed.
 Who is signed in is read once per request, in one query, whether the request
 carries a bearer token (API) or the page session cookie: `signed_in` is that
 one dependency; the API refuses with 401 (`ActorDep`), the pages send the
-browser to the sign-in page (web.pages.common.ActorPage).
+browser to the sign-in page (web.pages.common.ActorPage). The same query checks
+the sign-in epoch the token or cookie carries against the user's, which is how
+signing out, a new password and deactivation end every session at once
+(engine.people.credentials). A user who must change their password gets 403
+from every route but the few that let them do so (`SignedInActorDep`).
 """
 from collections.abc import Iterator
 from typing import Annotated
@@ -24,7 +28,8 @@ from engine.people.users import Actor, active_actor
 from engine.settings import Settings
 from engine.storage import unit_of_work
 from engine.storage.db import get_engine
-from web.security import token_username
+from web.security import token_subject
+from web.session import session_subject
 
 # Ids are 32-bit integer columns on PostgreSQL: a larger id cannot exist, so it is refused as input.
 ROW_ID_MAX = 2**31 - 1
@@ -56,23 +61,41 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 def signed_in(request: Request, session: SessionDep, clock: ClockDep,
               token: Annotated[str | None, Depends(oauth2)]) -> Actor | None:
-    """The active user of the bearer token, else of the page session cookie; None when nobody is.
+    """The active user of the bearer token, else of the page session cookie; None when nobody is, or when
+    that token or session was ended (its sign-in epoch is not the user's any more).
 
-    They come with the teams whose rota has them on duty now (what the `on_duty` role asks of them)."""
-    username = token_username(session, token) if token else None
-    if username is None and "session" in request.scope:
-        username = request.session.get("username")
-    actor = active_actor(session, username) if isinstance(username, str) and username else None
+    They come with the teams whose rota has them on duty now (what the `on_duty` role asks of them).
+    `request.state.signed_in_by` says which credential it was ("token", "cookie"), for the routes that
+    end or renew it."""
+    subject, by = (token_subject(session, token), "token") if token else (None, None)
+    if subject is None and "session" in request.scope:
+        subject, by = session_subject(request.session), "cookie"
+    actor = active_actor(session, *subject) if subject else None
+    request.state.signed_in_by = by if actor is not None else None
     return with_duty(session, actor, clock.now()) if actor is not None else None
 
 
 SignedIn = Annotated[Actor | None, Depends(signed_in)]
+MUST_CHANGE_PASSWORD = ("change your password first: POST /api/v1/auth/password with current_password and "
+                        "new_password (an administrator reset it, or it is the first sign-in)")
 
 
-def current_actor(actor: SignedIn) -> Actor:
+def signed_in_actor(actor: SignedIn) -> Actor:
+    """The signed-in user, even one who must change their password before anything else; else 401."""
     if actor is None:
         raise HTTPException(401, "sign in first: POST /api/v1/auth/token with username and password",
                             headers={"WWW-Authenticate": "Bearer"})
+    return actor
+
+
+# Only the routes a user needs to change a forced password take it: /me, /auth/password, /auth/logout.
+SignedInActorDep = Annotated[Actor, Depends(signed_in_actor)]
+
+
+def current_actor(actor: SignedInActorDep) -> Actor:
+    """The signed-in user, refused (403) while they must change their password."""
+    if actor.must_change_password:
+        raise HTTPException(403, MUST_CHANGE_PASSWORD)
     return actor
 
 

@@ -73,6 +73,14 @@ class MePublic(Public):
     roles: list[str]
     department_id: int | None
     language: str
+    must_change_password: bool = Field(default=False, description="true: only /me, /auth/password and /auth/logout "
+                                                                   "answer until the password is changed")
+
+
+class PasswordResetPublic(Public):
+    username: str
+    temporary_password: str = Field(description="hand it to the user, who must replace it at the next sign-in")
+    must_change_password: bool
 
 
 # --- work orders ---------------------------------------------------------------------------------

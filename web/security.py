@@ -1,4 +1,7 @@
-"""Bearer tokens for the API: signed JWTs carrying the username, with an expiry."""
+"""Bearer tokens for the API: signed JWTs carrying the username and sign-in epoch, with an expiry.
+
+The epoch (claim `epoch`) is the user's `auth_epoch` when the token was issued: raising it
+(engine.people.credentials) ends the token before it expires."""
 import secrets
 from datetime import datetime, timedelta, timezone
 
@@ -38,15 +41,19 @@ def secret_key(session: Session) -> str:
     return key
 
 
-def issue_token(session: Session, username: str) -> str:
+def issue_token(session: Session, username: str, epoch: int) -> str:
     expires = datetime.now(timezone.utc) + timedelta(hours=TOKEN_HOURS)
-    return jwt.encode({"sub": username, "exp": expires}, secret_key(session), algorithm=ALGORITHM)
+    return jwt.encode({"sub": username, "epoch": epoch, "exp": expires}, secret_key(session), algorithm=ALGORITHM)
 
 
-def token_username(session: Session, token: str) -> str | None:
+def token_subject(session: Session, token: str) -> tuple[str, int] | None:
+    """The username and epoch a valid token was issued for; None for anything else (a token without an
+    epoch was issued before sessions could be ended, and is refused)."""
     try:
-        claims = jwt.decode(token, secret_key(session), algorithms=[ALGORITHM])
+        claims = jwt.decode(token, secret_key(session), algorithms=[ALGORITHM], options={"require": ["exp"]})
     except jwt.PyJWTError:
         return None
-    subject = claims.get("sub")
-    return subject if isinstance(subject, str) else None
+    subject, epoch = claims.get("sub"), claims.get("epoch")
+    if not isinstance(subject, str) or not subject or type(epoch) is not int:
+        return None
+    return subject, epoch

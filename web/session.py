@@ -66,14 +66,33 @@ def csrf_matches(session: dict, sent: str | None) -> bool:
     return bool(expected and sent) and hmac.compare_digest(expected, sent)
 
 
-def sign_in(session: dict, username: str) -> None:
-    """A fresh session for the user: nothing from before sign-in survives (no fixation)."""
+def sign_in(session: dict, username: str, epoch: int) -> None:
+    """A fresh session for the user in their sign-in epoch: nothing from before sign-in survives (no fixation).
+
+    Raising the user's epoch (engine.people.credentials) ends this session wherever its cookie is."""
     language = session.get("lang")
     session.clear()
     session["username"] = username
+    session["epoch"] = epoch
     if language:
         session["lang"] = language
     csrf_token(session)
+
+
+def sign_out(session: dict) -> None:
+    """Forget who was signed in; the language chosen stays."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+
+
+def session_subject(session: dict) -> tuple[str, int] | None:
+    """The username and epoch this page session was signed in with, if any."""
+    username, epoch = session.get("username"), session.get("epoch")
+    if isinstance(username, str) and username and type(epoch) is int:
+        return username, epoch
+    return None
 
 
 class ApiCsrfMiddleware:

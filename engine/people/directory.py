@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from engine.errors import Invalid, NotFound
+from engine.people import credentials
 from engine.people.users import department_named, team_named
 from engine.storage.models import Channel, Department, Outbox, Team, User, UserRole, WorkOrder
 from workflows.schema import ROLES
@@ -120,10 +121,13 @@ def set_roles(session: Session, user_id: int, roles: list[str]) -> None:
 
 
 def set_active(session: Session, user_id: int, active: bool) -> None:
+    """Deactivating ends every session and token of theirs: activated again, they sign in afresh."""
     user = _user(session, user_id)
     user.active = active
     session.add(user)
     session.flush()
+    if not active:
+        credentials.end_sessions(session, user_id)
 
 
 def set_placement(session: Session, user_id: int, *, department: str | None, team: str | None) -> None:

@@ -6,6 +6,7 @@ from pwdlib import PasswordHash
 from sqlmodel import Session, select
 
 from engine.errors import Invalid, NotFound
+from engine.people import passwords
 from engine.storage.models import Department, Team, User, UserRole
 from workflows.schema import ROLES
 
@@ -28,6 +29,8 @@ class Actor:
     language: str = "zh"
     # Teams whose rota has this person on duty now; filled in (engine.dispatch.rotas) only where an event asks.
     on_duty: frozenset[int] = field(default_factory=frozenset)
+    # An admin reset their password (or it is the first admin's one-time password): they choose a new one first.
+    must_change_password: bool = False
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -44,6 +47,10 @@ def hash_password(password: str) -> str:
 
 def valid_username(username: str) -> bool:
     return bool(username) and len(username) <= 64 and username.replace("_", "").replace(".", "").replace("-", "").isalnum()
+
+
+def password_matches(user: User, password: str) -> bool:
+    return _hasher.verify(password, user.password_hash)
 
 
 def department_named(session: Session, name: str, create: bool = False) -> Department:
@@ -70,21 +77,21 @@ def team_named(session: Session, name: str, create: bool = False) -> Team:
 
 def add_user(
     session: Session, *, username: str, password: str, roles: list[str], department: str | None = None,
-    display_name: str = "", team: str | None = None, email: str | None = None,
+    display_name: str = "", team: str | None = None, email: str | None = None, must_change_password: bool = False,
 ) -> User:
     unknown = [role for role in roles if role not in ROLES]
     if unknown:
         raise Invalid(f"unknown role {', '.join(unknown)}: use one of {', '.join(ROLES)}")
     if not valid_username(username):
         raise Invalid("a username is 1-64 letters, digits, '.', '-' or '_'")
-    if len(password) < 8:
-        raise Invalid("a password needs at least 8 characters")
+    passwords.check(password, username=username)
     if session.exec(select(User).where(User.username == username)).first():
         raise Invalid(f"user '{username}' already exists")
     user = User(
         username=username, display_name=display_name or username, password_hash=hash_password(password),
         department_id=department_named(session, department, create=True).id if department else None,
         team_id=team_named(session, team, create=True).id if team else None, email=email,
+        must_change_password=must_change_password,
     )
     session.add(user)
     session.flush()
@@ -127,15 +134,18 @@ def actor_for(session: Session, user: User) -> Actor:
     roles = session.exec(select(UserRole.role).where(UserRole.user_id == user.id)).all()
     return Actor(
         id=user.id, username=user.username, department_id=user.department_id, roles=frozenset(roles),
-        display_name=user.display_name, language=user.language,
+        display_name=user.display_name, language=user.language, must_change_password=user.must_change_password,
     )
 
 
-def active_actor(session: Session, username: str) -> Actor | None:
-    """The active user named `username` with their roles, in one query (each request signs in with it)."""
+def active_actor(session: Session, username: str, epoch: int) -> Actor | None:
+    """The active user named `username` with their roles, in one query (each request signs in with it).
+
+    None too when the token or session was issued in another sign-in epoch than the user's (it was ended:
+    signed out, password changed, deactivated since)."""
     rows = session.exec(
         select(User, UserRole.role).outerjoin(UserRole, UserRole.user_id == User.id)
-        .where(User.username == username, User.active == True)  # noqa: E712
+        .where(User.username == username, User.active == True, User.auth_epoch == epoch)  # noqa: E712
     ).all()
     if not rows:
         return None
@@ -143,7 +153,7 @@ def active_actor(session: Session, username: str) -> Actor | None:
     return Actor(
         id=user.id, username=user.username, department_id=user.department_id,
         roles=frozenset(role for _, role in rows if role is not None), display_name=user.display_name,
-        language=user.language,
+        language=user.language, must_change_password=user.must_change_password,
     )
 
 

@@ -5,6 +5,7 @@ from web.api import auth, dashboard, notifications, processes, workorders
 from web.api import channels, sla
 from web.api import attachments, ledger
 from web.api import dispatch, inbox, teams
+from web.api import users
 
 router = APIRouter(prefix="/api/v1")
 for module in (auth, processes, workorders, dashboard, notifications, sla, channels):
@@ -14,3 +15,4 @@ for module in (ledger, attachments):  # the closed loop: risk ledger, photos and
 router.include_router(inbox.router)  # what waits for each person
 for module in (dispatch, teams):  # routing by the process's rules, teams and their rotas
     router.include_router(module.router)
+router.include_router(users.router)  # an administrator's password resets

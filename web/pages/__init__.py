@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import HouqinError, NotFound
 from web.pages import account, admin, cockpit, designer, inbox, orders, queues, rotas, submit
-from web.pages.common import CsrfRejected, PageForbidden, SignInRequired, TooLarge, redirect, render
+from web.pages.common import (CsrfRejected, PageForbidden, PasswordChangeRequired, SignInRequired, TooLarge, redirect,
+                              render)
 from web.ratelimit import LoginLimiter
 from web.session import ApiCsrfMiddleware, LazySessionMiddleware
 
@@ -70,6 +71,7 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(HouqinError, engine_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(SignInRequired, _sign_in)
+    app.add_exception_handler(PasswordChangeRequired, _change_password)
     app.add_exception_handler(PageForbidden, _forbidden)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.add_exception_handler(TooLarge, _too_large)
@@ -84,6 +86,14 @@ async def _sign_in(request: Request, exc: SignInRequired):
     from urllib.parse import quote
 
     return redirect("/login" if exc.next_path in ("", "/") else f"/login?next={quote(exc.next_path, safe='')}")
+
+
+async def _change_password(request: Request, exc: PasswordChangeRequired):
+    """Back to the page asked for once the password is changed (a page, not a form's POST)."""
+    from urllib.parse import quote
+
+    back = exc.next_path if request.method == "GET" and exc.next_path not in ("", "/") else ""
+    return redirect("/account/password" + (f"?next={quote(back, safe='')}" if back else ""))
 
 
 async def _forbidden(request: Request, exc: PageForbidden):

@@ -1,13 +1,16 @@
-"""Signing in and out, the home redirect, and the language switch."""
+"""Signing in and out, one's own password, the home redirect, and the language switch."""
 from fastapi import APIRouter, Depends, Request
 
-from engine.people import directory
+from engine.errors import Conflict, Invalid
+from engine.people import credentials, directory, passwords
 from engine.people.ldap_signin import DirectoryUnavailable
 from engine.people.users import authenticate
-from web.deps import ClockDep, SessionDep
+from engine.storage.models import User
+from web.deps import ClockDep, SessionDep, SignedIn
 from web.i18n import LANGUAGES, Translator, language_of
-from web.pages.common import ActorPage, FormDep, csrf_protect, home_for, redirect, render, safe_next
-from web.session import sign_in
+from web.pages.common import (ActorPage, FormDep, SignedInPage, csrf_protect, flash, home_for, language, redirect,
+                              render, safe_next)
+from web.session import sign_in, sign_out
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -49,21 +52,70 @@ def login(request: Request, session: SessionDep, form: FormDep, clock: ClockDep)
                       error=t("login.wrong"))
     limiter.succeeded(username, address)
     request.session["lang"] = language_of(user.language)
-    sign_in(request.session, user.username)
-    return redirect(target or "/")
+    sign_in(request.session, user.username, user.auth_epoch)
+    return redirect(target or "/")  # a user who must change their password is sent on to that page from there
 
 
 @router.post("/logout")
-def logout(request: Request):
-    language = request.session.get("lang")
-    request.session.clear()
-    if language:
-        request.session["lang"] = language
+def logout(request: Request, session: SessionDep, actor: SignedIn):
+    """Signing out ends every session and token of the user, on every device, not only this cookie."""
+    if actor is not None:
+        credentials.end_sessions(session, actor.id)
+    sign_out(request.session)
     return redirect("/login")
 
 
+@router.get("/account/password")
+def password_page(request: Request, session: SessionDep, actor: SignedInPage, next: str | None = None):
+    return _password_form(request, session, actor, next=safe_next(next, ""))
+
+
+@router.post("/account/password")
+def change_password(request: Request, session: SessionDep, actor: SignedInPage, form: FormDep, clock: ClockDep):
+    """The user's own change. This session is renewed in place; every other one, and every API token, ends."""
+    t = Translator(language(request, actor))
+    target = safe_next(_text(form, "next", 2000), "")
+    current = _text(form, "current_password", passwords.MAX_LENGTH)
+    new = _text(form, "new_password", passwords.MAX_LENGTH + 1)  # one more: the policy says it is too long
+    limiter, address, now = request.app.state.login_limiter, request.client.host if request.client else "-", clock.now()
+    wait = limiter.retry_after(actor.username, address, now)
+    if wait:  # the current password is a password guess too: counted with the sign-in page's
+        return _password_form(request, session, actor, next=target, status_code=429,
+                              errors=[t("login.too_many", minutes=max(1, -(-wait // 60)))])
+    if new != _text(form, "new_password_again", passwords.MAX_LENGTH + 1):
+        return _password_form(request, session, actor, next=target, status_code=422,
+                              errors=[t("password.problem.mismatch")])
+    try:
+        epoch = credentials.change_password(session, session.get(User, actor.id), current=current, new=new, now=now)
+    except credentials.WrongPassword:
+        limiter.failed(actor.username, address, now)
+        return _password_form(request, session, actor, next=target, status_code=422,
+                              errors=[t("password.problem.wrong_current")])
+    except Invalid as exc:
+        return _password_form(request, session, actor, next=target, status_code=422, errors=[
+            t(f"password.problem.{error.get('code')}", min=passwords.min_length(), max=passwords.MAX_LENGTH)
+            for error in exc.errors])
+    except Conflict:
+        return _password_form(request, session, actor, next=target, status_code=409)
+    sign_in(request.session, actor.username, epoch)
+    flash(request, "ok", t("password.changed"))
+    return redirect(target or "/")
+
+
+def _password_form(request: Request, session, actor, *, next: str, status_code: int = 200, errors=()):
+    user = session.get(User, actor.id)
+    return render(request, "password.html", actor, status_code=status_code, next=next, errors=list(errors),
+                  forced=actor.must_change_password, directory=user.auth_source != "local",
+                  min_length=passwords.min_length())
+
+
+def _text(form, name: str, limit: int) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
 @router.post("/language")
-def switch_language(request: Request, session: SessionDep, actor: ActorPage, form: FormDep):
+def switch_language(request: Request, session: SessionDep, actor: SignedInPage, form: FormDep):
     chosen = language_of(str(form.get("language", "")))
     directory.set_language(session, actor.id, chosen)
     request.session["lang"] = chosen

@@ -3,11 +3,12 @@ import re
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from engine.errors import HouqinError
+from engine.errors import HouqinError, NotFound
 from engine.notify import channels
-from engine.people import directory
+from engine.people import credentials, directory, passwords
 from engine.people.users import add_user
 from engine.storage import unit_of_work
+from engine.storage.models import User
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render, roles
@@ -22,7 +23,8 @@ def admin_page(request: Request, session: SessionDep, actor: ActorPage):
     return render(request, "admin.html", actor, people=directory.people(session), roles=ROLES,
                   channel_kinds=channels.KINDS, notification_kinds=channels.NOTIFICATION_KINDS,
                   departments=directory.departments(session), teams=directory.teams(session),
-                  channels=directory.channels(session), failures=directory.failed_deliveries(session))
+                  channels=directory.channels(session), failures=directory.failed_deliveries(session),
+                  password_min=passwords.min_length())
 
 
 def _run(request: Request, session, actor, anchor: str, change, labels: dict[str, str] | None = None) -> object:
@@ -81,6 +83,23 @@ def change_active(request: Request, session: SessionDep, actor: ActorPage, form:
         return t("admin.saved")
 
     return _run(request, session, actor, "users", change)
+
+
+@router.post("/admin/users/{user_id}/password")
+def reset_password(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep, user_id: int = UserId):
+    """A temporary password, shown to the admin on this one page (never kept in a cookie or a flash message);
+    the user must change it at the next sign-in, and every session of theirs ends now."""
+    t = Translator(language(request, actor))
+    try:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no user with id {user_id}")
+        temporary = credentials.reset_password(session, user, now=clock.now())
+    except HouqinError as exc:
+        unit_of_work.rollback(session)
+        flash_error(request, t, exc)
+        return redirect("/admin#users")
+    return render(request, "password_reset.html", actor, person=user, temporary=temporary)
 
 
 @router.post("/admin/departments")

@@ -59,6 +59,13 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
+class PasswordChangeRequired(Exception):
+    """The user must choose a new password before any other page (reset by an admin, or the first admin)."""
+
+    def __init__(self, next_path: str):
+        self.next_path = next_path
+
+
 class PageForbidden(Exception):
     pass
 
@@ -99,16 +106,31 @@ def menu_for(actor: Actor) -> list[tuple[str, str]]:
 
 # --- dependencies -----------------------------------------------------------------------------
 
-def page_actor(request: Request, actor: SignedIn, session: SessionDep) -> Actor:
-    """The signed-in user (web.deps.signed_in, as the API reads it), or off to the sign-in page.
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def signed_in_page(request: Request, actor: SignedIn, session: SessionDep) -> Actor:
+    """The signed-in user (web.deps.signed_in, as the API reads it), or off to the sign-in page; even a user
+    who must change their password first (only the password page and the language switch take this).
 
     The request's session is kept for `render`, which counts the user's inbox and unread notifications.
     """
     if actor is None:
         request.session.pop("username", None)
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(target)
+        request.session.pop("epoch", None)
+        raise SignInRequired(_here(request))
     request.state.db = session
+    return actor
+
+
+SignedInPage = Annotated[Actor, Depends(signed_in_page)]
+
+
+def page_actor(request: Request, actor: SignedInPage) -> Actor:
+    """The signed-in user, or off to choose a new password when they must."""
+    if actor.must_change_password:
+        raise PasswordChangeRequired(_here(request))
     return actor
 
 
@@ -198,7 +220,8 @@ def render(request: Request, name: str, actor: Actor | None, status_code: int = 
     t = Translator(language(request, actor))
     context.update(
         t=t, actor=actor, lang=t.language, csrf=csrf_token(request.session),
-        menu=menu_for(actor) if actor else [], path=request.url.path,
+        # a user who must change their password first has nowhere else to go yet
+        menu=menu_for(actor) if actor and not actor.must_change_password else [], path=request.url.path,
         flashes=request.session.pop("flash", []),
     )
     db = getattr(request.state, "db", None)
