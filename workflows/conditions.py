@@ -51,7 +51,8 @@ def parse(source: str) -> Condition:
                                    "are allowed: split it over fields, or several events")
     try:
         tree = ast.parse(source.strip(), mode="eval")
-    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:  # a literal too large, or nested too deep
+    # ValueError: e.g. a NUL character; MemoryError and RecursionError: "too complex" from Python's parser.
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         message = exc.msg if isinstance(exc, SyntaxError) else str(exc) or "it is nested too deeply"
         offset = (exc.offset or 1) - 1 if isinstance(exc, SyntaxError) else 0
         raise ConditionSyntaxError(f"condition '{source}' does not parse: {message}", offset) from None

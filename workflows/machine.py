@@ -183,7 +183,8 @@ def mermaid(definition: ProcessDefinition, current: str | None = None, language:
 # draws them as HTML entities. Everything a diagram's syntax gives a meaning is written so: quotes end a
 # label, `:`/`;`/`#` end or split a statement, `%%` opens a comment or a directive, brackets open shapes and
 # the initial/final `[*]`, backquotes open Markdown, `<>&` would be markup.
-_MERMAID_ESCAPES = {ch: f"#{ord(ch)};" for ch in '#"%&<>:;[]{}()|`\\'} | {'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
+_MERMAID_ESCAPES = {ch: f"#{ord(ch)};" for ch in '#%:;[]{}()|`\\'} | {
+    '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
 
 
 def mermaid_text(label: str) -> str:
