@@ -131,7 +131,7 @@ def test_procurement_purchase_depends_on_the_amount():
 def test_diagram_labels_states_and_highlights_the_current_one():
     definition = load_file(DEFINITIONS / "repair.yaml")
     text = mermaid(definition, current="on_hold")
-    assert text.startswith("---\n报修\n---\nstateDiagram-v2")
+    assert text.startswith('---\n"报修"\n---\nstateDiagram-v2')  # the title, quoted: front matter is YAML
     assert 'state "暂停" as on_hold' in text
     assert "Class on_hold s_active" in text
     assert "in_progress --> on_hold: 暂停" in text

@@ -4,11 +4,11 @@ one duration grammar they share (`durations.py`). Each file is data, checked wit
 
 Nothing here knows about the database or HTTP; the engine builds on it.
 """
-from workflows.errors import DefinitionError, Problem
+from workflows.errors import BeyondLimits, DefinitionError, Problem
 from workflows.loader import load_definition, load_file
 from workflows.schema import ROLES, PSEUDO_ROLES, ProcessDefinition
 
 __all__ = [
-    "DefinitionError", "Problem", "load_definition", "load_file",
+    "BeyondLimits", "DefinitionError", "Problem", "load_definition", "load_file",
     "ProcessDefinition", "ROLES", "PSEUDO_ROLES",
 ]

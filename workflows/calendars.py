@@ -24,9 +24,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from workflows import bounded_yaml
 from workflows.durations import Duration
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,10 @@ def load_calendars(path: str | Path | None = None, text: str | None = None) -> d
             raise CalendarError(f"{path}: cannot read calendar file: {exc}") from exc
     src = _Source(str(path) if path else "<calendars>")
     try:
-        doc = YAML(typ="rt").load(text)
+        doc = bounded_yaml.read(text)
+    except bounded_yaml.LimitExceeded as exc:
+        mark = exc.problem_mark
+        raise CalendarError(f"{src.name}:{mark.line + 1}:{mark.column + 1}: {exc.problem}") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{src.name}:{mark.line + 1}:{mark.column + 1}" if mark else src.name
@@ -433,7 +436,8 @@ def _parse_dates(src: _Source, name: str, spec: Any, key: str) -> frozenset[date
 
 def _parse_years(src: _Source, name: str, spec: Any) -> frozenset[int]:
     value = spec.get("known_years") or []
-    if not isinstance(value, list) or not all(isinstance(y, int) and not isinstance(y, bool) for y in value):
+    if not isinstance(value, list) or not all(isinstance(y, int) and not isinstance(y, bool) and 1900 <= y <= 2999
+                                              for y in value):
         raise src.error(f"calendar {name!r}: known_years must be a list of years like [2027]", spec, "known_years")
     return frozenset(value)
 

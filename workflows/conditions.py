@@ -2,11 +2,16 @@
 
 A condition comes from a YAML file a designer edits, so it is never handed to
 `eval`: it is parsed with Python's own expression grammar and then walked here,
-allowing only comparisons, `and`/`or`/`not`, names, literals and lists.
+allowing only comparisons, `and`/`or`/`not`, names, literals and lists. Its
+length and nesting are bounded (workflows.limits) before and after parsing:
+Python's parser and the walk below are both recursive, and a condition is walked
+on every decision about its event.
 """
 import ast
 import operator
 from dataclasses import dataclass
+
+from workflows.limits import MAX_CONDITION_DEPTH, MAX_CONDITION_LENGTH
 
 _COMPARE = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
@@ -41,10 +46,20 @@ class Condition:
 
 
 def parse(source: str) -> Condition:
+    if len(source) > MAX_CONDITION_LENGTH:
+        raise ConditionSyntaxError(f"the condition is {len(source)} characters long; at most {MAX_CONDITION_LENGTH} "
+                                   "are allowed: split it over fields, or several events")
     try:
         tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ConditionSyntaxError(f"condition '{source}' does not parse: {exc.msg}", (exc.offset or 1) - 1)
+    # ValueError: e.g. a NUL character; MemoryError and RecursionError: "too complex" from Python's parser.
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        message = exc.msg if isinstance(exc, SyntaxError) else str(exc) or "it is nested too deeply"
+        offset = (exc.offset or 1) - 1 if isinstance(exc, SyntaxError) else 0
+        raise ConditionSyntaxError(f"condition '{source}' does not parse: {message}", offset) from None
+    depth = _depth(tree)
+    if depth > MAX_CONDITION_DEPTH:
+        raise ConditionSyntaxError(f"the condition nests {depth} levels deep; at most {MAX_CONDITION_DEPTH} "
+                                   "are allowed: write it flatter")
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise ConditionSyntaxError(
@@ -53,6 +68,16 @@ def parse(source: str) -> Condition:
                 getattr(node, "col_offset", 0),
             )
     return Condition(source, tree)
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deeply the expression nests, found without recursion (so no depth can overflow the stack)."""
+    deepest, stack = 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 _ALLOWED = (

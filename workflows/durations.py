@@ -5,18 +5,37 @@
 choice, not the grammar's: an SLA target or an auto-confirmation wait counts
 working days on its calendar (`BusinessCalendar.after`), a schedule's interval
 counts days on the wall clock (`Duration.wall`). Parsed once, when a file is
-loaded; the engine only ever sees `Duration` objects.
+loaded; the engine only ever sees `Duration` objects, none longer than
+MAX_SPAN_DAYS (workflows.limits): due times are found by walking a calendar day
+by day, so a span of a million years would be a million years of walking.
 """
 import re
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflows.limits import MAX_SPAN_DAYS, MAX_SPAN_MINUTES
 
 _DURATION = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(m|min|mins|minutes?|h|hours?|d|days?|wd|working\s+days?|w|weeks?)\s*$", re.I
 )
 WORKING_TIME_HINT = "write e.g. '15m', '2h', '3d' (days count as working days)"
 WALL_CLOCK_HINT = "write e.g. '30m', '8h', '1d' or '1w'"
+TOO_LONG = f"the longest span of time a definition may name is {MAX_SPAN_DAYS} days ({MAX_SPAN_MINUTES}m)"
+
+
+_MINUTES = {"minute": 1, "hour": 60, "day": 24 * 60, "week": 7 * 24 * 60}
+
+
+def _unit(word: str) -> str:
+    word = word.lower()
+    if word.startswith(("wd", "working")):
+        return "day"
+    return {"m": "minute", "h": "hour", "d": "day", "w": "week"}[word[0]]
+
+
+class SpanTooLong(ValueError):
+    """A span past MAX_SPAN_DAYS: well written, but longer than the engine will walk."""
 
 
 class Duration(BaseModel):
@@ -24,31 +43,33 @@ class Duration(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    minutes: float = 0
-    days: int = 0
+    # Negative only as a rung's shift before the due time (`due - 30m`).
+    minutes: float = Field(default=0, ge=-MAX_SPAN_MINUTES, le=MAX_SPAN_MINUTES, allow_inf_nan=False)
+    days: int = Field(default=0, ge=-MAX_SPAN_DAYS, le=MAX_SPAN_DAYS)
 
     @classmethod
     def parse(cls, text: "str | int | Duration", *, weeks: bool = False) -> "Duration":
         """`weeks`: whether `w` is allowed (wall-clock spans only: a week is not seven working days)."""
         if isinstance(text, Duration):
             return text
-        if isinstance(text, int) and not isinstance(text, bool):
+        if isinstance(text, int) and not isinstance(text, bool):  # a bare number is minutes
+            if text < 0:
+                raise ValueError(f"'{text}' is not a duration: {WORKING_TIME_HINT}")
+            if text > MAX_SPAN_MINUTES:
+                raise SpanTooLong(f"'{text}' minutes is too long: {TOO_LONG}")
             return cls(minutes=text)
         match = _DURATION.match(str(text))
-        unit = match.group(2).lower() if match else ""
-        if not match or (unit.startswith("w") and not unit.startswith("wd") and not unit.startswith("working")
-                         and not weeks):
+        unit = _unit(match.group(2)) if match else None
+        if unit is None or (unit == "week" and not weeks):
             raise ValueError(f"'{text}' is not a duration: {WALL_CLOCK_HINT if weeks else WORKING_TIME_HINT}")
         amount = float(match.group(1))
-        if unit.startswith("m"):
-            return cls(minutes=amount)
-        if unit.startswith("h"):
-            return cls(minutes=amount * 60)
+        if amount * _MINUTES[unit] > MAX_SPAN_MINUTES:
+            raise SpanTooLong(f"'{text}' is too long: {TOO_LONG}")
+        if unit in ("minute", "hour"):
+            return cls(minutes=amount * _MINUTES[unit])
         if amount != int(amount):
             raise ValueError(f"'{text}': days must be a whole number; use hours for part of a day")
-        if unit.startswith("w") and not unit.startswith("wd") and not unit.startswith("working"):
-            return cls(days=int(amount) * 7)
-        return cls(days=int(amount))
+        return cls(days=int(amount) * (7 if unit == "week" else 1))
 
     def __neg__(self) -> "Duration":
         return Duration(minutes=-self.minutes, days=-self.days)
@@ -66,5 +87,7 @@ def parse_span(text: str) -> timedelta:
     """A wall-clock span (`30m`, `8h`, `1d`, `1w`) for schedule intervals and lateness."""
     try:
         return Duration.parse(text, weeks=True).wall()
+    except SpanTooLong:
+        raise
     except ValueError:
         raise ValueError(f"'{text}' is not a span of time: {WALL_CLOCK_HINT}") from None

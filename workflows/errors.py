@@ -22,3 +22,8 @@ class DefinitionError(ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems, key=lambda p: (p.line, p.column, p.message))
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class BeyondLimits(DefinitionError):
+    """A text past the language's bounds (size, nesting, aliases; workflows.limits): refused before it is
+    read as a definition at all, so none of its other problems are known."""

@@ -1,16 +1,20 @@
 """Reading a definition file: YAML with positions, then schema, then semantic checks.
 
 ruamel.yaml keeps the line and column of every key and value, so each problem
-pydantic or `validate.py` finds can point the designer at the exact spot.
+pydantic or `validate.py` finds can point the designer at the exact spot. The
+text is read within the language's bounds (workflows.bounded_yaml): a text too
+large, too deep or with aliases standing for too much is refused at its line
+before anything walks it.
 """
 from pathlib import Path
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from workflows.errors import DefinitionError, Problem
+from workflows import bounded_yaml
+from workflows.errors import BeyondLimits, DefinitionError, Problem
+from workflows.limits import MAX_TEXT_BYTES
 from workflows.schema import ProcessDefinition
 
 
@@ -51,9 +55,11 @@ def _is_scalar(value) -> bool:
 def parse_yaml(text: str, file: str) -> Located:
     # The round-trip loader builds only plain maps, lists and scalars (never Python objects)
     # and keeps every node's position.
-    reader = YAML(typ="rt")
     try:
-        document = reader.load(text)
+        document = bounded_yaml.read(text)
+    except bounded_yaml.LimitExceeded as exc:
+        mark = exc.problem_mark
+        raise BeyondLimits([Problem(file, mark.line + 1, mark.column + 1, exc.problem)]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -84,12 +90,19 @@ def load_definition(text: str, file: str = "<definition>", calendars: set[str] |
 
 
 def load_file(path: str | Path, calendars: set[str] | None = None) -> ProcessDefinition:
+    return load_definition(read_text(path), str(path), calendars)
+
+
+def read_text(path: str | Path) -> str:
+    """A file's text, read no further than one byte past the language's bound (which parse_yaml refuses:
+    a character cut at the end is replaced, never dropped, so the text stays past the bound)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_TEXT_BYTES + 1)
+        return data.decode("utf-8", errors="strict" if len(data) <= MAX_TEXT_BYTES else "replace")
     except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError([Problem(str(path), 1, 1, f"cannot read the file: {exc}")]) from None
-    return load_definition(text, str(path), calendars)
 
 
 def _schema_problem(located: Located, error: dict) -> Problem:

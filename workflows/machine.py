@@ -11,6 +11,8 @@ per-order memory and needs no lock, and a guard is evaluated once per decision.
 `available` answers "what may this person do now?" and `check` "may they do this,
 with this input?"; every caller (API, pages, feedback, recurring work) asks these.
 """
+import json
+import unicodedata
 from collections.abc import Callable, Mapping
 
 from transitions import Machine
@@ -134,23 +136,62 @@ class CompiledProcess:
         return Decision(transition, values, assignee)
 
 
+class _LabelledState(GraphMachine.state_cls):
+    """A state with the label its diagram shows (transitions' diagrams read a state's `label`)."""
+
+    def __init__(self, *args, label: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if label is not None:
+            self.label = label
+
+
+class _Diagram(GraphMachine):
+    state_cls = _LabelledState
+
+
 def mermaid(definition: ProcessDefinition, current: str | None = None, language: str = "zh") -> str:
-    """The process as a Mermaid state diagram, labelled in `language`, `current` highlighted."""
+    """The process as a Mermaid state diagram, labelled in `language`, `current` highlighted.
+
+    Names are identifiers (validation sees to it) and are written as they are; labels are the
+    designer's free text and are written through `mermaid_text`, so none can end a line or a
+    quoted string, open a comment or directive, or bring markup into the drawing.
+    """
     model = _Order(definition.initial_state)
-    machine = GraphMachine(
-        model=model, states=list(definition.states), initial=definition.initial_state,
+    machine = _Diagram(
+        model=model,
+        states=[{"name": name, "label": mermaid_text(getattr(state.label, language))}
+                for name, state in definition.states.items()],
+        initial=definition.initial_state,
         transitions=[
-            {"trigger": e.name, "source": e.from_, "dest": e.to, "label": getattr(definition.event_label(e.name), language)}
+            {"trigger": e.name, "source": e.from_, "dest": e.to,
+             "label": mermaid_text(getattr(definition.event_label(e.name), language))}
             for e in definition.events
         ],
-        auto_transitions=False, graph_engine="mermaid", title=getattr(definition.title, language),
+        auto_transitions=False, graph_engine="mermaid",
+        # The front matter is YAML: a quoted scalar on one line, which no title can turn into settings.
+        title=json.dumps(_one_line(getattr(definition.title, language)), ensure_ascii=False),
     )
     if current is not None:
         machine.set_state(current, model=model)
     text = model.get_graph(force_new=True).draw(None)
-    for name, state in definition.states.items():
-        label = getattr(state.label, language).replace('"', "'")
-        text = text.replace(f'state "{name}" as {name}\n', f'state "{label}" as {name}\n')
     if current is None:
         text = text.replace(f"Class {definition.initial_state} s_active", f"Class {definition.initial_state} s_default")
     return text
+
+
+# Mermaid reads `#name;` and `#123;` as characters (before it parses the diagram, so they can end nothing) and
+# draws them as HTML entities. Everything a diagram's syntax gives a meaning is written so: quotes end a
+# label, `:`/`;`/`#` end or split a statement, `%%` opens a comment or a directive, brackets open shapes and
+# the initial/final `[*]`, backquotes open Markdown, `<>&` would be markup.
+_MERMAID_ESCAPES = {ch: f"#{ord(ch)};" for ch in '#%:;[]{}()|`\\'} | {
+    '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
+
+
+def mermaid_text(label: str) -> str:
+    """A label as Mermaid text that shows exactly what the designer wrote, on one line."""
+    return "".join(_MERMAID_ESCAPES.get(ch, ch) for ch in _one_line(label))
+
+
+def _one_line(text: str) -> str:
+    """Line and paragraph breaks and other control characters as spaces: a diagram statement is one line."""
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)

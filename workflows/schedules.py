@@ -21,6 +21,7 @@ from workflows.loader import Located, _plain, _schema_problem, parse_yaml
 from workflows.schema import PRIORITIES, ProcessDefinition, Strict
 
 TITLE_PLACEHOLDERS = {"date", "time"}
+MIN_INTERVAL = timedelta(minutes=1)  # cron's own resolution
 
 
 span = parse_span  # `30m`, `8h`, `1d`, `1w`: wall-clock time (not working time), for intervals and lateness
@@ -79,9 +80,12 @@ class Rule(Strict):
 
     @field_validator("every", "late_after")
     @classmethod
-    def _span(cls, value: str | None) -> str | None:
+    def _span(cls, value: str | None, info) -> str | None:
         if value is not None and span(value) <= timedelta(0):
             raise ValueError("the span must be longer than zero")
+        if value is not None and info.field_name == "every" and span(value) < MIN_INTERVAL:
+            raise ValueError(f"'{value}' is too often: at most one work order a minute (as with cron), "
+                             "so 'every' is at least 1m")
         return value
 
     @field_validator("priority")
@@ -144,7 +148,8 @@ class Schedule(Strict):
     @field_validator("late_after")
     @classmethod
     def _late(cls, value: str) -> str:
-        span(value)
+        if span(value) <= timedelta(0):
+            raise ValueError("the span must be longer than zero")
         return value
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from workflows.durations import Duration
+from workflows.limits import MAX_LEVEL, MAX_RUNG_PERCENT, NAME_PATTERN
 
 ROLES = (
     "requester", "dispatcher", "technician", "dept_head", "logistics", "purchaser",
@@ -42,13 +43,27 @@ def _duration(value):
     return Duration.parse(value)
 
 
+def _positive(span: Duration, what: str) -> Duration:
+    if span.minutes <= 0 and span.days <= 0:
+        raise ValueError(f"{what} must be longer than zero")
+    return span
+
+
+def name_problem(name: str, what: str) -> str | None:
+    """Why `name` cannot name a state or an event (they are written as they are in the diagram and URLs)."""
+    if re.fullmatch(NAME_PATTERN, name):
+        return None
+    return (f"{what} name '{name}' must be lower_snake_case: a small letter, then small letters, digits "
+            f"or '_', at most 48 characters")
+
+
 class FieldSpec(Strict):
     type: str
     label: Label | None = None
     required: bool = False
     choices: list[str] | None = None
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
     help: Label | None = None
 
     @field_validator("type")
@@ -62,6 +77,8 @@ class FieldSpec(Strict):
     def _choices_for_choice(self):
         if self.type == "choice" and not self.choices:
             raise ValueError("a field of type 'choice' needs a non-empty 'choices' list")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is more than max ({self.max:g}): no value could be given")
         return self
 
 
@@ -95,8 +112,9 @@ class EventSpec(Strict):
     @field_validator("name")
     @classmethod
     def _identifier(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
-            raise ValueError(f"event name '{value}' must be lower_snake_case")
+        problem = name_problem(value, "event")
+        if problem:
+            raise ValueError(problem)
         return value
 
 
@@ -104,7 +122,7 @@ class SlaTarget(Strict):
     within: Duration
     calendar: str = "24x7"
 
-    _parse = field_validator("within", mode="before")(lambda cls, v: _duration(v))
+    _parse = field_validator("within", mode="before")(lambda cls, v: _positive(_duration(v), "an SLA target"))
 
 
 @dataclass(frozen=True)
@@ -118,10 +136,12 @@ class RungTime:
     def parse(cls, text: str) -> "RungTime":
         text = str(text).strip()
         if text.endswith("%"):
-            try:
-                return cls(fraction=float(text[:-1]) / 100)
-            except ValueError:
-                raise ValueError(f"'{text}' is not a percentage such as '80%'") from None
+            # Digits only: float() would take 'nan', 'inf', '-100' and '1e300', none a point in time.
+            match = re.fullmatch(r"(\d{1,4}(?:\.\d{1,4})?)\s*%", text)
+            if not match or not 0 < float(match.group(1)) <= MAX_RUNG_PERCENT:
+                raise ValueError(f"'{text}' is not a share of the target: write more than 0% and at most "
+                                 f"{MAX_RUNG_PERCENT}%, e.g. '80%' (past 100% is after the due time)")
+            return cls(fraction=float(match.group(1)) / 100)
         match = re.fullmatch(r"due\s*(?:([+-])\s*(.+))?", text)
         if not match:
             raise ValueError(f"'{text}' is not a time: write '80%', 'due' or 'due + 30m'")
@@ -159,7 +179,7 @@ class EscalationStep(Strict):
     parsed forms (`time`, `recipients`, `watchers`, `reassign_to`) are made once, at load.
     """
 
-    level: int = Field(ge=0)
+    level: int = Field(ge=0, le=MAX_LEVEL)
     at: str
     notify: list[str] = []
     raise_priority: bool = False
@@ -227,7 +247,8 @@ class AutoConfirm(Strict):
     after: Duration
     calendar: str = "workday"
 
-    _parse = field_validator("after", mode="before")(lambda cls, v: _duration(v))
+    # A zero wait would confirm in the same sweep that started it.
+    _parse = field_validator("after", mode="before")(lambda cls, v: _positive(_duration(v), "auto_confirm.after"))
 
 
 class FeedbackSpec(Strict):
@@ -282,7 +303,7 @@ class ReportingSpec(Strict):
 
 class ProcessDefinition(Strict):
     key: str
-    version: int | None = None
+    version: int | None = Field(default=None, ge=1, le=1_000_000)
     title: Label
     description: Label | None = None
     number_prefix: str
@@ -297,6 +318,7 @@ class ProcessDefinition(Strict):
     # with the comment as the reason: e.g. [assign, accept, resolve, reject].
     notify_reporter: list[str] = []
     _event_labels: dict[str, Label] = PrivateAttr(default_factory=dict)  # made once, at load
+    _events_from: dict[str, list[EventSpec]] = PrivateAttr(default_factory=dict)  # made once, at load
     dispatch: "DispatchSpec | None" = None
 
     @field_validator("key")
@@ -322,10 +344,10 @@ class ProcessDefinition(Strict):
         return {name for name, state in self.states.items() if state.final}
 
     def events_from(self, state: str) -> list[EventSpec]:
-        return [event for event in self.events if state in event.from_]
+        return list(self._events_from.get(state, ()))
 
     def event(self, name: str, state: str) -> EventSpec | None:
-        return next((e for e in self.events if e.name == name and state in e.from_), None)
+        return next((e for e in self._events_from.get(state, ()) if e.name == name), None)
 
     def event_names(self) -> list[str]:
         return list(dict.fromkeys(event.name for event in self.events))
@@ -342,10 +364,14 @@ class ProcessDefinition(Strict):
 
     def model_post_init(self, context) -> None:
         labels: dict[str, Label] = {}
+        by_source: dict[str, list[EventSpec]] = {}
         for event in self.events:
             if event.label:
                 labels.setdefault(event.name, event.label)
+            for source in dict.fromkeys(event.from_):
+                by_source.setdefault(source, []).append(event)
         self._event_labels = labels
+        self._events_from = by_source
 
 
 # Routing (workflows.dispatch) builds on the types above; imported last so that it can.

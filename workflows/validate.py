@@ -5,7 +5,8 @@ from workflows import conditions
 from workflows.dispatch import check_dispatch
 from workflows.errors import Problem
 from workflows.loader import Located
-from workflows.schema import DEPARTMENT_SCOPE, NOTIFY_WORDS, PRIORITIES, PSEUDO_ROLES, ROLES, ProcessDefinition, Recipient
+from workflows.schema import (DEPARTMENT_SCOPE, NOTIFY_WORDS, PRIORITIES, PSEUDO_ROLES, ROLES, ProcessDefinition, Recipient,
+                              name_problem)
 
 # Names a condition may use besides the process's own fields.
 BUILTIN_NAMES = {"priority", "department", "location"}
@@ -40,6 +41,10 @@ class _Checks:
             self.report(path, f"unknown state '{name}': declare it under 'states' or fix the spelling")
 
     def states(self) -> None:
+        for name in self.d.states:
+            problem = name_problem(name, "state")
+            if problem:
+                self.report(("states", name), problem)
         initial = [name for name, state in self.d.states.items() if state.initial]
         if len(initial) != 1:
             self.report(("states",), f"exactly one state must be 'initial: true' (found {len(initial)})")
@@ -175,6 +180,10 @@ class _Checks:
                     self.report(("feedback", "comment_field"), f"feedback.comment_field '{feedback.comment_field}' "
                                 f"must be one of the fields of event '{event.name}'")
         satisfied = self.d.event(feedback.satisfied, feedback.state)
+        if feedback.auto_confirm and satisfied is not None and satisfied.to == feedback.state:
+            self.report(("feedback", "auto_confirm"), f"auto_confirm would fire '{satisfied.name}' from "
+                        f"'{feedback.state}' back into '{feedback.state}', wait again and fire it again, for ever: "
+                        f"'{satisfied.name}' must lead out of the feedback state")
         if feedback.auto_confirm and satisfied is not None:
             needs = [name for name, need in satisfied.fields.items() if need == "required"]
             if needs or satisfied.comment == "required" or satisfied.assigns == "required":

@@ -1,11 +1,22 @@
-from fastapi import APIRouter, HTTPException, Request
+"""Process definitions over HTTP: list, read, check and publish.
+
+Checking and publishing parse, validate and compile a definition and write it:
+CPU and database work, so those routes are plain `def` routes, which FastAPI runs
+in its threadpool, never on the event loop every other request shares. Their
+YAML body is read by the small async dependency `yaml_body`, in the loop, after
+the caller's roles are checked (a route's `dependencies` come first), so a
+refused caller's body is never read.
+"""
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from engine.published import definitions
 from web.deps import ActorDep, ClockDep, SessionDep, require_roles
 from web.public import (DefinitionCheckPublic, ErrorPublic, ProcessPublic, ProcessPublished, ProcessSummaryPublic,
                         errors)
-from workflows import DefinitionError, ProcessDefinition
+from workflows import BeyondLimits, DefinitionError, ProcessDefinition
 from workflows.machine import mermaid
 
 router = APIRouter(tags=["processes"])
@@ -13,6 +24,20 @@ _YAML_BODY = {"requestBody": {"required": True, "content": {"application/yaml": 
 # The editor checks whatever it holds, an empty text included (which has problems, reported as such).
 _YAML_TEXT = {"requestBody": {"required": False, "content": {"application/yaml": {
     "schema": {"description": "any text: the answer lists its problems"}}}}}
+
+
+async def yaml_body(request: Request) -> bytes:
+    """The request body, awaited here so that the route that uses it need not be async."""
+    return await request.body()
+
+
+YamlBody = Annotated[bytes, Depends(yaml_body)]
+
+
+def _refused(exc: DefinitionError, detail: str) -> JSONResponse:
+    return JSONResponse(status_code=422, content=ErrorPublic(
+        detail=detail, errors=[{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems],
+    ).model_dump(mode="json"))
 
 
 def describe(row, definition: ProcessDefinition, language: str = "zh") -> dict:
@@ -59,8 +84,7 @@ def get_process(key: str, session: SessionDep, actor: ActorDep, version: int | N
              dependencies=[require_roles("designer", "admin")],
              responses={200: {"model": ProcessPublished, "description": "the text was the current version already"},
                         **errors(401, 403, 409, 422)})
-async def publish_process(request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep):
-    body = await request.body()
+def publish_process(session: SessionDep, actor: ActorDep, clock: ClockDep, body: YamlBody):
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -68,24 +92,26 @@ async def publish_process(request: Request, session: SessionDep, actor: ActorDep
     try:
         row, created = definitions.publish(session, text, file="<upload>", actor_id=actor.id, now=clock.now())
     except DefinitionError as exc:
-        return JSONResponse(status_code=422, content=ErrorPublic(
-            detail=f"the definition has {len(exc.problems)} problem(s); fix each at its line",
-            errors=[{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems],
-        ).model_dump(mode="json"))
+        return _refused(exc, f"the definition has {len(exc.problems)} problem(s); fix each at its line")
     out = describe(row, definitions.compiled(session, row.key, row.version).definition, actor.language)
     shown = ProcessPublished(**out, created=created).model_dump(mode="json", by_alias=True)
     return JSONResponse(status_code=201 if created else 200, content=shown)
 
 
 @router.post("/processes/validate", openapi_extra=_YAML_TEXT, response_model_exclude_unset=True,
-             responses=errors(401))
-async def validate_process(request: Request, actor: ActorDep) -> DefinitionCheckPublic:
-    """Check a definition without publishing it (the designer's editor calls this on each change)."""
+             dependencies=[require_roles("designer", "admin")], responses=errors(401, 403, 422))
+def validate_process(actor: ActorDep, body: YamlBody) -> DefinitionCheckPublic:
+    """Check a definition without publishing it (the designer's editor calls this on each change).
+
+    Its problems are the answer (`valid: false`, each at its line); a text past the language's bounds
+    (size, nesting, aliases) is not checked at all but refused, 422, at the line where it passes them.
+    """
     try:
-        text = (await request.body()).decode("utf-8")
-        definition = definitions.parse(text, "<editor>")
+        definition = definitions.parse(body.decode("utf-8"), "<editor>")
     except UnicodeDecodeError:
         return DefinitionCheckPublic(valid=False, errors=[{"line": 1, "column": 1, "message": "the body must be UTF-8 text"}])
+    except BeyondLimits as exc:
+        return _refused(exc, "the text is beyond what a definition may be; nothing else was checked")
     except DefinitionError as exc:
         return DefinitionCheckPublic(valid=False, errors=[{"line": p.line, "column": p.column, "message": p.message}
                                                           for p in exc.problems])
