@@ -1,11 +1,17 @@
 """Small leaks and gaps, each tried as the attack: what another department's order says, where a requester
 may file, who may approve their own request, which outside addresses a channel may reach, whose address the
 sign-in limit counts, and what `role@department` means when nobody has a department."""
-import re
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
+from sqlmodel import select
 
+from engine.notify import delivery
+from engine.storage.models import Channel, Outbox
 from page_support import text_of, visitor
 from workflows.authority import IN_DEPARTMENT, reach, who
 
@@ -129,6 +135,154 @@ def test_whoever_replied_to_a_complaint_does_not_make_its_follow_up_call(staff):
         body = staff.fire("dispatcher", order["id"], event, expect=403, fields={"followup_answer": "满意"})
         assert "someone other than who did 'reply'" in body["detail"]
     assert staff.fire("desk2", order["id"], "confirm", fields={"followup_answer": "满意"})["state"] == "closed"
+
+
+# --- 4. a channel's target is an address, checked when saved and harmless when stored bad -----------
+
+NOT_URLS = ["http://[::1", "http://robot:99999/hook", "http://robot:abc/", "http://exa mple.com/", "http://a..b/",
+            "https://", "robot.example/hook", "http://robot/\thook"]
+
+
+@pytest.fixture
+def admin(staff):
+    staff.user("admin", "admin")
+    return staff
+
+
+def test_a_channel_target_that_is_not_a_url_is_refused_with_a_message_never_a_500(admin, app):
+    for target in NOT_URLS:
+        answer = admin.as_("admin").post("/api/v1/channels", json={"name": "hook", "kind": "webhook", "target": target})
+        assert answer.status_code == 422, (target, answer.text)
+        assert [error["field"] for error in answer.json()["errors"]] == ["target"], target
+    for target in ("smtp://mail:abc", "smtp://[::1", "smtp://mail:0"):
+        answer = admin.as_("admin").post("/api/v1/channels", json={
+            "name": "mail", "kind": "email", "target": target, "recipients": ["duty@hospital.example"]})
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "target", (target, answer.text)
+    good = admin.as_("admin").post("/api/v1/channels", json={"name": "hook", "kind": "webhook",
+                                                              "target": "https://robot.example/hook"})
+    assert good.status_code == 201, good.text
+    edited = admin.as_("admin").patch(f"/api/v1/channels/{good.json()['id']}", json={"target": "http://[::1"})
+    assert edited.status_code == 422
+    page = visitor(app, "admin")
+    page.get("/admin")
+    shown = page.follow(page.post("/admin/channels", {"name": "群", "kind": "wecom", "target": "http://[::1",
+                                                      "kinds": ["assignment"], "recipients": "", "secret": ""}))
+    assert "a wecom channel needs an http(s) URL" in text_of(shown.text)
+    assert [row["target"] for row in admin.as_("admin").get("/api/v1/channels").json()] == ["https://robot.example/hook"]
+
+
+def test_a_stored_bad_target_fails_its_delivery_with_the_reason_and_the_sweep_goes_on(admin, session, test_clock):
+    """Channels saved before these checks (or written straight to the database) cannot stop the outbox."""
+    for number, (kind, target) in enumerate([("webhook", "http://[::1"), ("wecom", "http://robot:99999/"),
+                                             ("email", "smtp://mail:abc"), ("dingtalk", "http://127.0.0.1:9/")]):
+        session.add(Channel(name=f"old{number}", kind=kind, target=target, recipients=["duty@hospital.example"]
+                            if kind == "email" else []))
+    session.commit()
+    order = admin.new_order("nurse")
+    admin.fire("dispatcher", order["id"], "assign", assignee="tech")
+    report = delivery.deliver_due(session, test_clock.now())
+    assert (report.sent, report.retrying) == (0, 4)
+    errors = {row.channel_id: row.last_error for row in session.exec(select(Outbox)).all()}
+    assert len(errors) == 4 and all(errors.values())
+    assert any("server's own" in error for error in errors.values())  # the loopback one, refused before connecting
+
+
+# --- 5. channels do not reach the server's own network -----------------------------------------
+
+LOCAL = ["http://127.0.0.1:8000/", "http://localhost/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+         "http://0.0.0.0:8000/", "http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://224.0.0.1/",
+         "http://[fe80::1]/"]
+
+
+def test_a_webhook_may_not_target_loopback_link_local_or_the_metadata_address(admin, monkeypatch):
+    for target in LOCAL:
+        answer = admin.as_("admin").post("/api/v1/channels", json={"name": "hook", "kind": "webhook", "target": target})
+        assert answer.status_code == 422, (target, answer.text)
+        assert "HOUQIN_CHANNEL_ALLOWED_NETWORKS" in answer.json()["detail"], target
+    mail = admin.as_("admin").post("/api/v1/channels", json={"name": "mail", "kind": "email", "target": "smtp://127.0.0.1:25",
+                                                              "recipients": ["duty@hospital.example"]})
+    assert mail.status_code == 422
+    intranet = admin.as_("admin").post("/api/v1/channels", json={"name": "gateway", "kind": "wecom",
+                                                                  "target": "http://10.20.0.5/cgi-bin/webhook/send"})
+    assert intranet.status_code == 201  # a hospital's own WeCom gateway lives on its intranet
+
+    monkeypatch.setenv("HOUQIN_CHANNEL_ALLOW_PRIVATE", "0")
+    refused = admin.as_("admin").post("/api/v1/channels", json={"name": "gw2", "kind": "wecom", "target": "http://10.20.0.6/"})
+    assert refused.status_code == 422 and "private" in refused.json()["detail"]
+    monkeypatch.setenv("HOUQIN_CHANNEL_ALLOWED_NETWORKS", "127.0.0.1")
+    relay = admin.as_("admin").post("/api/v1/channels", json={"name": "relay", "kind": "email", "target": "smtp://127.0.0.1:25",
+                                                               "recipients": ["duty@hospital.example"]})
+    assert relay.status_code == 201, relay.text
+
+
+class _Receiver(ThreadingHTTPServer):
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.received: list[dict] = []
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.server.received.append({"host": self.headers["Host"],
+                                     "json": json.loads(self.rfile.read(int(self.headers["Content-Length"])))})
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    server = _Receiver()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def robot_dns(monkeypatch):
+    """robot.example resolves to whatever the test says, as a DNS server the attacker controls would answer."""
+    answers = {"robot.example": "93.184.216.34"}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        return real(answers.get(host, host), *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+def test_a_name_that_resolves_to_loopback_at_delivery_is_refused_there_dns_rebinding(admin, receiver, robot_dns,
+                                                                                      session, test_clock):
+    port = receiver.server_address[1]
+    saved = admin.as_("admin").post("/api/v1/channels", json={"name": "robot", "kind": "webhook",
+                                                               "target": f"http://robot.example:{port}/hook"})
+    assert saved.status_code == 201, saved.text  # a public address when it was saved
+    robot_dns["robot.example"] = "127.0.0.1"  # and the server's own when it is used
+    order = admin.new_order("nurse")
+    admin.fire("dispatcher", order["id"], "assign", assignee="tech")
+    assert delivery.deliver_due(session, test_clock.now()).retrying == 1
+    assert receiver.received == []
+    row = session.exec(select(Outbox)).one()
+    assert "'robot.example' (127.0.0.1) is on the server's own" in row.last_error
+
+
+def test_a_delivery_goes_to_the_address_it_checked_and_keeps_the_name(admin, receiver, robot_dns, session, test_clock,
+                                                                      monkeypatch):
+    monkeypatch.setenv("HOUQIN_CHANNEL_ALLOWED_NETWORKS", "127.0.0.1")  # the admin allows a relay on this server
+    robot_dns["robot.example"] = "127.0.0.1"
+    port = receiver.server_address[1]
+    assert admin.as_("admin").post("/api/v1/channels", json={"name": "robot", "kind": "webhook",
+                                                              "target": f"http://robot.example:{port}/hook"}).status_code == 201
+    order = admin.new_order("nurse")
+    admin.fire("dispatcher", order["id"], "assign", assignee="tech")
+    assert delivery.deliver_due(session, test_clock.now()).sent == 1
+    [received] = receiver.received
+    assert received["host"] == f"robot.example:{port}" and received["json"]["work_order"]["number"] == order["number"]
 
 
 # --- 7. role@department needs a department on both sides ----------------------------------------
