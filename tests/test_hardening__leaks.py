@@ -4,15 +4,20 @@ sign-in limit counts, and what `role@department` means when nobody has a departm
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from sqlmodel import select
+
+from conftest import PASSWORD
 
 from engine.notify import delivery
 from engine.storage.models import Channel, Outbox
 from page_support import text_of, visitor
+from workflows import DefinitionError, load_definition
 from workflows.authority import IN_DEPARTMENT, reach, who
 
 REQUEST = {"items": ["输液泵 2 台"], "amount": 3600}
@@ -135,6 +140,33 @@ def test_whoever_replied_to_a_complaint_does_not_make_its_follow_up_call(staff):
         body = staff.fire("dispatcher", order["id"], event, expect=403, fields={"followup_answer": "满意"})
         assert "someone other than who did 'reply'" in body["detail"]
     assert staff.fire("desk2", order["id"], "confirm", fields={"followup_answer": "满意"})["state"] == "closed"
+
+
+SELF_APPROVAL = """\
+key: requests
+title: {zh: 申请, en: Requests}
+number_prefix: RQ
+states:
+  new: {label: {zh: 新, en: New}, initial: true}
+  done: {label: {zh: 完成, en: Done}, final: true}
+events:
+  - name: %s
+    from: new
+    to: done
+    roles: [dept_head@department]
+    distinct_from: %s
+"""
+
+
+def test_distinct_from_names_the_filer_as_reporter_and_no_event_may_take_that_name():
+    load_definition(SELF_APPROVAL % ("approve", "reporter"), "requests.yaml")
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(SELF_APPROVAL % ("reporter", "reporter"), "requests.yaml")
+    assert [(p.line, p.message) for p in caught.value.problems] == [
+        (8, "'reporter' is not an event name: in distinct_from it means who filed the work order")]
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(SELF_APPROVAL % ("approve", "approver"), "requests.yaml")
+    assert "unknown event 'approver' in distinct_from" in caught.value.problems[0].message
 
 
 # --- 4. a channel's target is an address, checked when saved and harmless when stored bad -----------
@@ -283,6 +315,46 @@ def test_a_delivery_goes_to_the_address_it_checked_and_keeps_the_name(admin, rec
     assert delivery.deliver_due(session, test_clock.now()).sent == 1
     [received] = receiver.received
     assert received["host"] == f"robot.example:{port}" and received["json"]["work_order"]["number"] == order["number"]
+
+
+# --- 6. the sign-in limit counts the address that connects, unless a configured proxy names another ----
+
+@pytest.fixture
+def server(db_url, make_user, request, monkeypatch):
+    """`houqin serve` in its own process (uvicorn reads the headers, not a test client); `request.param`: its
+    HOUQIN_TRUSTED_PROXIES."""
+    from test_signin__limit_across_workers import DEADLINE, Server
+
+    make_user("nurse", "requester", department="心内科")
+    if request.param:
+        monkeypatch.setenv("HOUQIN_TRUSTED_PROXIES", request.param)
+    else:
+        monkeypatch.delenv("HOUQIN_TRUSTED_PROXIES", raising=False)
+    started = Server(db_url)
+    try:
+        started.wait_until_up(time.monotonic() + DEADLINE)
+        yield started
+    finally:
+        started.stop()
+
+
+def _sign_in(server, password: str, forwarded_for: str) -> int:
+    return httpx.post(f"{server.url}/api/v1/auth/token", data={"username": "nurse", "password": password},
+                      headers={"X-Forwarded-For": forwarded_for}, timeout=30).status_code
+
+
+@pytest.mark.parametrize("server", [""], indirect=True)
+def test_a_made_up_forwarded_for_does_not_reset_the_sign_in_limit(server):
+    assert [_sign_in(server, "guess", f"203.0.113.{n}") for n in range(5)] == [401] * 5
+    assert _sign_in(server, PASSWORD, "198.51.100.9") == 429  # still the same client: locked
+
+
+@pytest.mark.parametrize("server", ["127.0.0.1"], indirect=True)
+def test_behind_a_trusted_proxy_the_limit_counts_the_client_it_names(server):
+    # The proxy appends the address it saw; what the client wrote before it is not believed.
+    assert [_sign_in(server, "guess", f"10.9.9.{n}, 203.0.113.7") for n in range(5)] == [401] * 5
+    assert _sign_in(server, PASSWORD, "1.2.3.4, 203.0.113.7") == 429
+    assert _sign_in(server, PASSWORD, "198.51.100.9") == 200  # another client behind the same proxy
 
 
 # --- 7. role@department needs a department on both sides ----------------------------------------
