@@ -67,7 +67,10 @@ def definition_of(session: Session, order: WorkOrder) -> ProcessDefinition:
 def create(
     session: Session, actor: Actor, *, process: str, title: str, description: str = "", priority: str = "normal",
     department: str | None = None, location: str = "", fields: dict | None = None, now: datetime,
+    scheduled: bool = False,
 ) -> WorkOrder:
+    """A new work order, filed by `actor`. `scheduled`: a recurring rule files it, so its department is the
+    schedule's (written by whoever may publish schedules), whoever signs it."""
     stored = definitions.latest(session, process)
     if stored is None:
         known = ", ".join(row.key for row in definitions.current_rows(session))
@@ -84,7 +87,8 @@ def create(
             errors += exc.errors
     if errors:
         raise Invalid("; ".join(e["message"] for e in errors), errors)
-    _check_filing_department(actor, department_id)
+    if not scheduled:
+        _check_filing_department(actor, department_id)
     order = WorkOrder(
         number=_next_number(session, definition.number_prefix, now), process=process,
         definition_version=stored.version, state=definition.initial_state, priority=priority,
