@@ -64,7 +64,6 @@ class LastDone:
     sequence: int
 
 
-
 # Who may fire: one test per entry of an event's `roles`, compiled once.
 Who = Callable[[OrderView, ActorView], bool]
 
