@@ -7,13 +7,17 @@ changing the environment. The engine's few readers (time zone, directories,
 upload limit) ask `current()`, which re-reads only when the environment changes,
 so a template formatting a thousand times costs one parse.
 """
+import ipaddress
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[1]
+# A list of networks: `127.0.0.1, 10.0.0.0/8, ::1` in the environment (a bare address is its own /32 or /128).
+Networks = Annotated[list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -47,6 +51,24 @@ class Settings(BaseSettings):
     ldap_email_attribute: str = "mail"
     ldap_timeout: float = 5.0        # seconds for each step: a dead directory never holds a sign-in longer
     ldap_groups: Path | None = None  # directory groups -> roles and departments (YAML); none: set in Houqin
+    # Outside channels (engine/notify/targets.py): networks they may reach although loopback, link-local,
+    # multicast or reserved (e.g. 127.0.0.1 for a mail relay on this server), and whether the intranet's
+    # private ranges are reachable at all.
+    channel_allowed_networks: Networks = []
+    channel_allow_private: bool = True
+    # The reverse proxies whose X-Forwarded-For names the client (the sign-in limit counts per address);
+    # none by default: the client is whoever connects.
+    trusted_proxies: Networks = []
+
+    @field_validator("channel_allowed_networks", "trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value):
+        items = value.replace(";", ",").split(",") if isinstance(value, str) else value
+        try:
+            return [ipaddress.ip_network(item.strip() if isinstance(item, str) else item, strict=False)
+                    for item in items if not isinstance(item, str) or item.strip()]
+        except ValueError as exc:
+            raise ValueError(f"{exc}: write addresses or networks separated by commas, e.g. 10.0.0.0/8, ::1") from None
 
     @property
     def database(self) -> str:

@@ -131,7 +131,9 @@ class Workers:
 
 def _environment(db_url: str, **extra) -> dict:
     env = {**os.environ, "HOUQIN_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **extra}
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "HOUQIN_CHANNEL_ALLOWED_NETWORKS": "127.0.0.1",  # the test's webhook listens on this machine
+           **extra}
     env.pop("HOUQIN_TEST_CLOCK", None)  # the workers run on real time, as in production
     return env
 

@@ -168,7 +168,12 @@ def _serve(args) -> int:
     if not args.no_sweeper:
         os.environ["HOUQIN_SWEEPER"] = "1"
     print(f"Houqin on http://{args.host}:{args.port}/  (API docs: /docs)")
-    uvicorn.run("web.app:app", host=args.host, port=args.port, workers=args.workers, log_level="info")
+    # The client's address (the sign-in limit counts per address) is the connecting socket's, unless it is one of
+    # HOUQIN_TRUSTED_PROXIES: only then does uvicorn read X-Forwarded-For (taking the last address no trusted proxy
+    # added). Uvicorn's own default would trust any client connecting over loopback.
+    trusted = [str(network) for network in args.settings.trusted_proxies]
+    uvicorn.run("web.app:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None)
     return 0
 
 

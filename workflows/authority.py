@@ -15,7 +15,7 @@ from typing import Protocol
 
 from workflows.conditions import Condition
 from workflows.fields import FieldModel
-from workflows.schema import DEPARTMENT_SCOPE, EventSpec
+from workflows.schema import DEPARTMENT_SCOPE, FILED_BY, EventSpec
 from workflows.validate import BUILTIN_NAMES
 
 COMMENT_LIMIT = 5000
@@ -78,8 +78,13 @@ def who(spec: str) -> Who:
         return lambda order, actor: order.team_id is not None and order.team_id in getattr(actor, "on_duty", ())
     if spec.endswith(DEPARTMENT_SCOPE):
         role = spec.removesuffix(DEPARTMENT_SCOPE)
-        return lambda order, actor: role in actor.roles and actor.department_id == order.department_id
+        return lambda order, actor: role in actor.roles and same_department(actor, order)
     return lambda order, actor: spec in actor.roles
+
+
+def same_department(actor: ActorView, order: OrderView) -> bool:
+    """Both belong to one department. No department on either side is no match: None is nobody's department."""
+    return actor.department_id is not None and actor.department_id == order.department_id
 
 
 # Which work orders an entry of `roles` can open to an actor, in words a query can use.
@@ -156,14 +161,31 @@ class Transition:
     def guard_holds(self, values: dict) -> bool:
         return self.guard is None or self.guard.holds(values)
 
-    def same_person(self, actor: ActorView, last_done: Mapping[str, LastDone] | None) -> bool:
-        """The four-eyes rule: the latest of the `distinct_from` events was done by this actor."""
+    @property
+    def distinct_events(self) -> list[str]:
+        """The events of the different-person rule whose doer the history must say (not the filer)."""
+        return [name for name in self.spec.distinct_from if name != FILED_BY]
+
+    def someone_else(self) -> str:
+        """Whom the different-person rule sets apart, in words: who filed the work order, who did 'submit_fix'."""
+        parts = (["who filed the work order"] if FILED_BY in self.spec.distinct_from else []) + (
+            [f"who did '{' / '.join(self.distinct_events)}'"] if self.distinct_events else [])
+        return " or ".join(parts)
+
+    def same_person(self, order: OrderView, actor: ActorView, last_done: Mapping[str, LastDone] | None) -> bool:
+        """The four-eyes rule: the latest of the `distinct_from` deeds was done by this actor.
+
+        FILED_BY there names who filed the work order (a department head may not approve a request they filed
+        themselves); filing comes before every event, so beside event names it counts only while none of
+        those events was done.
+        """
         if not self.spec.distinct_from:
             return False
-        if last_done is None:
+        if last_done is None and self.distinct_events:
             raise ValueError(f"'{self.name}' has a different-person rule: pass who last did "
-                             f"{', '.join(self.spec.distinct_from)} in last_done")
-        deeds = [last_done[name] for name in self.spec.distinct_from if name in last_done]
+                             f"{', '.join(self.distinct_events)} in last_done")
+        known = {**(last_done or {}), FILED_BY: LastDone(order.reporter_id, 0)}
+        deeds = [known[name] for name in self.spec.distinct_from if name in known]
         return bool(deeds) and max(deeds, key=lambda deed: deed.sequence).actor_id == actor.id
 
     def read_input(self, request: InputView, find_assignee: Callable[[str], object | None] | None):

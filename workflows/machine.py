@@ -65,7 +65,7 @@ class CompiledProcess:
         self.asks_on_duty = any("on_duty" in event.roles for event in definition.events)
         # Events whose doer a different-person rule asks about, per state.
         self._remembered = {
-            state: frozenset(name for t in transitions for name in t.distinct_from)
+            state: frozenset(name for t in transitions for name in t.distinct_events)
             for state, transitions in self._from.items()
         }
 
@@ -94,7 +94,7 @@ class CompiledProcess:
         values = condition_values(order)
         return [
             t for t in self._from.get(order.state, ())
-            if t.permits(order, actor) and t.guard_holds(values) and not t.same_person(actor, last_done)
+            if t.permits(order, actor) and t.guard_holds(values) and not t.same_person(order, actor, last_done)
         ]
 
     def check(
@@ -104,8 +104,9 @@ class CompiledProcess:
     ) -> Decision:
         """May `actor` fire `event` on `order` with `request`? The decision, or the first refusal.
 
-        In this order: the work order is `visible` to the viewer (else NotVisible, unless the
-        viewer holds a role the event names: they learn it is not theirs); the version they read
+        In this order: the work order is `visible` to the viewer (else NotVisible, or NotPermitted
+        when the viewer holds a role the event names: they learn it is not theirs, and nothing of
+        the work order: not its number, version or state, so no other refusal follows); the version they read
         is current (Stale); the event exists from this state (NotAllowedNow); the actor may fire
         it (NotPermitted, SamePerson); the input is complete and valid (BadInput, every problem
         at once); the guard holds (GuardFails). `actor` None is the system, which who-may-fire
@@ -114,8 +115,8 @@ class CompiledProcess:
         """
         transition = self.transition(event, order.state)
         viewer = viewer if viewer is not None else actor
-        if not visible and not (transition is not None and viewer is not None and transition.held_by_role(viewer)):
-            raise NotVisible(f"work order {order.id} not found")
+        if not visible:
+            raise self._unseen(order, event, viewer)
         check_version(order, request.expected_version)
         if transition is None:
             allowed = ", ".join(self.triggers(order.state)) or "none"
@@ -125,15 +126,23 @@ class CompiledProcess:
         if actor is not None:
             if not transition.permits(order, actor):
                 raise NotPermitted(f"'{event}' may be done only by: {', '.join(transition.roles)}")
-            if transition.same_person(actor, last_done):
-                raise SamePerson(f"'{event}' must be done by someone other than who did "
-                                 f"'{' / '.join(transition.distinct_from)}'")
+            if transition.same_person(order, actor, last_done):
+                raise SamePerson(f"'{event}' must be done by someone other than {transition.someone_else()}")
         values, assignee, errors = transition.read_input(request, find_assignee)
         if errors:
             raise BadInput(errors)
         if not transition.guard_holds(condition_values(order, values)):
             raise GuardFails(f"condition '{transition.spec.condition}' does not hold for this work order")
         return Decision(transition, values, assignee)
+
+    def _unseen(self, order: OrderView, event: str, viewer: ActorView | None) -> NotVisible | NotPermitted:
+        """The refusal for a viewer who may not see the work order. Asked of the event wherever it leaves from,
+        so the answer does not tell the state either; it names nothing of the work order."""
+        named = [t for transitions in self._from.values() for t in transitions if t.name == event]
+        if viewer is None or not any(t.held_by_role(viewer) for t in named):
+            return NotVisible(f"work order {order.id} not found")
+        roles = dict.fromkeys(role for t in named for role in t.roles)
+        return NotPermitted(f"'{event}' may be done only by: {', '.join(roles)}")
 
 
 class _LabelledState(GraphMachine.state_cls):

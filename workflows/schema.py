@@ -21,6 +21,8 @@ ROLES = (
 PSEUDO_ROLES = ("assignee", "reporter", "on_duty")
 # `role@department`: a holder of the role who belongs to the work order's department.
 DEPARTMENT_SCOPE = "@department"
+# In an event's `distinct_from`, the person who filed the work order (besides the names of events).
+FILED_BY = "reporter"
 
 PRIORITIES = ("urgent", "high", "normal", "low")
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "choice", "list", "user")

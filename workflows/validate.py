@@ -5,8 +5,8 @@ from workflows import conditions
 from workflows.dispatch import check_dispatch
 from workflows.errors import Problem
 from workflows.loader import Located
-from workflows.schema import (DEPARTMENT_SCOPE, NOTIFY_WORDS, PRIORITIES, PSEUDO_ROLES, ROLES, ProcessDefinition, Recipient,
-                              name_problem)
+from workflows.schema import (DEPARTMENT_SCOPE, FILED_BY, NOTIFY_WORDS, PRIORITIES, PSEUDO_ROLES, ROLES, ProcessDefinition,
+                              Recipient, name_problem)
 
 # Names a condition may use besides the process's own fields.
 BUILTIN_NAMES = {"priority", "department", "location"}
@@ -69,9 +69,14 @@ class _Checks:
             for field in event.fields:
                 if field not in self.d.fields:
                     self.report((*path, "fields", field), f"event '{event.name}' uses field '{field}', which is not declared under 'fields'")
+            if event.name == FILED_BY:
+                self.report((*path, "name"), f"'{FILED_BY}' is not an event name: in distinct_from it means "
+                                             "who filed the work order")
             for position, other in enumerate(event.distinct_from):
-                if other not in names:
-                    self.report((*path, "distinct_from", position), f"unknown event '{other}' in distinct_from")
+                if other not in names and other != FILED_BY:
+                    self.report((*path, "distinct_from", position),
+                                f"unknown event '{other}' in distinct_from: name an event, or '{FILED_BY}' "
+                                "for who filed the work order")
             if event.condition is not None:
                 self.condition(event.condition, (*path, "condition"))
 

@@ -4,14 +4,13 @@ The JSON API and the admin page both call these, so a channel is refused for the
 reasons, in the same words, wherever it is entered.
 """
 import re
-import urllib.parse
 from datetime import datetime
 
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from engine.errors import Conflict, Invalid, NotFound
-from engine.notify import delivery
+from engine.notify import delivery, targets
 from engine.storage.models import Channel, Outbox
 
 KINDS = ("webhook", "wecom", "dingtalk", "email")
@@ -36,26 +35,33 @@ def problems(channel: Channel) -> list[dict]:
              "recipients": "".join(map(str, channel.recipients))}
     errors += [{"field": name, "message": f"{name} must not contain NUL characters"} for name, value in texts.items()
                if "\x00" in value]
+    errors += _target_problems(channel) if channel.kind in KINDS and "\x00" not in channel.target else []
     if channel.kind == "email":
-        try:
-            delivery.smtp_address(channel.target)
-        except delivery.DeliveryError as exc:
-            errors.append({"field": "target", "message": str(exc)})
         if not channel.recipients:
             errors.append({"field": "recipients", "message": "an email channel needs at least one address in recipients"})
         bad = [address for address in channel.recipients if not isinstance(address, str) or not _EMAIL.match(address)]
         if bad:
             errors.append({"field": "recipients", "message": f"not an e-mail address: {', '.join(map(str, bad))}"})
-    else:
-        url = urllib.parse.urlsplit(channel.target)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            errors.append({"field": "target", "message": f"a {channel.kind} channel needs an http(s) URL, e.g. the robot's webhook address"})
-        if channel.recipients:
-            errors.append({"field": "recipients", "message": "recipients are for email channels; the robot posts to its group"})
+    elif channel.recipients:
+        errors.append({"field": "recipients", "message": "recipients are for email channels; the robot posts to its group"})
     headers = channel.options.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         errors.append({"field": "options.headers", "message": "headers must map header names to strings"})
     return errors
+
+
+def _target_problems(channel: Channel) -> list[dict]:
+    """The target as an address (a URL, or an SMTP server) that channels may reach (engine/notify/targets.py)."""
+    try:
+        if channel.kind == "email":
+            _, host, port = delivery.smtp_address(channel.target)
+        else:
+            url = targets.web_url(channel.target, channel.kind)
+            host, port = targets.host_port(url, targets.WEB_PORTS[url.scheme])
+        targets.check_on_save(host, port)
+    except (targets.Refused, delivery.DeliveryError) as exc:
+        return [{"field": "target", "message": str(exc)}]
+    return []
 
 
 def check(session: Session, channel: Channel) -> None:

@@ -27,6 +27,7 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from engine.notify import targets
 from engine.storage import unit_of_work
 from engine.storage.models import Channel, Outbox
 
@@ -189,7 +190,11 @@ def dingtalk_url(url: str, secret: str, now_ms: int | None = None) -> str:
 
 
 def _post(url: str, body: dict, headers: dict | None = None) -> httpx.Response:
-    response = httpx.post(url, json=body, headers=headers or {}, timeout=TIMEOUT)
+    """POST to the address the target resolves to now, checked (engine/notify/targets.py); no redirects."""
+    pin = targets.pinned(url)
+    with httpx.Client(timeout=TIMEOUT) as client:
+        response = client.send(client.build_request("POST", pin.url, json=body, headers={**(headers or {}), **pin.headers},
+                                                    extensions=pin.extensions))
     if response.status_code >= 300:
         raise DeliveryError(f"HTTP {response.status_code}: {response.text[:300]}")
     return response
@@ -207,11 +212,16 @@ def _robot_reply(response: httpx.Response) -> None:
 
 def smtp_address(target: str) -> tuple[bool, str, int]:
     """'smtp://host:port', 'smtps://host:port' (TLS from the start) or 'host:port' → (tls, host, port)."""
-    parsed = urllib.parse.urlsplit(target if "://" in target else f"smtp://{target}")
-    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
-        raise DeliveryError(f"'{target}' is not an SMTP server: write smtp://host:port or smtps://host:port")
-    tls = parsed.scheme == "smtps"
-    return tls, parsed.hostname, parsed.port or (465 if tls else 25)
+    message = f"'{target}' is not an SMTP server: write smtp://host:port or smtps://host:port"
+    try:
+        parsed = targets.split_target(target if "://" in target else f"smtp://{target}", message)
+        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+            raise DeliveryError(message)
+        tls = parsed.scheme == "smtps"
+        host, port = targets.host_port(parsed, 465 if tls else 25)
+    except targets.Refused as exc:
+        raise DeliveryError(str(exc)) from None
+    return tls, host, port
 
 
 def email_message(channel: Channel, payload: dict) -> EmailMessage:
@@ -228,10 +238,26 @@ def send_email(channel: Channel, payload: dict) -> None:
     if not channel.recipients:
         raise DeliveryError(f"channel '{channel.name}' has no recipients")
     tls, host, port = smtp_address(channel.target)
-    smtp_class = smtplib.SMTP_SSL if tls else smtplib.SMTP
-    with smtp_class(host, port, timeout=TIMEOUT) as smtp:
+    address = str(targets.checked(host, port)[0])
+    smtp_class = _PinnedSMTP_SSL if tls else _PinnedSMTP
+    with smtp_class(address, host, port, timeout=TIMEOUT) as smtp:
         if channel.options.get("starttls"):
             smtp.starttls()
         if channel.options.get("username"):
             smtp.login(channel.options["username"], channel.secret)
         smtp.send_message(email_message(channel, payload))
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """Connects to the address that was checked, while TLS and the greeting still use the server's name."""
+
+    def __init__(self, address: str, host: str, port: int, **kwargs):
+        self._address = address
+        super().__init__(host, port, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        return super()._get_socket(self._address, port, timeout)
+
+
+class _PinnedSMTP_SSL(_PinnedSMTP, smtplib.SMTP_SSL):
+    pass

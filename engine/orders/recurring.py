@@ -182,7 +182,7 @@ def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now:
     order = workorders.create(
         session, reporter, process=rule.process, title=rule.title.format(date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}"),
         description=rule.description, priority=rule.priority, department=rule.department, location=rule.location,
-        fields=dict(rule.fields), now=now,
+        fields=dict(rule.fields), now=now, scheduled=True,
     )
     run = session.exec(select(RecurringRun).where(RecurringRun.rule == rule.name, RecurringRun.scheduled_for == at)).one()
     run.work_order_id = order.id

@@ -67,7 +67,10 @@ def definition_of(session: Session, order: WorkOrder) -> ProcessDefinition:
 def create(
     session: Session, actor: Actor, *, process: str, title: str, description: str = "", priority: str = "normal",
     department: str | None = None, location: str = "", fields: dict | None = None, now: datetime,
+    scheduled: bool = False,
 ) -> WorkOrder:
+    """A new work order, filed by `actor`. `scheduled`: a recurring rule files it, so its department is the
+    schedule's (written by whoever may publish schedules), whoever signs it."""
     stored = definitions.latest(session, process)
     if stored is None:
         known = ", ".join(row.key for row in definitions.current_rows(session))
@@ -84,6 +87,8 @@ def create(
             errors += exc.errors
     if errors:
         raise Invalid("; ".join(e["message"] for e in errors), errors)
+    if not scheduled:
+        _check_filing_department(actor, department_id)
     order = WorkOrder(
         number=_next_number(session, definition.number_prefix, now), process=process,
         definition_version=stored.version, state=definition.initial_state, priority=priority,
@@ -103,6 +108,16 @@ def create(
     _dispatch().apply(session, order, compiled, routed, now)
     session.flush()
     return order
+
+
+def _check_filing_department(actor: Actor, department_id: int | None) -> None:
+    """Clinical staff file for their own department; logistics staff (the phone desk) file for any.
+
+    A work order filed into another department would land in that department's lists and its
+    head's approvals, under a name the filer chose."""
+    if not actor.sees_all and department_id != actor.department_id:
+        raise Forbidden("you file work orders for your own department only: leave 'department' out "
+                        "(the service desk files for other departments)")
 
 
 def _basic_problems(title: str | None, priority: str | None) -> list[dict]:

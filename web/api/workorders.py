@@ -57,7 +57,7 @@ class FeedbackRequest(Body):
 OrderId = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="the work order's id")]
 
 
-@router.post("/workorders", status_code=201, responses=errors(400, 401, 422))
+@router.post("/workorders", status_code=201, responses=errors(400, 401, 403, 422))
 def create_work_order(body: WorkOrderCreate, session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
     now = clock.now()
     order = workorders.create(session, actor, **body.model_dump(), now=now)

@@ -3,7 +3,7 @@ from fastapi import APIRouter, Depends, Request
 
 from starlette.datastructures import UploadFile
 
-from engine.errors import HouqinError, Invalid
+from engine.errors import Forbidden, HouqinError, Invalid
 from engine.orders import attachments, workorders
 from engine.people import directory
 from engine.published import definitions
@@ -31,8 +31,9 @@ def _form_context(session, actor, key: str, t: Translator, values: dict | None =
 
 
 def _departments(session, actor) -> list[str]:
-    """A dispatcher taking a call files it for the caller's department; others file for their own."""
-    if actor.sees_all or actor.department_id is None:
+    """A dispatcher taking a call files it for the caller's department; others file for their own (the engine
+    refuses any other)."""
+    if actor.sees_all:
         return [d.name for d, _ in directory.departments(session)]
     return []
 
@@ -55,6 +56,7 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
     for name, limit in (("title", TITLE_MAX), ("description", TEXT_MAX), ("location", LOCATION_MAX)):
         if len(values[name]) > limit:
             errors[name] = t("form.too_long", limit=limit)
+    status = 422
     if not errors:
         try:
             order = workorders.create(
@@ -66,11 +68,13 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
             for error in exc.errors:
                 errors[str(error.get("field", "")).removeprefix("fields.")] = error.get("message", "")
             errors.setdefault("_", exc.message)
+        except Forbidden:  # a department the form did not offer: clinical staff file for their own
+            errors["_"], status = t("submit.own_department_only"), 403
         else:
             flash(request, "ok", t("submit.done", number=order.number))
             _attach_photo(request, session, actor, order.id, form.get("photo"), t, now)
             return redirect(f"/orders/{order.id}")
-    return render(request, "submit_form.html", actor, status_code=422, definition=definition, fields=fields,
+    return render(request, "submit_form.html", actor, status_code=status, definition=definition, fields=fields,
                   priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors)
 
 
