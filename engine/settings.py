@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     schedules: Path | None = None    # default: <definitions>/schedules.yaml
     attachments_dir: Path | None = None  # default: <data_dir>/attachments
     max_attachment_mb: float = 10.0
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # a JSON or form body (uploads have the limit above)
     secret_key: str = ""             # empty: a random key made once and kept in the database
     secure_cookies: bool = False     # behind HTTPS: the session cookie gets Secure
     test_clock: bool = False         # PUT /api/v1/_test/clock sets the app's clock (tests and demos only)

@@ -4,8 +4,11 @@ every response is one the schema describes (status, media type, body).
 Every operation gets a bounded number of generated requests, signed in as a user
 holding every role (so role checks do not stop the requests at the door), and each
 again as a requester, a dispatcher, a supervisor and an admin (whose refusals and
-smaller views must match the schema too), against a database with a few work orders
-in it, on the test's frozen clock. Schemathesis' default checks run, but for positive_data_acceptance: a request
+smaller views must match the schema too), and with a forged bearer token (refused
+before the body is read, by web.session), against a database with a few work orders
+in it, on the test's frozen clock. Schemathesis' default checks run, among them the
+status code, media type and response body against the schema (a status the operation
+does not document is a failure), but for positive_data_acceptance: a request
 the schema calls well formed may still be refused by the process it names (an event
 not allowed in this state, a field the definition requires), with a 409 or 422 the
 schema declares. The test clock is reset afterwards.
@@ -18,13 +21,17 @@ serves the test's own database.
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import (CheckContext, content_type_conformance, load_all_checks, not_a_server_error,
+                                 positive_data_acceptance, response_schema_conformance, run_checks_for,
+                                 status_code_conformance)
 
 from workflows.schema import ROLES
 
 EXAMPLES = 12
 # The all-roles user first (past every role check), then one person per kind of caller.
-ROLES_SENT = ("fuzzer", "nurse", "dispatcher", "supervisor", "admin")
+ROLES_SENT = ("fuzzer", "nurse", "dispatcher", "supervisor", "admin", "forged")
+# A token in the right shape whose signature is wrong.
+FORGED = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlLW5vdC1tYWRlLWJ5LWhvdXFpbg"
 
 
 @pytest.fixture
@@ -41,7 +48,7 @@ def people(app, api, test_clock, tmp_path, monkeypatch):
         order = api.new_order("nurse", title=title)
         api.fire("fuzzer", order["id"], "assign", assignee="fuzzer")
     api.new_order("nurse", process="complaint", title="投诉")
-    return {name: {"Authorization": f"Bearer {token}"} for name, token in api.tokens.items()}
+    return {name: {"Authorization": f"Bearer {token}"} for name, token in {**api.tokens, "forged": FORGED}.items()}
 
 
 @pytest.fixture
@@ -59,6 +66,8 @@ def _app():
 APP = _app()
 schema = schemathesis.openapi.from_dict(APP.openapi())
 schema.app = APP  # generated requests go straight to the app, in process
+# The checks that hold every answer to the schema: none may be switched off by configuration.
+CONFORMANCE = {not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance}
 
 
 @schema.parametrize()
@@ -68,6 +77,16 @@ def test_no_request_makes_the_api_fail(case, people):
     """Each generated request is sent as every one of them; each answer must be one the schema describes."""
     for who in ROLES_SENT:
         case.call_and_validate(headers=people[who], excluded_checks=[positive_data_acceptance])
+
+
+def test_the_fuzzer_holds_status_media_type_and_body_to_the_schema():
+    load_all_checks()
+    for operation in schema.get_all_operations():
+        operation = operation.ok()
+        config = schema.config.checks_config_for(operation=operation, phase=None)
+        context = CheckContext(override=None, auth=None, headers=None, config=config, transport_kwargs=None,
+                               response_checks=run_checks_for(schema).for_responses())
+        assert CONFORMANCE <= set(context.internals.checks), operation.label
 
 
 def test_values_the_database_cannot_store_are_refused_not_crashed(app, api, fuzzed):

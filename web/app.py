@@ -23,6 +23,7 @@ from engine.people.ldap_signin import LdapDirectory
 from engine.settings import Settings
 from web.api import router as api_router
 from web.deps import ClockDep
+from web.limits import BodyLimitMiddleware, document_refusals
 from web.public import ClockPublic, errors
 
 STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
@@ -44,7 +45,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(BodyLimitMiddleware)  # added first: innermost, it sees the session the pages add
     _mount_pages(app)
+    document_refusals(app)
     return app
 
 

@@ -15,12 +15,14 @@ signing out, a new password and deactivation end every session at once
 (engine.people.credentials). A user who must change their password gets 403
 from every route but the few that let them do so (`SignedInActorDep`).
 """
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.clock import Clock
 from engine.dispatch.routing import with_duty
@@ -28,8 +30,7 @@ from engine.people.users import Actor, active_actor
 from engine.settings import Settings
 from engine.storage import unit_of_work
 from engine.storage.db import get_engine
-from web.security import token_subject
-from web.session import session_subject
+from web.security import SIGN_IN_FIRST, session_subject, token_subject
 
 # Ids are 32-bit integer columns on PostgreSQL: a larger id cannot exist, so it is refused as input.
 ROW_ID_MAX = 2**31 - 1
@@ -64,12 +65,17 @@ def signed_in(request: Request, session: SessionDep, clock: ClockDep,
     """The active user of the bearer token, else of the page session cookie; None when nobody is, or when
     that token or session was ended (its sign-in epoch is not the user's any more).
 
+    A request that sends a bearer token is whoever the token says, or nobody when it is invalid: never the
+    cookie's user (web.session.ApiCsrfMiddleware lets a cookie call through only with its CSRF token).
     They come with the teams whose rota has them on duty now (what the `on_duty` role asks of them).
     `request.state.signed_in_by` says which credential it was ("token", "cookie"), for the routes that
     end or renew it."""
-    subject, by = (token_subject(session, token), "token") if token else (None, None)
-    if subject is None and "session" in request.scope:
+    if token is not None:
+        subject, by = token_subject(session, token), "token"
+    elif "session" in request.scope:
         subject, by = session_subject(request.session), "cookie"
+    else:
+        subject, by = None, None
     actor = active_actor(session, *subject) if subject else None
     request.state.signed_in_by = by if actor is not None else None
     return with_duty(session, actor, clock.now()) if actor is not None else None
@@ -83,8 +89,7 @@ MUST_CHANGE_PASSWORD = ("change your password first: POST /api/v1/auth/password 
 def signed_in_actor(actor: SignedIn) -> Actor:
     """The signed-in user, even one who must change their password before anything else; else 401."""
     if actor is None:
-        raise HTTPException(401, "sign in first: POST /api/v1/auth/token with username and password",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, SIGN_IN_FIRST, headers={"WWW-Authenticate": "Bearer"})
     return actor
 
 
@@ -109,3 +114,24 @@ def require_roles(*roles: str):
         return actor
 
     return Depends(check)
+
+
+async def read_upload(request: Request) -> AsyncIterator[FormData]:
+    """A multipart upload (one file), read only when this is solved: after the checks listed before it.
+
+    FastAPI reads a `File()` parameter before it solves any dependency, role checks included; this
+    reads the body after them, within its limit (web.limits), and closes the file after the response.
+    """
+    try:
+        form = await request.form(max_files=1, max_fields=5)
+    except StarletteHTTPException:  # over the limit (413), or a multipart error Starlette names (400)
+        raise
+    except Exception:  # malformed multipart of any other kind
+        raise HTTPException(400, "send the file as multipart/form-data with the field 'file'") from None
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
+UploadDep = Annotated[FormData, Depends(read_upload)]

@@ -44,7 +44,8 @@ class ErrorPublic(Public):
 ERROR_TEXT = {
     400: "the request is malformed", 401: "not signed in", 403: "the caller may not do this",
     404: "no such thing (or not visible to the caller)", 409: "conflicts with the current state or version",
-    411: "the upload has no Content-Length", 413: "too large", 415: "not a file type Houqin accepts",
+    411: "the upload has no Content-Length", 413: "the body is over the limit the message names",
+    415: "not a media type this route takes: a body that is not JSON, or a file type Houqin does not accept",
     422: "invalid input, per field", 429: "too many failed sign-ins",
 }
 

@@ -15,6 +15,7 @@ from engine.storage.models import Setting
 
 ALGORITHM = "HS256"
 TOKEN_HOURS = 12
+SIGN_IN_FIRST = "sign in first: POST /api/v1/auth/token with username and password"
 _cache: dict[str, str] = {}
 
 
@@ -47,13 +48,25 @@ def issue_token(session: Session, username: str, epoch: int) -> str:
 
 
 def token_subject(session: Session, token: str) -> tuple[str, int] | None:
-    """The username and epoch a valid token was issued for; None for anything else (a token without an
-    epoch was issued before sessions could be ended, and is refused)."""
+    return subject_in(token, secret_key(session))
+
+
+def subject_in(token: str, key: str) -> tuple[str, int] | None:
+    """The username and epoch a token was issued for, when its signature and expiry hold; None for any
+    other token (a token without an epoch was issued before sessions could be ended, and is refused)."""
     try:
-        claims = jwt.decode(token, secret_key(session), algorithms=[ALGORITHM], options={"require": ["exp"]})
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["exp"]})
     except jwt.PyJWTError:
         return None
     subject, epoch = claims.get("sub"), claims.get("epoch")
     if not isinstance(subject, str) or not subject or type(epoch) is not int:
         return None
     return subject, epoch
+
+
+def session_subject(session: dict) -> tuple[str, int] | None:
+    """The username and epoch this page session was signed in with, if any."""
+    username, epoch = session.get("username"), session.get("epoch")
+    if isinstance(username, str) and username and type(epoch) is int:
+        return username, epoch
+    return None

@@ -8,21 +8,24 @@ app object is built.
 
 CSRF: every session carries a random token; every unsafe page request must send
 it back (form field `csrf_token` or header `X-CSRF-Token`). API calls that ride
-on the session cookie instead of a bearer token must send the header too, so a
+on the session cookie instead of a valid bearer token must send the header too, so a
 page on another site can never fire an event with a signed-in user's cookie.
 """
 import hashlib
 import hmac
 import secrets
 
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.settings import Settings
 from engine.storage.db import session_scope
-from web.security import secret_key
+from web.limits import facts_of
+from web.security import SIGN_IN_FIRST, secret_key, subject_in
 
 COOKIE = "houqin_session"
 MAX_AGE = 12 * 3600
@@ -87,28 +90,56 @@ def sign_out(session: dict) -> None:
         session["lang"] = language
 
 
-def session_subject(session: dict) -> tuple[str, int] | None:
-    """The username and epoch this page session was signed in with, if any."""
-    username, epoch = session.get("username"), session.get("epoch")
-    if isinstance(username, str) and username and type(epoch) is int:
-        return username, epoch
-    return None
-
-
 class ApiCsrfMiddleware:
-    """Unsafe /api calls authenticated by the page cookie (no bearer token) need the CSRF header."""
+    """Unsafe /api calls: who calls is settled here, before the body is read.
+
+    A bearer token alone says who calls (web.deps.signed_in never falls back to the cookie), so a call
+    with a valid one needs no CSRF token; one that fails its signature or expiry is 401 where the route
+    needs a caller. Any other call riding on the page cookie needs the CSRF header, whatever
+    Authorization header it sends. A call with no credentials at all is 401 where the route needs a
+    caller: answered now, rather than after FastAPI has read and parsed a body of any size.
+    """
 
     def __init__(self, app: ASGIApp):
         self.app = app
+        self._key: str | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in UNSAFE and scope["path"].startswith("/api/"):
-            connection = HTTPConnection(scope)
-            session = scope.get("session") or {}
-            bearer = connection.headers.get("authorization", "").lower().startswith("bearer ")
-            if session.get("username") and not bearer and not csrf_matches(session, connection.headers.get(CSRF_HEADER)):
-                response = JSONResponse(status_code=403, content={
-                    "detail": "send the page's CSRF token in the X-CSRF-Token header, or use a bearer token"})
-                await response(scope, receive, send)
+            refusal = await self._refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    async def _refusal(self, scope: Scope) -> Response | None:
+        connection = HTTPConnection(scope)
+        needs_caller = facts_of(scope).needs_caller
+        scheme, token = get_authorization_scheme_param(connection.headers.get("authorization"))
+        if scheme.lower() == "bearer":
+            if subject_in(token, await self._token_key(scope)) is not None:
+                return None  # the token says who calls; the cookie is not used
+            if needs_caller:
+                return _unauthorized("the bearer token is invalid or has expired: sign in again "
+                                     "(POST /api/v1/auth/token)")
+        session = scope.get("session") or {}
+        if session.get("username"):
+            if csrf_matches(session, connection.headers.get(CSRF_HEADER)):
+                return None
+            return JSONResponse(status_code=403, content={
+                "detail": "send the page's CSRF token in the X-CSRF-Token header, or use a bearer token"})
+        return _unauthorized(SIGN_IN_FIRST) if needs_caller else None
+
+    async def _token_key(self, scope: Scope) -> str:
+        if self._key is None:  # made once and kept in the database: fetched off the event loop
+            self._key = await run_in_threadpool(_token_key, scope["app"].state.settings.database)
+        return self._key
+
+
+def _token_key(database_url: str) -> str:
+    with session_scope(database_url) as session:
+        return secret_key(session)
+
+
+def _unauthorized(detail: str) -> JSONResponse:
+    return JSONResponse(status_code=401, content={"detail": detail}, headers={"WWW-Authenticate": "Bearer"})

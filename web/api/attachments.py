@@ -1,19 +1,17 @@
 """Photos and files on a work order: upload at any step, list, download (never shown inline)."""
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
-from engine.orders import attachments
-from web.deps import ActorDep, ClockDep, SessionDep
+from engine.orders import attachments, workorders
+from web.deps import ActorDep, ClockDep, SessionDep, UploadDep
 from web.public import AttachmentPublic, errors, files
 
 router = APIRouter(tags=["attachments"])
 # Ids are 32-bit integers in the database; a larger one cannot exist (and PostgreSQL would refuse it).
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-# Room for the multipart boundaries and the other form fields around the file.
-ENVELOPE = 64 * 1024
 
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
@@ -30,21 +28,24 @@ def shown(attachment) -> AttachmentPublic:
     )
 
 
+def length_given(request: Request) -> None:
+    if not request.headers.get("content-length", "").isdigit():
+        raise HTTPException(411, "send the upload with a Content-Length header")
+
+
+def visible_order(order_id: Id, session: SessionDep, actor: ActorDep) -> None:
+    workorders.get(session, actor, order_id)  # not visible: 404, as if it did not exist
+
+
+# The route's dependencies are solved first, in order: a caller who cannot see the work order is refused
+# before a byte of the upload is read (its size was bounded before that, by web.limits).
 @router.post("/workorders/{order_id}/attachments", status_code=201, openapi_extra=UPLOAD_BODY,
+             dependencies=[Depends(length_given), Depends(visible_order)],
              responses=errors(400, 401, 404, 411, 413, 415, 422))
-async def upload(order_id: Id, request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep) -> AttachmentPublic:
+def upload(order_id: Id, session: SessionDep, actor: ActorDep, clock: ClockDep,
+           form: UploadDep) -> AttachmentPublic:
     """Attach a photo (JPEG, PNG, WebP, HEIC) or a PDF, as multipart field `file`; at most
     HOUQIN_MAX_ATTACHMENT_MB (10 MB by default)."""
-    limit = attachments.max_bytes()
-    length = request.headers.get("content-length")
-    if length is None or not length.isdigit():
-        raise HTTPException(411, "send the upload with a Content-Length header")
-    if int(length) > limit + ENVELOPE:  # refused before a byte of it is read
-        raise HTTPException(413, attachments.too_large().message)
-    try:
-        form = await request.form(max_files=1, max_fields=5)
-    except Exception:  # malformed multipart of any kind
-        raise HTTPException(400, "send the file as multipart/form-data with the field 'file'") from None
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise HTTPException(422, "send the file in the multipart field 'file'")
@@ -56,8 +57,6 @@ async def upload(order_id: Id, request: Request, session: SessionDep, actor: Act
         raise HTTPException(413, exc.message) from None
     except attachments.UnsupportedType as exc:
         raise HTTPException(415, exc.message) from None
-    finally:
-        await upload.close()
     return shown(attachment)
 
 

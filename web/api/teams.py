@@ -6,14 +6,15 @@ Admins shape teams and shifts; admins and supervisors keep the rota (also as an
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, UploadFile
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.dispatch import rotas
 from engine.errors import Invalid
 from engine.people.users import user_by_name
-from web.deps import ActorDep, ClockDep, SessionDep, require_roles
+from web.deps import ActorDep, ClockDep, SessionDep, UploadDep, require_roles
 from web.public import errors, files
 
 router = APIRouter(tags=["teams"], responses=errors(401, 404, 422))
@@ -21,6 +22,8 @@ SHAPES = errors(400, 403)  # a body to parse; admins (and, for the rota, supervi
 TeamName = Annotated[str, Path(min_length=1, max_length=100, description="the team's name, e.g. 电梯班")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_RANGE = 366
+SHEET_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
 
 
 class Body(BaseModel):
@@ -164,9 +167,14 @@ def export_rota(team: TeamName, session: SessionDep, actor: ActorDep, clock: Clo
     return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="rota-{first}.xlsx"'})
 
 
-@router.post("/teams/{team}/rota.xlsx", dependencies=[require_roles("admin", "supervisor")], responses=SHAPES)
-def import_rota(team: TeamName, session: SessionDep, file: Annotated[UploadFile, File()]) -> dict[str, int]:
-    count = rotas.import_xlsx(session, rotas.get_team(session, team), file.file.read(2_000_000))
+# The role check (a route dependency, solved first) refuses before the sheet is read.
+@router.post("/teams/{team}/rota.xlsx", dependencies=[require_roles("admin", "supervisor")], responses=SHAPES,
+             openapi_extra=SHEET_BODY)
+def import_rota(team: TeamName, session: SessionDep, form: UploadDep) -> dict[str, int]:
+    sheet = form.get("file")
+    if not isinstance(sheet, UploadFile):
+        raise Invalid("send the sheet in the multipart field 'file'", [{"field": "file", "message": "missing"}])
+    count = rotas.import_xlsx(session, rotas.get_team(session, team), sheet.file.read(2_000_000))
     return {"rows": count}
 
 

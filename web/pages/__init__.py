@@ -14,8 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import HouqinError, NotFound
 from web.pages import account, admin, cockpit, designer, inbox, orders, queues, rotas, submit
-from web.pages.common import (CsrfRejected, PageForbidden, PasswordChangeRequired, SignInRequired, TooLarge, redirect,
-                              render)
+from web.pages.common import CsrfRejected, PageForbidden, PasswordChangeRequired, SignInRequired, redirect, render
 from web.ratelimit import LoginLimiter
 from web.session import ApiCsrfMiddleware, LazySessionMiddleware
 
@@ -47,6 +46,11 @@ def mount(app: FastAPI) -> None:
         if _is_page(request) and exc.status_code == 404:
             return render(request, "error.html", None, status_code=404, title_key="error.not_found_title",
                           message_key="error.not_found_text")
+        if _is_page(request) and exc.status_code == 413:  # a form over its limit (web.limits)
+            response = render(request, "error.html", None, status_code=413, title_key="error.too_large_title",
+                              message_key="error.too_large_text")
+            response.headers.update(exc.headers or {})
+            return response
         return await api_http_error(request, exc)
 
     api_invalid = app.exception_handlers.get(RequestValidationError)
@@ -74,7 +78,6 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(PasswordChangeRequired, _change_password)
     app.add_exception_handler(PageForbidden, _forbidden)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
-    app.add_exception_handler(TooLarge, _too_large)
 
 
 def _is_page(request: Request) -> bool:
@@ -104,11 +107,6 @@ async def _forbidden(request: Request, exc: PageForbidden):
 async def _csrf_rejected(request: Request, exc: CsrfRejected):
     return render(request, "error.html", None, status_code=403, title_key="error.csrf_title",
                   message_key="error.csrf_text")
-
-
-async def _too_large(request: Request, exc: TooLarge):
-    return render(request, "error.html", None, status_code=413, title_key="error.too_large_title",
-                  message_key="error.too_large_text")
 
 
 async def _security_headers(request: Request, call_next):

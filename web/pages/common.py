@@ -22,11 +22,11 @@ from sqlmodel import Session
 from engine import settings
 from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
 from engine.notify import reading as notifications
-from engine.orders import attachments
 from engine.orders.inbox import inbox
 from engine.people.users import Actor
 from web.deps import SessionDep, SignedIn
 from web.i18n import Translator, language_of
+from web.limits import calls
 from web.session import CSRF_FIELD, CSRF_HEADER, UNSAFE, csrf_matches, csrf_token
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -149,26 +149,24 @@ def roles(path: str):
     return Depends(check)
 
 
-class TooLarge(Exception):
-    pass
-
-
-# Room for the other fields and the multipart boundaries around one file.
-_ENVELOPE = 64 * 1024
-
-
 async def read_form(request: Request) -> FormData:
-    """The posted form; a body over the attachment limit is refused before it is read."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > attachments.max_bytes() + _ENVELOPE:
-        raise TooLarge()
+    """The posted form, read within its route's body limit (web.limits: past it, the read stops with a 413)."""
     return await request.form()
 
 
 async def csrf_protect(request: Request) -> None:
-    """Router-wide: an unsafe request must carry the session's CSRF token."""
+    """Router-wide: an unsafe request must carry the session's CSRF token.
+
+    A post that cannot succeed is refused before its form is read: a session never given a token,
+    or nobody signed in on a page that needs someone (off to sign in, as the page itself would send them).
+    """
     if request.method not in UNSAFE:
         return
+    if not request.session.get("csrf"):
+        raise CsrfRejected()
+    route = request.scope.get("route")
+    if not request.session.get("username") and route is not None and calls(route.dependant, page_actor):
+        raise SignInRequired(request.url.path)
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         form = await read_form(request)

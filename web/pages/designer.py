@@ -15,11 +15,11 @@ from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, language, redirect, render, roles
 from workflows import DefinitionError
+from workflows.limits import MAX_TEXT_BYTES
 from workflows.machine import mermaid
 
 router = APIRouter(dependencies=[Depends(csrf_protect), roles("/designer")], include_in_schema=False)
 Version = Annotated[int | None, Query(ge=1, le=1_000_000)]
-MAX_YAML = 200_000
 # What "new process" starts from: the smallest definition that publishes.
 SKELETON = Path(__file__).resolve().parents[1] / "templates" / "designer_skeleton.yaml"
 
@@ -72,9 +72,9 @@ def publish(request: Request, session: SessionDep, actor: ActorPage, form: FormD
     t = Translator(language(request, actor))
     text = str(form.get("yaml", "")).replace("\r\n", "\n")
     key = str(form.get("key", "")) or None
-    if len(text) > MAX_YAML:
-        errors = [{"line": 1, "column": 1, "message": t("designer.too_long", limit=MAX_YAML)}]
-        return _editor(request, session, actor, key=key, text=text[:MAX_YAML], version=None, errors=errors, status_code=422)
+    if len(text.encode()) > MAX_TEXT_BYTES:
+        errors = [{"line": 1, "column": 1, "message": t("designer.too_long", limit=MAX_TEXT_BYTES)}]
+        return _editor(request, session, actor, key=key, text=text[:MAX_TEXT_BYTES], version=None, errors=errors, status_code=422)
     try:
         row, created = definitions.publish(session, text, file="<editor>", actor_id=actor.id, now=clock.now())
     except DefinitionError as exc:

@@ -21,6 +21,7 @@ from engine.storage.models import WorkOrder
 from web.api import present
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
+from web.limits import takes_files
 from web.pages import forms, view
 from web.public import HistoryEntryPublic
 from web.pages.common import (ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render,
@@ -261,6 +262,7 @@ def _feedback(session, actor, order, form, t: Translator, now) -> str:
 
 
 @router.post("/orders/{order_id}/attachments")
+@takes_files
 def attach(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
            order_id: int = OrderId):
     def save(order, definition, t):

@@ -10,6 +10,7 @@ from engine.errors import HouqinError, Invalid
 from engine.people.users import user_by_name
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
+from web.limits import takes_files
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render, roles
 
 router = APIRouter(dependencies=[Depends(csrf_protect), roles("/admin")], include_in_schema=False)
@@ -107,6 +108,7 @@ def save_rota(request: Request, team: str, session: SessionDep, actor: ActorPage
 
 
 @router.post("/admin/teams/{team}/rota.xlsx")
+@takes_files
 def upload_rota(request: Request, team: str, session: SessionDep, actor: ActorPage, form: FormDep):
     def change(t):
         upload = form.get("file")

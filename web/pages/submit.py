@@ -9,6 +9,7 @@ from engine.people import directory
 from engine.published import definitions
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
+from web.limits import takes_files
 from web.pages import forms
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render
 from workflows.schema import PRIORITIES
@@ -47,6 +48,7 @@ def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage)
 
 
 @router.post("/submit/{key}")
+@takes_files
 def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep):
     now = clock.now()
     t = Translator(language(request, actor))
