@@ -17,6 +17,7 @@ from conftest import PASSWORD
 from engine.notify import delivery
 from engine.storage.models import Channel, Outbox
 from page_support import text_of, visitor
+from server_support import DEADLINE, Server
 from workflows import DefinitionError, load_definition
 from workflows.authority import IN_DEPARTMENT, reach, who
 
@@ -323,8 +324,6 @@ def test_a_delivery_goes_to_the_address_it_checked_and_keeps_the_name(admin, rec
 def server(db_url, make_user, request, monkeypatch):
     """`houqin serve` in its own process (uvicorn reads the headers, not a test client); `request.param`: its
     HOUQIN_TRUSTED_PROXIES."""
-    from test_signin__limit_across_workers import DEADLINE, Server
-
     make_user("nurse", "requester", department="心内科")
     if request.param:
         monkeypatch.setenv("HOUQIN_TRUSTED_PROXIES", request.param)

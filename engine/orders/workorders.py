@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from engine import settings
@@ -273,14 +272,13 @@ def fire(
         )
     except Refusal as refusal:
         raise refused(refusal) from None
-    number = order.number  # named in the conflict, once the failed flush has left the session unreadable
-    try:
+    # A concurrent step (e.g. two claims at once) may have written first: found at an autoflush in here,
+    # or at the flush; named by the number read now, as a failed flush leaves the order unreadable.
+    with unit_of_work.conflicts_as(f"work order {order.number}"):
         _apply(session, order, compiled.definition, decision.event, decision.target, decision.values, decision.assignee,
                request.comment, actor, now)
         _dispatch().after_event(session, order, compiled, decision.event, actor, now)
-    except StaleDataError:  # a concurrent step (e.g. two claims at once) wrote first; the owner rolls back
-        raise unit_of_work.stale_conflict(f"work order {number}") from None
-    flush_order(session, order)
+        session.flush()
     return order
 
 

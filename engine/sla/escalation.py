@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from engine import settings
@@ -96,11 +95,11 @@ def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
             session.rollback()
             attempts += 1
             continue
-        except (StaleDataError, Conflict):
+        except Conflict:  # its work order changed meanwhile, or a deadlock victim (engine.storage.unit_of_work)
             session.rollback()
             log.info("timer %s: its work order changed while escalating; left for the next sweep", timer_id)
             return fired
-        except DBAPIError as exc:  # a lock timeout or deadlock victim: the next sweep tries again
+        except DBAPIError as exc:  # e.g. a lock timeout: the next sweep tries again
             session.rollback()
             log.warning("timer %s: not swept this time: %s", timer_id, exc.orig)
             return fired

@@ -9,8 +9,11 @@ assignment. The owner is:
 - one rung or one batch of the sweep (engine/sla/escalation.py, engine/notify/delivery.py);
 - one worker job, one recurring period, one CLI command.
 
-A stale version (StaleDataError: someone else committed the same work order
-since it was read) becomes a Conflict with the message users know. Telling
+Losing a race to someone acting at the same moment becomes a Conflict (409 with
+the message users know) in one place, `conflict_in`, wherever it surfaces: a stale
+version (StaleDataError: someone else committed the same work order since it was
+read, found at a flush, an autoflush or the commit), a deadlock or serialization
+failure on PostgreSQL, a lock wait that ran out on SQLite. Telling
 outside channels waits for the commit by design: notifications are outbox rows
 written in the same transaction, sent by the worker once committed. What must
 be undone outside the database when a unit rolls back (a stored upload) is
@@ -19,6 +22,7 @@ registered with `after_rollback`.
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
@@ -26,30 +30,53 @@ from engine.errors import Conflict
 
 STALE = "was changed by someone else at the same time; reload it and try again"
 _AFTER_ROLLBACK = "houqin_after_rollback"
+# PostgreSQL's codes for "another transaction got in the way": serialization failure, deadlock, lock not available.
+_RACE_CODES = {"40001", "40P01", "55P03"}
 
 
-def stale_conflict(what: str = "the work order") -> Conflict:
-    return Conflict(f"{what} {STALE}")
+def conflict_in(error: BaseException, what: str = "the work order") -> Conflict | None:
+    """The Conflict a lost race is reported as, or None when `error` is not one."""
+    if isinstance(error, StaleDataError):
+        return Conflict(f"{what} {STALE}")
+    if isinstance(error, DBAPIError) and _is_race(error.orig):
+        return Conflict(f"{what} {STALE}")
+    return None
+
+
+def _is_race(error: BaseException | None) -> bool:
+    if getattr(error, "sqlstate", None) in _RACE_CODES:  # psycopg
+        return True
+    return type(error).__name__ == "OperationalError" and "database is locked" in str(error)  # sqlite3
+
+
+@contextmanager
+def conflicts_as(what: str) -> Iterator[None]:
+    """Inside the block, a lost race is a Conflict naming `what` (e.g. "work order RP-2026-000001")."""
+    try:
+        yield
+    except (StaleDataError, DBAPIError) as error:
+        conflict = conflict_in(error, what)
+        if conflict is None:
+            raise
+        raise conflict from None
 
 
 def flush(session: Session, what: str = "the work order") -> None:
-    """Write pending changes now, inside the transaction; a lost optimistic-lock race is a Conflict."""
-    try:
+    """Write pending changes now, inside the transaction; a lost race is a Conflict."""
+    with conflicts_as(what):
         session.flush()
-    except StaleDataError:
-        raise stale_conflict(what) from None
 
 
 def commit(session: Session) -> None:
-    """Commit; a stale version (or any failure) rolls everything back, and a stale version is a Conflict."""
+    """Commit; any failure rolls everything back, and a lost race is a Conflict."""
     try:
         session.commit()
-    except StaleDataError:
+    except BaseException as error:
         rollback(session)
-        raise stale_conflict() from None
-    except BaseException:
-        rollback(session)
-        raise
+        conflict = conflict_in(error)
+        if conflict is None:
+            raise
+        raise conflict from None
     session.info.pop(_AFTER_ROLLBACK, None)
 
 
@@ -61,12 +88,18 @@ def rollback(session: Session) -> None:
 
 @contextmanager
 def unit_of_work(session: Session) -> Iterator[Session]:
-    """`with unit_of_work(session):` commits when the block ends normally, rolls back when it raises."""
+    """`with unit_of_work(session):` commits when the block ends normally, rolls back when it raises.
+
+    A lost race that surfaced in the block outside any `conflicts_as` (an autoflush before a query) is
+    raised as a Conflict too, so the owner answers 409 and not 500."""
     try:
         yield session
-    except BaseException:
+    except BaseException as error:
         rollback(session)
-        raise
+        conflict = conflict_in(error)
+        if conflict is None:
+            raise
+        raise conflict from None
     commit(session)
 
 
