@@ -46,3 +46,12 @@ def test_a_work_order_response_is_described_field_by_field(app):
     assert {"number", "state", "available_events", "sla", "history", "escalations"} <= set(described)
     history = document["components"]["schemas"]["HistoryEntryPublic"]["properties"]
     assert {"at", "actor", "event", "from", "to", "comment", "data"} <= set(history)
+
+
+def test_every_operation_a_caller_who_must_change_their_password_cannot_use_declares_that_403(app):
+    """Such a caller gets 403 from every route but /me, /auth/password and /auth/logout (web.deps)."""
+    document = app.openapi()
+    undeclared = [f"{method.upper()} {path}" for path, operations in document["paths"].items()
+                  for method, operation in operations.items()
+                  if "401" in operation["responses"] and "403" not in operation["responses"]]
+    assert undeclared == ["GET /api/v1/me"]

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.orders import attachments
 from engine.settings import Settings
-from web.deps import signed_in_actor
+from web.deps import current_actor, signed_in_actor
 from web.public import ERROR_TEXT
 from workflows.limits import MAX_TEXT_BYTES
 
@@ -55,6 +55,7 @@ class RouteFacts:
 
     body: str | None
     needs_caller: bool  # it answers 401 unless someone is signed in (web.deps.signed_in_actor)
+    refuses_unchanged: bool = False  # 403 while the caller must change their password (web.deps.current_actor)
 
 
 NOWHERE = RouteFacts(body=None, needs_caller=False)
@@ -133,7 +134,8 @@ def _facts(context) -> RouteFacts:
     if not isinstance(route, APIRoute):
         return NOWHERE
     dependant = getattr(context, "dependant", None) or route.dependant
-    return RouteFacts(body=_body_kind(context, route, dependant), needs_caller=calls(dependant, signed_in_actor))
+    return RouteFacts(body=_body_kind(context, route, dependant), needs_caller=calls(dependant, signed_in_actor),
+                      refuses_unchanged=calls(dependant, current_actor))
 
 
 def _body_kind(context, route: APIRoute, dependant: Dependant) -> str | None:
@@ -234,6 +236,8 @@ def refusals(method: str, facts: RouteFacts) -> list[int]:
     codes = []
     if facts.needs_caller:
         codes.append(401)  # nobody signed in, or a bearer token that fails its signature or expiry
+    if facts.refuses_unchanged:
+        codes.append(403)  # a caller who must change their password first
     if method in UNSAFE:
         codes += [403, 413]  # a call on the page cookie without its CSRF header; a body over the limit
     if facts.body in (JSON, FORM, UPLOAD):
