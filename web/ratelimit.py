@@ -2,11 +2,13 @@
 
 The failures are rows in the database (`login_failures`), so every worker
 process behind the same database counts the same failures: N workers do not
-make the limit N times looser. Each call is a short transaction of its own,
-apart from the request's: an API sign-in that fails answers 401 by raising,
-which rolls the request back, and the failure must stay counted all the same.
-Rows older than the window are pruned whenever a failure is recorded, so the
-table holds at most a window's worth of failures.
+make the limit N times looser. A failure or success is written in the
+request's own unit of work, and the routes that count one answer without
+raising, so it is committed with whatever else the sign-in wrote (a directory
+user brought up to date): a second transaction beside the request's would wait
+on the request's own write lock on SQLite. Rows older than the window are
+pruned whenever a failure is recorded, so the table holds at most a window's
+worth of failures.
 
 Time comes from the caller (the app's clock), so tests move it instead of waiting.
 """
@@ -18,7 +20,6 @@ from sqlmodel import Session, select
 
 from engine.storage.db import get_engine
 from engine.storage.models import LoginFailure
-from engine.storage.unit_of_work import unit_of_work
 
 FAILURES = 5
 WINDOW = timedelta(minutes=15)
@@ -49,13 +50,12 @@ class LoginLimiter:
             return 0
         return max(1, math.ceil((oldest + self.window - now).total_seconds()))
 
-    def failed(self, username: str, address: str, now: datetime) -> None:
+    def failed(self, session: Session, username: str, address: str, now: datetime) -> None:
+        """Count a failure, in the request's unit of work (which must then commit: answer, do not raise)."""
         name, address = self._key(username, address)
-        with self._session() as session, unit_of_work(session):
-            session.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
-            session.add(LoginFailure(username=name, address=address, at=now))
+        session.execute(delete(LoginFailure).where(LoginFailure.at <= now - self.window))
+        session.add(LoginFailure(username=name, address=address, at=now))
 
-    def succeeded(self, username: str, address: str) -> None:
+    def succeeded(self, session: Session, username: str, address: str) -> None:
         name, address = self._key(username, address)
-        with self._session() as session, unit_of_work(session):
-            session.execute(delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.address == address))
+        session.execute(delete(LoginFailure).where(LoginFailure.username == name, LoginFailure.address == address))

@@ -7,6 +7,7 @@ until they have (web.deps.current_actor).
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,12 +54,13 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     except DirectoryUnavailable:  # logged; not the person's failure, so not counted against them
         raise HTTPException(401, "the hospital directory cannot be reached to check this password; "
                                  "try again in a moment or ask IT", headers={"WWW-Authenticate": "Bearer"}) from None
-    if user is None:
+    if user is None:  # answered, not raised: the failure is committed with the request (web.ratelimit)
         if limiter:
-            limiter.failed(form.username, _address(request), now)
-        raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
+            limiter.failed(session, form.username, _address(request), now)
+        return JSONResponse(status_code=401, content={"detail": "wrong username or password"},
+                            headers={"WWW-Authenticate": "Bearer"})
     if limiter:
-        limiter.succeeded(form.username, _address(request))
+        limiter.succeeded(session, form.username, _address(request))
     return TokenPublic(access_token=issue_token(session, user.username, user.auth_epoch), token_type="bearer")
 
 
@@ -81,11 +83,11 @@ def change_password(body: PasswordChange, request: Request, session: SessionDep,
     try:
         epoch = credentials.change_password(session, user, current=body.current_password, new=body.new_password,
                                             now=now)
-    except credentials.WrongPassword:
+    except credentials.WrongPassword as wrong:  # answered, not raised: the guess is counted (web.ratelimit)
         limiter = getattr(request.app.state, "login_limiter", None)
         if limiter:
-            limiter.failed(actor.username, _address(request), now)
-        raise
+            limiter.failed(session, actor.username, _address(request), now)
+        return JSONResponse(status_code=422, content={"detail": wrong.message, **({"errors": wrong.errors} if wrong.errors else {})})
     if request.state.signed_in_by == "cookie":
         sign_in(request.session, actor.username, epoch)
     return TokenPublic(access_token=issue_token(session, actor.username, epoch), token_type="bearer")

@@ -47,10 +47,10 @@ def login(request: Request, session: SessionDep, form: FormDep, clock: ClockDep)
         return render(request, "login.html", None, status_code=401, next=target, username=username,
                       error=t("login.directory_down"))
     if user is None:
-        limiter.failed(username, address, now)
+        limiter.failed(session, username, address, now)
         return render(request, "login.html", None, status_code=401, next=target, username=username,
                       error=t("login.wrong"))
-    limiter.succeeded(username, address)
+    limiter.succeeded(session, username, address)
     request.session["lang"] = language_of(user.language)
     sign_in(request.session, user.username, user.auth_epoch)
     return redirect(target or "/")  # a user who must change their password is sent on to that page from there
@@ -88,7 +88,7 @@ def change_password(request: Request, session: SessionDep, actor: SignedInPage, 
     try:
         epoch = credentials.change_password(session, session.get(User, actor.id), current=current, new=new, now=now)
     except credentials.WrongPassword:
-        limiter.failed(actor.username, address, now)
+        limiter.failed(session, actor.username, address, now)
         return _password_form(request, session, actor, next=target, status_code=422,
                               errors=[t("password.problem.wrong_current")])
     except Invalid as exc:
