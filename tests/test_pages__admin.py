@@ -37,6 +37,15 @@ def test_a_bad_new_user_is_refused_with_the_reason(app, people, session):
     assert session.exec(select(User).where(User.username == "x y")).first() is None
 
 
+def test_a_new_users_weak_password_is_refused_in_the_admins_language(app, people, session):
+    admin = visitor(app, "admin")
+    admin.get("/admin")
+    page = admin.follow(admin.post("/admin/users", {"username": "tech9", "password": "tech9-pw", "roles": "requester"}))
+    assert "密码至少需要 10 个字符。" in text_of(page.text) and "密码不能包含用户名。" in text_of(page.text)
+    assert "at least" not in text_of(page.text)
+    assert session.exec(select(User).where(User.username == "tech9")).first() is None
+
+
 def test_roles_can_be_changed_and_a_user_deactivated(app, people, session):
     nurse_id = session.exec(select(User.id).where(User.username == "nurse")).one()
     admin = visitor(app, "admin")

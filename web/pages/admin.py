@@ -27,13 +27,14 @@ def admin_page(request: Request, session: SessionDep, actor: ActorPage):
                   password_min=passwords.min_length())
 
 
-def _run(request: Request, session, actor, anchor: str, change, labels: dict[str, str] | None = None) -> object:
+def _run(request: Request, session, actor, anchor: str, change, labels: dict[str, str] | None = None,
+         codes: str | None = None) -> object:
     t = Translator(language(request, actor))
     try:
         message = change(t)
     except HouqinError as exc:
         unit_of_work.rollback(session)  # the request's one change is undone; the page says why
-        flash_error(request, t, exc, labels)
+        flash_error(request, t, exc, labels, codes)
     else:
         flash(request, "ok", message)
     return redirect(f"/admin#{anchor}")
@@ -53,7 +54,7 @@ def create_user(request: Request, session: SessionDep, actor: ActorPage, form: F
                         display_name=_text(form, "display_name", 100))
         return t("admin.user_added", username=user.username)
 
-    return _run(request, session, actor, "users", create)
+    return _run(request, session, actor, "users", create, codes="password.problem")
 
 
 @router.post("/admin/users/{user_id}/roles")

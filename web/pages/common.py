@@ -23,9 +23,10 @@ from engine import settings
 from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
 from engine.notify import reading as notifications
 from engine.orders.inbox import inbox
+from engine.people import passwords
 from engine.people.users import Actor
 from web.deps import SessionDep, SignedIn
-from web.i18n import Translator, language_of
+from web.i18n import Translator, has, language_of
 from web.limits import calls
 from web.session import CSRF_FIELD, CSRF_HEADER, UNSAFE, csrf_matches, csrf_token
 
@@ -192,13 +193,23 @@ def flash(request: Request, kind: str, text: str) -> None:
     request.session.setdefault("flash", []).append([kind, text])
 
 
-def flash_error(request: Request, t: Translator, exc: HouqinError, labels: dict[str, str] | None = None) -> None:
-    """An engine refusal in the user's language: a translated headline, then the engine's own reason."""
+def flash_error(request: Request, t: Translator, exc: HouqinError, labels: dict[str, str] | None = None,
+                codes: str | None = None) -> None:
+    """An engine refusal in the user's language: a translated headline, then the reason. Problems that carry
+    a `code` with a text under `codes` in the catalogue (e.g. "password.problem") are said in that text,
+    the others by the engine's own reason."""
     kind = next((name for name, cls in _KINDS if isinstance(exc, cls)), "other")
     labels = labels or {}
+    coded = [e for e in exc.errors if codes and has(t.language, f"{codes}.{e.get('code')}")] \
+        if isinstance(exc, Invalid) else []
     named = isinstance(exc, Invalid) and any(_field(e) in labels for e in exc.errors)
-    details = "; ".join(_field_error(e, labels) for e in exc.errors) if named else exc.message
+    if coded:
+        figures = {"min": passwords.min_length(), "max": passwords.MAX_LENGTH}  # what the texts may name
+        details = " ".join(t(f"{codes}.{e['code']}", **figures) for e in coded)
+    else:
+        details = "; ".join(_field_error(e, labels) for e in exc.errors) if named else exc.message
     flash(request, "error", f"{t(f'error.{kind}')} {details}")
+
 
 
 def _field(error: dict) -> str:
