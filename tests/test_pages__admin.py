@@ -37,6 +37,17 @@ def test_a_bad_new_user_is_refused_with_the_reason(app, people, session):
     assert session.exec(select(User).where(User.username == "x y")).first() is None
 
 
+def test_a_user_added_with_the_box_ticked_chooses_their_own_password_at_first_sign_in(app, people, session):
+    admin = visitor(app, "admin")
+    admin.get("/admin")
+    assert 'name="must_change" value="yes" checked' in admin.get("/admin").text  # ticked unless the admin unticks it
+    admin.post("/admin/users", {"username": "tech4", "password": "long-enough-1", "roles": "technician",
+                                "must_change": "yes"})
+    tech = visitor(app)
+    assert tech.sign_in("tech4", "long-enough-1").status_code == 303
+    assert tech.get("/work").headers["location"].startswith("/account/password")
+
+
 def test_a_new_users_weak_password_is_refused_in_the_admins_language(app, people, session):
     admin = visitor(app, "admin")
     admin.get("/admin")

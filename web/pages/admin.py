@@ -51,7 +51,8 @@ def create_user(request: Request, session: SessionDep, actor: ActorPage, form: F
         user = add_user(session, username=_text(form, "username", 64), password=str(form.get("password", ""))[:1024],
                         roles=[r for r in form.getlist("roles") if isinstance(r, str)] or ["requester"],
                         department=_text(form, "department", 100) or None, team=_text(form, "team", 100) or None,
-                        display_name=_text(form, "display_name", 100))
+                        display_name=_text(form, "display_name", 100),
+                        must_change_password=form.get("must_change") == "yes")  # the admin knows this password
         return t("admin.user_added", username=user.username)
 
     return _run(request, session, actor, "users", create, codes="password.problem")
