@@ -16,6 +16,7 @@ from engine.people import directory
 from engine.people.users import hash_password
 from engine.settings import Settings
 from engine.storage.models import Department, User
+from conftest import PASSWORD
 from ldap_support import PASSWORDS, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, directory_server  # noqa: F401
 from page_support import Visitor, text_of
 from web.app import create_app
@@ -89,6 +90,18 @@ def test_a_directory_user_signs_in_on_the_sign_in_page(app, session):
     mine = visitor.client.get("/api/v1/me").json()
     assert mine["roles"] == ["requester"] and mine["department_id"] == department_id(session, "骨科")
     assert visitor.get("/submit").status_code == 200
+
+
+def test_the_admin_page_marks_directory_users_and_offers_no_reset_for_them(app, session, make_user):
+    make_user("root", "admin")
+    make_user("nurse", "requester", department="心内科")
+    assert Visitor(app).sign_in("wang", PASSWORDS["wang"]).status_code == 303
+    admin = Visitor(app)
+    admin.sign_in("root", PASSWORD)
+    page = admin.get("/admin").text
+    wang_id, nurse_id = (session.exec(select(User.id).where(User.username == name)).one() for name in ("wang", "nurse"))
+    assert "目录账号" in text_of(page) and "密码由医院目录（LDAP）管理" in text_of(page)
+    assert f"/admin/users/{wang_id}/password" not in page and f"/admin/users/{nurse_id}/password" in page
 
 
 def test_groups_are_found_by_a_group_search_where_the_directory_keeps_no_memberof(db_url, directory_server, tmp_path, session):

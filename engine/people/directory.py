@@ -30,6 +30,7 @@ class Person:
     active: bool
     language: str
     open_orders: int = 0
+    in_directory: bool = False  # signs in against the hospital's directory, which keeps the password
 
 
 def people(session: Session, *, role: str | None = None, active_only: bool = False) -> list[Person]:
@@ -53,7 +54,7 @@ def people(session: Session, *, role: str | None = None, active_only: bool = Fal
         Person(id=u.id, username=u.username, display_name=u.display_name or u.username,
                department=departments.get(u.department_id), team=teams.get(u.team_id),
                roles=tuple(sorted(roles.get(u.id, []), key=ROLES.index)), active=u.active,
-               language=u.language, open_orders=load.get(u.id, 0))
+               language=u.language, open_orders=load.get(u.id, 0), in_directory=u.auth_source == "ldap")
         for u in users
     ]
 
