@@ -106,6 +106,12 @@ def test_conditions_are_parsed_never_evaluated_as_python():
     assert not parse("amount < 50000").holds({})  # a missing value never satisfies a condition
 
 
+def test_a_condition_that_negates_text_does_not_hold_rather_than_crash():
+    assert not parse("-category < 0").holds({"category": "plumbing"})
+    assert not parse("-urgent").holds({"urgent": True})
+    assert parse("-amount < -10").holds({"amount": 11})
+
+
 def test_condition_naming_an_undeclared_field_is_an_error():
     text = (DEFINITIONS / "procurement.yaml").read_text(encoding="utf-8").replace("condition: amount >= 50000", "condition: amout >= 50000")
     assert any("'amout', which is not a declared field" in p.message for p in problems_of(text))

@@ -97,7 +97,11 @@ def _evaluate(node: ast.AST, values: dict):
         return [_evaluate(item, values) for item in node.elts]
     if isinstance(node, ast.UnaryOp):
         operand = _evaluate(node.operand, values)
-        return (not operand) if isinstance(node.op, ast.Not) else -operand
+        if isinstance(node.op, ast.Not):
+            return not operand
+        if isinstance(operand, bool) or not isinstance(operand, (int, float)):
+            raise ConditionFailed(f"cannot negate {operand!r}: it is not a number")
+        return -operand
     if isinstance(node, ast.BoolOp):
         results = (_evaluate(value, values) for value in node.values)
         return all(results) if isinstance(node.op, ast.And) else any(results)
