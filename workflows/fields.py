@@ -4,10 +4,19 @@ A definition declares typed fields (`labour_minutes: integer`, `urgency: choice`
 creating a work order, editing it and each event accept some of them and require
 some. The checks are pure so the compiled process can decide about a step without
 a database, and every problem is reported at once, each naming its field.
+
+Every value is bounded by its type before anything is stored: a text by its length,
+a number by being finite, a list by its length and by the type of each item (a list
+holds scalars, so no value is nested deeper than a list). The fields of one work
+order together are bounded too (`size_problems`), so a work order is never too large
+to send to everyone who lists it.
 """
+import json
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from workflows.limits import MAX_FIELDS_BYTES, MAX_NUMBER
 from workflows.schema import FieldSpec
 
 
@@ -17,8 +26,8 @@ def coerce(name: str, spec: FieldSpec, value):
     if kind in ("string", "text", "user"):
         if not isinstance(value, str):
             raise ValueError(f"{name} must be text")
-        if kind == "string" and len(value) > 500:
-            raise ValueError(f"{name} must be at most 500 characters")
+        if len(value) > spec.length_limit:
+            raise ValueError(f"{name} must be at most {spec.length_limit} characters")
         return value
     if kind == "choice":
         if value not in spec.choices:
@@ -33,7 +42,9 @@ def coerce(name: str, spec: FieldSpec, value):
     if kind == "list":
         if not isinstance(value, list):
             raise ValueError(f"{name} must be a list")
-        return value
+        if len(value) > spec.item_limit:
+            raise ValueError(f"{name} must have at most {spec.item_limit} items")
+        return [coerce(f"{name}[{index}]", spec.item, item) for index, item in enumerate(value)]
     if kind == "date":
         return _parse(name, value, date.fromisoformat, "a date such as 2026-10-09").isoformat()
     if kind == "datetime":
@@ -47,6 +58,9 @@ def coerce(name: str, spec: FieldSpec, value):
 def _number(name: str, spec: FieldSpec, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number")
+    # NaN and infinities are no JSON; past 2**53 a JSON reader (a browser) no longer reads the number exactly.
+    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_NUMBER:
+        raise ValueError(f"{name} must be a finite number of at most {MAX_NUMBER} either side of zero")
     if spec.type == "integer":
         if value != int(value):
             raise ValueError(f"{name} must be a whole number")
@@ -65,6 +79,22 @@ def _parse(name, value, parser, example):
         return parser(value)
     except ValueError:
         raise ValueError(f"{name} must be {example}") from None
+
+
+def stored_size(fields: dict) -> int:
+    """The bytes of `fields` as JSON (UTF-8, no spaces): what storing and sending a work order's fields costs."""
+    return len(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def size_problems(stored: dict, values: dict) -> list[dict]:
+    """One {field, message} when merging `values` into a work order's `stored` fields makes them larger than
+    MAX_FIELDS_BYTES; none otherwise. A work order stored larger before the bound may still take a step that
+    does not make it larger."""
+    size = stored_size({**stored, **values})
+    if size <= MAX_FIELDS_BYTES or (stored and size <= stored_size(stored)):
+        return []
+    return [{"field": "fields", "message": f"the fields of a work order together must be at most "
+                                           f"{MAX_FIELDS_BYTES // 1024} KB as JSON; these would be {-(-size // 1024)} KB"}]
 
 
 @dataclass(frozen=True)

@@ -32,3 +32,19 @@ MAX_CONDITION_LENGTH = 1000
 MAX_CONDITION_DEPTH = 20
 # State and event names appear as they are in the diagram, URLs, the API and the database.
 NAME_PATTERN = r"[a-z][a-z0-9_]{0,47}"
+
+# --- what a work order holds -------------------------------------------------------------------
+# Every field value is bounded by its declared type, before anything is stored, so that no work
+# order can be too large or too deep to send to whoever lists it. A list holds values of one
+# scalar type (`items`), never lists; the bounds below are the defaults and the most a definition
+# may declare.
+LIST_ITEMS = 50
+MAX_LIST_ITEMS = 1000
+STRING_LENGTH = 500  # a `string` (one line: a supplier's name, a part)
+TEXT_LENGTH = 2000  # a `text` (a paragraph: findings, a follow-up call's notes)
+MAX_TEXT_LENGTH = 20_000
+USER_LENGTH = 64  # a username, as the users table stores it
+# Numbers are finite and within what every JSON reader (JavaScript's included) reads exactly.
+MAX_NUMBER = 2**53 - 1
+# One work order's fields together, as JSON (UTF-8): a hundred form fields fit many times over.
+MAX_FIELDS_BYTES = 64 * 1024

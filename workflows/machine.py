@@ -21,7 +21,7 @@ from transitions.extensions import GraphMachine
 from workflows import conditions
 from workflows.authority import (ActorView, Decision, InputView, LastDone, OrderView, Transition, condition_values,
                                  who)
-from workflows.fields import field_model
+from workflows.fields import field_model, size_problems
 from workflows.refusals import (BadInput, GuardFails, NotAllowedNow, NotPermitted, NotVisible, SamePerson,
                                 check_version)
 from workflows.schema import ProcessDefinition
@@ -129,6 +129,7 @@ class CompiledProcess:
             if transition.same_person(order, actor, last_done):
                 raise SamePerson(f"'{event}' must be done by someone other than {transition.someone_else()}")
         values, assignee, errors = transition.read_input(request, find_assignee)
+        errors += size_problems(order.fields, values)
         if errors:
             raise BadInput(errors)
         if not transition.guard_holds(condition_values(order, values)):

@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from workflows.durations import Duration
-from workflows.limits import MAX_LEVEL, MAX_RUNG_PERCENT, NAME_PATTERN
+from workflows.limits import (LIST_ITEMS, MAX_LEVEL, MAX_LIST_ITEMS, MAX_RUNG_PERCENT, MAX_TEXT_LENGTH, NAME_PATTERN,
+                              STRING_LENGTH, TEXT_LENGTH, USER_LENGTH)
 
 ROLES = (
     "requester", "dispatcher", "technician", "dept_head", "logistics", "purchaser",
@@ -26,6 +27,10 @@ FILED_BY = "reporter"
 
 PRIORITIES = ("urgent", "high", "normal", "low")
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "choice", "list", "user")
+# What a `list` may hold (its `items`): one value of these types each, never another list.
+ITEM_TYPES = tuple(kind for kind in FIELD_TYPES if kind != "list")
+# The length a text may have when its definition does not say (`max_length` on string and text).
+DEFAULT_LENGTH = {"string": STRING_LENGTH, "text": TEXT_LENGTH, "user": USER_LENGTH}
 
 # Words a ladder may name besides `role:NAME` and `user:NAME`: people related to the work order.
 # `team_lead` and `on_duty` are of the work order's team (the night standby is woken, not the day staff).
@@ -60,13 +65,25 @@ def name_problem(name: str, what: str) -> str | None:
 
 
 class FieldSpec(Strict):
+    """One field of the form a work order carries, and the bounds of its value.
+
+    A `list` holds `items` of one scalar type (string when not given), at most `max_items` of them;
+    its `choices`, `min`, `max` and `max_length` bound each item. The options added with lists
+    (`items`, `max_items`, `max_length`) are refused at their line on a type they do not apply to;
+    `choices`, `min` and `max` elsewhere are ignored, as ever (published versions keep loading).
+    """
+
     type: str
+    items: str | None = None
     label: Label | None = None
     required: bool = False
     choices: list[str] | None = None
     min: float | None = Field(default=None, allow_inf_nan=False)
     max: float | None = Field(default=None, allow_inf_nan=False)
+    max_items: int | None = None
+    max_length: int | None = None
     help: Label | None = None
+    _item: "FieldSpec | None" = PrivateAttr(default=None)  # a list's items, made once, at load
 
     @field_validator("type")
     @classmethod
@@ -75,13 +92,81 @@ class FieldSpec(Strict):
             raise ValueError(f"unknown field type '{value}': use one of {', '.join(FIELD_TYPES)}")
         return value
 
+    @field_validator("items")
+    @classmethod
+    def _item_type(cls, value: str, info: ValidationInfo) -> str:
+        if value == "list":
+            raise ValueError(f"a list holds values, not lists: 'items' must be one of {', '.join(ITEM_TYPES)} "
+                             f"(declare another list field for another list)")
+        if value not in ITEM_TYPES:
+            raise ValueError(f"unknown item type '{value}': use one of {', '.join(ITEM_TYPES)}")
+        kind = info.data.get("type")
+        if kind is not None and kind != "list":
+            raise ValueError(f"'items' is for a field of type list, not {kind}")
+        return value
+
+    @field_validator("max_items")
+    @classmethod
+    def _items_bound(cls, value: int, info: ValidationInfo) -> int:
+        kind = info.data.get("type")
+        if kind is not None and kind != "list":
+            raise ValueError(f"'max_items' is for a field of type list, not {kind}")
+        if not 1 <= value <= MAX_LIST_ITEMS:
+            raise ValueError(f"max_items must be from 1 to {MAX_LIST_ITEMS} (the most a list may hold)")
+        return value
+
+    @field_validator("max_length")
+    @classmethod
+    def _length_bound(cls, value: int, info: ValidationInfo) -> int:
+        _applies(info, "max_length", ("string", "text"))
+        if not 1 <= value <= MAX_TEXT_LENGTH:
+            raise ValueError(f"max_length must be from 1 to {MAX_TEXT_LENGTH} characters")
+        return value
+
     @model_validator(mode="after")
     def _choices_for_choice(self):
-        if self.type == "choice" and not self.choices:
-            raise ValueError("a field of type 'choice' needs a non-empty 'choices' list")
+        if self.value_type == "choice" and not self.choices:
+            what = "a list of choice" if self.type == "list" else "a field of type 'choice'"
+            raise ValueError(f"{what} needs a non-empty 'choices' list")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min:g}) is more than max ({self.max:g}): no value could be given")
+        if self.type == "list":
+            self._item = FieldSpec.model_construct(
+                type=self.value_type, choices=self.choices, min=self.min, max=self.max, max_length=self.max_length)
         return self
+
+    @property
+    def value_type(self) -> str:
+        """The type of one value: the field's own, or the type of a list's items."""
+        return (self.items or "string") if self.type == "list" else self.type
+
+    @property
+    def item(self) -> "FieldSpec | None":
+        """A list's items as a field of their own (the list's choices, min, max and max_length); None for others."""
+        return self._item
+
+    @property
+    def item_limit(self) -> int:
+        """How many values a list may hold."""
+        return self.max_items or LIST_ITEMS
+
+    @property
+    def length_limit(self) -> int | None:
+        """How many characters a string, text or username may have; None for other types."""
+        if self.type not in DEFAULT_LENGTH:
+            return None
+        return self.max_length or DEFAULT_LENGTH[self.type]
+
+
+def _applies(info: ValidationInfo, option: str, types: tuple[str, ...]) -> None:
+    """Refuse `option` on a field whose values are not of `types` (a list's own are its items')."""
+    kind = info.data.get("type")
+    if kind is None:  # no known type: that is the problem reported
+        return
+    own = (info.data.get("items") or "string") if kind == "list" else kind
+    if own not in types:
+        of = f"a list of {own}" if kind == "list" else kind
+        raise ValueError(f"'{option}' is for {' and '.join(types)} fields (or lists of them), not {of}")
 
 
 class StateSpec(Strict):

@@ -27,6 +27,7 @@ from engine.sla import autoconfirm, lateness, timers as sla
 from engine.storage import unit_of_work
 from engine.storage.models import Counter, Department, History, User, WorkOrder
 from workflows.authority import LastDone, Transition
+from workflows.fields import size_problems
 from workflows.machine import CompiledProcess
 from workflows.refusals import Refusal, check_version
 from workflows.schema import PRIORITIES, ProcessDefinition
@@ -77,7 +78,7 @@ def create(
     compiled = definitions.compiled(session, process, stored.version)
     definition = compiled.definition
     values, field_errors = compiled.creation_fields.clean(fields or {})
-    errors = _basic_problems(title, priority) + field_errors
+    errors = _basic_problems(title, priority) + field_errors + size_problems({}, values)
     department_id = actor.department_id
     if department:
         try:
@@ -358,7 +359,7 @@ def update(session: Session, actor: Actor, order_id: int, changes: dict, expecte
     values = {}
     if changes.get("fields"):
         values, field_errors = compiled.edit_fields.clean(changes["fields"])
-        errors += field_errors
+        errors += field_errors + size_problems(order.fields, values)
     if errors:
         raise Invalid("; ".join(e["message"] for e in errors), errors)
     diff = {}

@@ -308,7 +308,7 @@ def _labour(session: Session, in_scope, processes: dict[str, ProcessDefinition])
         field = definition.reporting.labour_field if definition.reporting else None
         if not field:
             continue
-        minutes = History.data[("fields", field)].as_float()
+        minutes = _plain_number(History.data[("fields", field)])
         for actor_id, total, orders in session.exec(
             select(History.actor_id, func.sum(minutes), func.count(func.distinct(History.work_order_id)))
             .join(WorkOrder, WorkOrder.id == History.work_order_id)
@@ -322,6 +322,14 @@ def _labour(session: Session, in_scope, processes: dict[str, ProcessDefinition])
     rows = [{"technician": names.get(actor_id), "minutes": _whole(minutes), "work_orders": orders}
             for actor_id, (minutes, orders) in totals.items()]
     return sorted(rows, key=lambda row: (-row["minutes"], row["technician"] or ""))
+
+
+def _plain_number(value):
+    """A stored JSON number as a float, NULL unless written in at most 16 characters without an exponent: a
+    value stored before numbers were bounded (a 400-digit integer, 1e300) would fail the sum, or overflow it,
+    for the whole cockpit."""
+    written = func.lower(value.as_string())
+    return case((and_(func.length(written) <= 16, written.not_like("%e%"), written.not_like("%n%")), value.as_float()))
 
 
 def _whole(value: float) -> float | int:

@@ -10,6 +10,9 @@ from sqlalchemy.orm import declared_attr
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from engine.storage.stored_json import StoredJSON
+from workflows.limits import MAX_FIELDS_BYTES
+
 
 class UTCDateTime(TypeDecorator):
     """Stored as naive UTC (SQLite has no time zones), always returned aware."""
@@ -30,6 +33,18 @@ class UTCDateTime(TypeDecorator):
 
 def _json(**kwargs):
     return Field(default_factory=dict, sa_column=Column(JSON, nullable=False), **kwargs)
+
+
+def _typed_json(max_length: int):
+    """A JSON mapping holding what people typed, read within bounds whatever an old row holds (stored_json)."""
+    return Field(default_factory=dict, sa_column=Column(StoredJSON(max_length), nullable=False))
+
+
+# Read bounds, in characters of stored JSON text (non-ASCII characters are stored escaped, up to 12 characters
+# for one), well past what the write bounds let in: a work order's fields, and a history row (its fields, an
+# edit's description before and after, 10,000 characters each).
+FIELDS_READ_LENGTH = 4 * MAX_FIELDS_BYTES
+HISTORY_READ_LENGTH = 1024 * 1024
 
 
 def _when(**kwargs):
@@ -125,7 +140,7 @@ class WorkOrder(SQLModel, table=True):
     location: str = Field(default="", max_length=200)
     title: str = Field(max_length=200)
     description: str = ""
-    fields: dict = _json()
+    fields: dict = _typed_json(FIELDS_READ_LENGTH)
     reporter_id: int = Field(foreign_key="users.id", index=True)
     assignee_id: int | None = Field(default=None, foreign_key="users.id")
     team_id: int | None = Field(default=None, foreign_key="teams.id")
@@ -160,7 +175,7 @@ class History(SQLModel, table=True):
     from_state: str | None = Field(default=None, max_length=64)
     to_state: str | None = Field(default=None, max_length=64)
     comment: str = ""
-    data: dict = _json()
+    data: dict = _typed_json(HISTORY_READ_LENGTH)
 
 
 class SlaTimer(SQLModel, table=True):

@@ -82,9 +82,13 @@ def read(form: FormData, fields: list[Field], t: Translator) -> tuple[dict, dict
         if raw == "":
             continue
         try:
-            values[field.name] = _convert(kind, raw)
+            if kind == "list":  # one item a line, each of the list's item type
+                item = field.spec.value_type
+                values[field.name] = [_convert(item, line.strip()) for line in raw.splitlines() if line.strip()]
+            else:
+                values[field.name] = _convert(kind, raw)
         except ValueError:
-            errors[field.name] = t(f"form.bad_{kind}", field=field.label)
+            errors[field.name] = t(f"form.bad_{field.spec.value_type}", field=field.label)
     return values, errors
 
 
@@ -96,8 +100,6 @@ def _convert(kind: str, raw: str):
         if number != number or number in (float("inf"), float("-inf")):
             raise ValueError(raw)
         return int(number) if number.is_integer() else number
-    if kind == "list":
-        return [line.strip() for line in raw.splitlines() if line.strip()]
     if kind == "date":
         return date.fromisoformat(raw).isoformat()
     if kind == "datetime":

@@ -18,6 +18,7 @@ from engine.people import directory
 from engine.people.users import Actor
 from engine.storage import unit_of_work
 from engine.storage.models import WorkOrder
+from engine.storage.stored_json import is_unreadable
 from web.api import present
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
@@ -105,6 +106,10 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
 
 def _shown(field: forms.Field, t: Translator) -> str:
     value = field.value
+    if is_unreadable(value):  # stored before values were bounded (engine.storage.stored_json)
+        return t("form.unreadable")
+    if isinstance(value, list):
+        value = [t("form.unreadable") if is_unreadable(item) else item for item in value]
     if field.spec.type == "choice":
         return t.choice(value)
     if field.spec.type == "boolean":
