@@ -20,6 +20,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import Field
 from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,6 +35,7 @@ from web.security import SIGN_IN_FIRST, session_subject, token_subject
 
 # Ids are 32-bit integer columns on PostgreSQL: a larger id cannot exist, so it is refused as input.
 ROW_ID_MAX = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]  # an id sent in a body
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 

@@ -135,6 +135,10 @@ class WorkOrderBase(Public):
 class WorkOrderRowPublic(WorkOrderBase):
     """A work order in a list: who, where, which state, and its timers."""
 
+    location_id: int | None = Field(description="its node of the location tree")
+    place: str | None = Field(description="that node's full name, e.g. 本部 / 住院楼 / 5F / 512病房")
+    asset_id: int | None = Field(description="the device it is about")
+    asset: str | None = Field(description="that device's asset number and name")
     id: int
     number: str
     process: str

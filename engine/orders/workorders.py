@@ -22,6 +22,7 @@ from engine.notify.notifications import notify
 from engine.notify.progress import tell_reporter
 from engine.orders import visibility as permissions
 from engine.people.users import Actor, department_named
+from engine.places import assets, locations
 from engine.published import definitions
 from engine.sla import autoconfirm, lateness, timers as sla
 from engine.storage import unit_of_work
@@ -54,6 +55,8 @@ class Filters:
     escalated: bool = False
     q: str | None = None
     reporter_id: int | None = None
+    location_id: int | None = None  # this place and everything under it
+    asset_id: int | None = None
     limit: int = 50
     offset: int = 0
 
@@ -67,10 +70,13 @@ def definition_of(session: Session, order: WorkOrder) -> ProcessDefinition:
 def create(
     session: Session, actor: Actor, *, process: str, title: str, description: str = "", priority: str = "normal",
     department: str | None = None, location: str = "", fields: dict | None = None, now: datetime,
-    scheduled: bool = False,
+    scheduled: bool = False, location_id: int | None = None, asset_id: int | None = None,
 ) -> WorkOrder:
     """A new work order, filed by `actor`. `scheduled`: a recurring rule files it, so its department is the
-    schedule's (written by whoever may publish schedules), whoever signs it."""
+    schedule's (written by whoever may publish schedules), whoever signs it.
+
+    `location_id` is a node of the location tree, `location` the free-text detail beside it (or all
+    there is); a work order about a device (`asset_id`) is at the device's place unless it names one."""
     stored = definitions.latest(session, process)
     if stored is None:
         known = ", ".join(row.key for row in definitions.current_rows(session))
@@ -79,6 +85,8 @@ def create(
     definition = compiled.definition
     values, field_errors = compiled.creation_fields.clean(fields or {})
     errors = _basic_problems(title, priority) + field_errors + size_problems({}, values)
+    place_errors, location_id = _place_problems(session, location_id, asset_id)
+    errors += place_errors
     department_id = actor.department_id
     if department:
         try:
@@ -92,8 +100,8 @@ def create(
     order = WorkOrder(
         number=_next_number(session, definition.number_prefix, now), process=process,
         definition_version=stored.version, state=definition.initial_state, priority=priority,
-        department_id=department_id, location=location, title=title.strip(), description=description,
-        fields=values, reporter_id=actor.id, first_contact_id=actor.id if actor.has("dispatcher") else None,
+        department_id=department_id, location=location, location_id=location_id, asset_id=asset_id,
+        title=title.strip(), description=description, fields=values, reporter_id=actor.id, first_contact_id=actor.id if actor.has("dispatcher") else None,
         created_at=now, updated_at=now,
     )
     routed = _dispatch().plan(session, compiled, order, now)  # before the insert: the team goes in with it
@@ -108,6 +116,17 @@ def create(
     _dispatch().apply(session, order, compiled, routed, now)
     session.flush()
     return order
+
+
+def _place_problems(session: Session, location_id: int | None, asset_id: int | None) -> tuple[list[dict], int | None]:
+    """What is wrong with the place and device named, and the place the work order is at."""
+    try:
+        asset = assets.reportable(session, asset_id) if asset_id is not None else None
+        if location_id is not None:
+            locations.get(session, location_id)
+    except Invalid as exc:
+        return exc.errors, location_id
+    return [], location_id if location_id is not None or asset is None else asset.location_id
 
 
 def _check_filing_department(actor: Actor, department_id: int | None) -> None:
@@ -227,6 +246,10 @@ def _apply_filters(session: Session, query, f: Filters, now: datetime):
         query = query.where(WorkOrder.priority == f.priority)
     if f.reporter_id:
         query = query.where(WorkOrder.reporter_id == f.reporter_id)
+    if f.location_id:
+        query = query.where(locations.within(WorkOrder.location_id, session, f.location_id))
+    if f.asset_id:
+        query = query.where(WorkOrder.asset_id == f.asset_id)
     if f.department:
         department = session.exec(select(Department).where(Department.name == f.department)).first()
         query = query.where(WorkOrder.department_id == (department.id if department else -1))
@@ -347,7 +370,8 @@ EDITORS = {"dispatcher", "supervisor", "admin"}
 
 
 def update(session: Session, actor: Actor, order_id: int, changes: dict, expected_version: int | None, now: datetime) -> WorkOrder:
-    """Change priority, title, description, location or fields; recorded in the history like a transition."""
+    """Change priority, title, description, location (place, device) or fields; recorded in the history like a
+    transition."""
     order = get(session, actor, order_id)
     if not actor.roles & EDITORS:
         raise Forbidden("only a dispatcher, supervisor or admin may edit a work order")
@@ -360,10 +384,12 @@ def update(session: Session, actor: Actor, order_id: int, changes: dict, expecte
     if changes.get("fields"):
         values, field_errors = compiled.edit_fields.clean(changes["fields"])
         errors += field_errors + size_problems(order.fields, values)
+    if changes.get("location_id") is not None or changes.get("asset_id") is not None:
+        errors += _place_problems(session, changes.get("location_id"), changes.get("asset_id"))[0]
     if errors:
         raise Invalid("; ".join(e["message"] for e in errors), errors)
     diff = {}
-    for name in ("priority", "title", "description", "location"):
+    for name in ("priority", "title", "description", "location", "location_id", "asset_id"):
         if changes.get(name) is not None and changes[name] != getattr(order, name):
             diff[name] = {"from": getattr(order, name), "to": changes[name]}
             setattr(order, name, changes[name])

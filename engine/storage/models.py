@@ -117,6 +117,46 @@ class Counter(SQLModel, table=True):
     value: int = 0
 
 
+class Location(SQLModel, table=True):
+    """A place in the hospital's tree (位置): campus → building → floor → room or area.
+
+    `path` holds the ids from the root down ("/1/4/17/"), so "this building and everything in it"
+    is one indexed prefix match, whatever the depth."""
+
+    __tablename__ = "locations"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=16)  # campus, building, floor, room, area
+    parent_id: int | None = Field(default=None, foreign_key="locations.id")
+    path: str = Field(default="", max_length=400, index=True)
+    full_name: str = Field(default="", max_length=400)  # the names from the root down, as a place is spoken of
+    depth: int = 0
+    active: bool = True
+
+
+class Asset(SQLModel, table=True):
+    """A device of the equipment register (设备台账): where it is, who keeps it, and its state."""
+
+    __tablename__ = "assets"
+    id: int | None = Field(default=None, primary_key=True)
+    asset_no: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=100)
+    asset_class: str = Field(max_length=48, index=True)  # one of the classes of definitions/equipment.yaml
+    location_id: int | None = Field(default=None, foreign_key="locations.id", index=True)
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    team_id: int | None = Field(default=None, foreign_key="teams.id")
+    model: str = Field(default="", max_length=100)
+    manufacturer: str = Field(default="", max_length=100)
+    supplier: str = Field(default="", max_length=100)
+    contractor: str = Field(default="", max_length=100)  # 外包维保: the maintenance contractor
+    commissioned_on: date | None = None
+    warranty_end: date | None = None
+    status: str = Field(default="in_service", max_length=16)  # in_service, under_repair, retired
+    repeat_fault_at: datetime | None = _when(default=None)  # when the repeat-fault flag last told the supervisor
+    created_at: datetime = _when()
+
+
 class WorkOrder(SQLModel, table=True):
     __tablename__ = "work_orders"
     __table_args__ = (
@@ -137,7 +177,9 @@ class WorkOrder(SQLModel, table=True):
     state: str = Field(max_length=64, index=True)
     priority: str = Field(default="normal", max_length=16)
     department_id: int | None = Field(default=None, foreign_key="departments.id")
-    location: str = Field(default="", max_length=200)
+    location: str = Field(default="", max_length=200)  # free text: the detail ("靠窗第二张床"), or all there is
+    location_id: int | None = Field(default=None, foreign_key="locations.id", index=True)
+    asset_id: int | None = Field(default=None, foreign_key="assets.id", index=True)
     title: str = Field(max_length=200)
     description: str = ""
     fields: dict = _typed_json(FIELDS_READ_LENGTH)

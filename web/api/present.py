@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from engine.orders import workorders
 from engine.people.users import Actor
+from engine.places import assets, locations
 from engine.sla import lateness, timers as sla
 from engine.storage.models import Department, Escalation, History, SlaTimer, User, WorkOrder
 from web.public import EscalationPublic, HistoryEntryPublic, TimerPublic, WorkOrderPublic, WorkOrderRowPublic
@@ -33,8 +34,21 @@ def _people(order: WorkOrder) -> set:
     return {order.reporter_id, order.assignee_id, order.first_contact_id}
 
 
-def _row(order: WorkOrder, users: dict, departments: dict, timers: list[TimerPublic]) -> dict:
+class _Places:
+    """The places and devices of some work orders, named in at most one query each (none when none has one)."""
+
+    def __init__(self, session: Session, orders: list[WorkOrder]):
+        self.places = locations.full_names(session, {o.location_id for o in orders})
+        self.assets = assets.labels(session, {o.asset_id for o in orders})
+
+    def of(self, order: WorkOrder) -> dict:
+        return {"location_id": order.location_id, "place": self.places.get(order.location_id),
+                "asset_id": order.asset_id, "asset": self.assets.get(order.asset_id)}
+
+
+def _row(order: WorkOrder, users: dict, departments: dict, timers: list[TimerPublic], places: _Places) -> dict:
     return {
+        **places.of(order),
         "id": order.id, "number": order.number, "process": order.process, "definition_version": order.definition_version,
         "version": order.version, "state": order.state, "priority": order.priority,
         "department": departments.get(order.department_id), "location": order.location, "title": order.title,
@@ -51,7 +65,9 @@ def summaries(session: Session, orders: list[WorkOrder], now: datetime) -> list[
     users = usernames(session, set().union(*(_people(o) for o in orders)) if orders else set())
     departments = _departments(session, {o.department_id for o in orders})
     shown_timers = timers_of(session, orders, now)
-    return [WorkOrderRowPublic(**_row(order, users, departments, shown_timers.get(order.id, []))) for order in orders]
+    places = _Places(session, orders)
+    return [WorkOrderRowPublic(**_row(order, users, departments, shown_timers.get(order.id, []), places))
+            for order in orders]
 
 
 def timers_of(session: Session, orders: list[WorkOrder], now: datetime) -> dict[int, list[TimerPublic]]:
@@ -85,7 +101,7 @@ def detail(session: Session, order: WorkOrder, actor: Actor, now: datetime) -> W
     departments = _departments(session, {order.department_id})
     escalations = session.exec(select(Escalation).where(Escalation.work_order_id == order.id).order_by(Escalation.id)).all()
     return WorkOrderPublic(
-        **_row(order, users, departments, timers_of(session, [order], now).get(order.id, [])),
+        **_row(order, users, departments, timers_of(session, [order], now).get(order.id, []), _Places(session, [order])),
         available_events=workorders.available_events(session, order, actor),
         escalations=[EscalationPublic(level=e.level, fired_at=e.fired_at, recipients=e.recipients) for e in escalations],
         history=[_entry(row, users) for row in rows],

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.orders import feedback as feedback_service, workorders
 from engine.orders.workorders import EventInput, Filters
 from web.api.present import detail, summaries
-from web.deps import ROW_ID_MAX, ActorDep, ClockDep, SessionDep
+from web.deps import ROW_ID_MAX, ActorDep, ClockDep, RowId, SessionDep
 from web.public import WorkOrderBase, WorkOrderPublic, WorkOrdersPublic, errors
 
 router = APIRouter(tags=["work orders"])
@@ -26,7 +26,10 @@ class WorkOrderCreate(WorkOrderBase):
     description: str = Field(default="", max_length=10000)
     priority: Priority = "normal"
     department: str | None = Field(default=None, max_length=100)
-    location: str = Field(default="", max_length=200)
+    location: str = Field(default="", max_length=200, description="free text: the detail beside `location_id`")
+    location_id: RowId | None = Field(default=None, description="a node of the location tree (GET /locations)")
+    asset_id: RowId | None = Field(default=None, description="the device it is about (GET /assets); "
+                                   "its place when `location_id` is not given")
     fields: dict = {}
 
 
@@ -42,6 +45,8 @@ class WorkOrderPatch(Body):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10000)
     location: str | None = Field(default=None, max_length=200)
+    location_id: RowId | None = None
+    asset_id: RowId | None = None
     fields: dict = {}
     comment: str = Field(default="", max_length=5000)
     expected_version: Version | None = None
@@ -71,12 +76,14 @@ def list_work_orders(
     assignee: str | None = None, priority: Priority | None = None,
     overdue: bool = False, escalated: bool = False, mine: bool = False,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    location_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX, description="this place and everything under it")] = None,
+    asset_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=workorders.MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> WorkOrdersPublic:
     filters = Filters(process=process, state=state, department=department, assignee=assignee, priority=priority,
                       overdue=overdue, escalated=escalated, q=q, limit=limit, offset=offset,
-                      reporter_id=actor.id if mine else None)
+                      reporter_id=actor.id if mine else None, location_id=location_id, asset_id=asset_id)
     now = clock.now()
     items, total = workorders.search(session, actor, filters, now)
     return WorkOrdersPublic(items=summaries(session, items, now), total=total, limit=limit, offset=offset)
