@@ -154,15 +154,15 @@ def test_the_report_form_offers_the_places_and_a_report_through_it_stores_the_pl
     form = nurse.get("/submit/repair")
     assert '<option value="本部 / 住院楼 / 5F / 512病房"' in form.text
     sent = nurse.post("/submit/repair", {"title": "床头灯不亮", "place": "本部 / 住院楼 / 5F / 512病房",
-                                         "location": "靠窗第二张床", "priority": "normal", "category": "electrical"})
+                                         "location": "靠窗第二张床", "priority": "normal", "f.category": "electrical"})
     page = nurse.follow(sent)
     assert "本部 / 住院楼 / 5F / 512病房" in text_of(page.text) and "靠窗第二张床" in text_of(page.text)
     order = people.as_("nurse").get("/api/v1/workorders").json()["items"][0]
     room = next(node for node in tree(people) if node["code"] == "ZY-5F-512")
     assert (order["location_id"], order["location"]) == (room["id"], "靠窗第二张床")
     unknown = nurse.post("/submit/repair", {"title": "漏水", "place": "火星", "priority": "normal",
-                                            "category": "plumbing"})
-    assert unknown.status_code == 422
+                                            "f.category": "plumbing"})
+    assert unknown.status_code == 422 and "没有这个地点" in text_of(unknown.text)
     assert people.as_("nurse").get("/api/v1/workorders").json()["total"] == 1
 
 
