@@ -131,6 +131,19 @@ def test_the_list_under_a_building_gives_its_floors_and_rooms(people):
     assert people.as_("nurse").get("/api/v1/locations", params={"under": 99999}).status_code == 422
 
 
+def test_the_command_imports_a_file_or_names_its_bad_rows(db_url, tmp_path, capsys):
+    from web.cli import main
+
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.xlsx"
+    bad.write_bytes(csv_text(TREE[:3] + [("ZY-5F", "5F", "楼", "ZY")]))
+    good.write_bytes(xlsx(TREE))
+    assert main(["locations", "import", str(bad), "--db", db_url]) == 1
+    assert "row 4: kind '楼'" in capsys.readouterr().err
+    assert main(["locations", "import", str(good), "--db", db_url]) == 0
+    assert "imported 7 locations" in capsys.readouterr().out
+    assert main(["locations", "import", str(good), "--db", db_url]) == 1  # the codes exist now
+
+
 def test_the_admin_page_imports_a_file_and_shows_each_bad_row_in_the_users_language(app, people):
     admin = visitor(app, "admin1")
     page = admin.get("/admin")
@@ -164,6 +177,17 @@ def test_the_report_form_offers_the_places_and_a_report_through_it_stores_the_pl
                                             "f.category": "plumbing"})
     assert unknown.status_code == 422 and "没有这个地点" in text_of(unknown.text)
     assert people.as_("nurse").get("/api/v1/workorders").json()["total"] == 1
+
+
+def test_the_department_list_filters_by_a_place_and_everything_under_it(app, people):
+    upload(people, "admin1", xlsx(TREE))
+    nodes = {node["code"]: node["id"] for node in tree(people)}
+    people.new_order("nurse", title="病房灯不亮", location_id=nodes["ZY-5F-512"])
+    people.new_order("nurse", title="门诊漏水", location_id=nodes["MZ-1F"])
+    nurse = visitor(app, "nurse")
+    shown = text_of(nurse.get("/department", params={"place": "本部 / 住院楼"}).text)
+    assert "病房灯不亮" in shown and "门诊漏水" not in shown
+    assert "病房灯不亮" not in text_of(nurse.get("/department", params={"place": "火星"}).text)
 
 
 def test_the_ledger_filtered_by_a_building_includes_its_rooms(ledger):
