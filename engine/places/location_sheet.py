@@ -10,6 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from engine.errors import Invalid
@@ -197,31 +198,33 @@ def _full_names(rows, by_code, existing, problem) -> dict[str, str]:
 
 
 def _insert(session: Session, rows: list[Row], existing: dict[str, Location], names: dict[str, str]) -> dict:
-    """Parents first, a level at a time: one flush gives a level its ids, which go into its children's paths."""
-    nodes = dict(existing)
+    """Parents first, a level at a time: one bulk INSERT gives a level its ids, which go into its children's paths.
+
+    Bulk statements, not one ORM object per row: twenty thousand rooms are stored in seconds."""
+    placed = {code: (node.id, node.path, node.depth) for code, node in existing.items()}  # code → id, path, depth
     pending = list(rows)
     counts = {kind: 0 for kind in KINDS}
     while pending:
-        level = [row for row in pending if not row.parent_code or row.parent_code in nodes]
+        level = [row for row in pending if not row.parent_code or row.parent_code in placed]
         if not level:  # cannot happen once `store` has checked the parents; never loop forever
             raise Invalid("the file's parent codes do not form a tree")
-        placed = []
         for row in level:
-            parent = nodes.get(row.parent_code) if row.parent_code else None
-            if parent is not None and len(parent.path) > PATH_DEEPEST:
-                raise Invalid(f"row {row.number}: the tree is nested too deep under '{parent.code}'",
+            if row.parent_code and len(placed[row.parent_code][1]) > PATH_DEEPEST:
+                raise Invalid(f"row {row.number}: the tree is nested too deep under '{row.parent_code}'",
                               [{"row": row.number, "field": "parent_code", "code": "too_deep",
                                 "message": f"row {row.number}: nested too deep"}])
-            node = Location(code=row.code, name=row.name, kind=row.kind, parent_id=parent.id if parent else None,
-                            depth=parent.depth + 1 if parent else 0, full_name=names[row.code])
-            session.add(node)
-            placed.append((node, parent))
-        session.flush()
-        for node, parent in placed:
-            node.path = f"{parent.path if parent else '/'}{node.id}/"
-            nodes[node.code] = node
-            counts[node.kind] += 1
-        placed_codes = {row.code for row in level}
-        pending = [row for row in pending if row.code not in placed_codes]
-    session.flush()
+        values = [{"code": row.code, "name": row.name, "kind": row.kind, "full_name": names[row.code], "path": "",
+                   "parent_id": placed[row.parent_code][0] if row.parent_code else None, "active": True,
+                   "depth": placed[row.parent_code][2] + 1 if row.parent_code else 0} for row in level]
+        ids = dict((code, id_) for id_, code in session.execute(
+            insert(Location).returning(Location.id, Location.code), values).all())
+        paths = []
+        for row in level:
+            path = f"{placed[row.parent_code][1] if row.parent_code else '/'}{ids[row.code]}/"
+            placed[row.code] = (ids[row.code], path, placed[row.parent_code][2] + 1 if row.parent_code else 0)
+            paths.append({"id": ids[row.code], "path": path})
+            counts[row.kind] += 1
+        session.execute(update(Location), paths)
+        done = {row.code for row in level}
+        pending = [row for row in pending if row.code not in done]
     return {"created": len(rows), "by_kind": counts}

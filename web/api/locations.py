@@ -14,12 +14,14 @@ from starlette.datastructures import UploadFile
 from engine.errors import Invalid
 from engine.places import location_sheet, locations
 from engine.storage.models import Location
-from web.api.teams import SHEET_BODY
 from web.deps import ActorDep, RowId, SessionDep, UploadDep, require_roles
 from web.public import Public, errors
 
 router = APIRouter(tags=["locations"], responses=errors(401, 422))
 MANAGE = errors(400, 403)
+NO_NUL = r"^[^\x00]*$"  # a database text cannot hold NUL
+FILE_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}}
 
 
 class LocationPublic(Public):
@@ -34,10 +36,10 @@ class LocationPublic(Public):
 
 class LocationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=100)
+    code: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     kind: str = Field(max_length=16, description="campus, building, floor, room or area (or 院区, 楼栋, 楼层, 房间, 区域)")
-    parent_code: str | None = Field(default=None, max_length=64)
+    parent_code: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
     parent_id: RowId | None = None
 
 
@@ -50,7 +52,7 @@ class ImportPublic(Public):
 def list_locations(
     session: SessionDep, actor: ActorDep,
     under: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="only this node and everything under it")] = None,
-    q: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$", description="code or name contains")] = None,
+    q: Annotated[str | None, Query(max_length=100, pattern=NO_NUL, description="code or name contains")] = None,
     kind: Annotated[str | None, Query(max_length=16)] = None,
 ) -> list[LocationPublic]:
     """Every node, flat, in tree order (a parent before its children)."""
@@ -87,7 +89,7 @@ def create_location(body: LocationCreate, session: SessionDep) -> LocationPublic
 
 # The role check (a route dependency, solved first) refuses before the file is read.
 @router.post("/locations/import", status_code=201, dependencies=[require_roles("admin")], responses=MANAGE,
-             openapi_extra=SHEET_BODY)
+             openapi_extra=FILE_BODY)
 def import_locations(session: SessionDep, form: UploadDep) -> ImportPublic:
     """An .xlsx or UTF-8 CSV file with the columns code, name, kind, parent_code (or 编码, 名称, 类型, 上级编码).
     All rows or none: a bad row answers 422 with `errors` naming every bad row by its row number
