@@ -105,7 +105,39 @@ def _parser() -> argparse.ArgumentParser:
     recompute.add_argument("--db")
     recompute.set_defaults(run=_sla_recompute)
 
+    places = commands.add_parser("locations", help="the location tree").add_subparsers()
+    load = places.add_parser("import", help="add locations from an .xlsx or UTF-8 CSV file (code, name, kind, "
+                                            "parent_code); every row or none")
+    load.add_argument("file")
+    load.add_argument("--db")
+    load.set_defaults(run=_locations_import)
+
     return parser
+
+
+def _locations_import(args) -> int:
+    from pathlib import Path
+
+    from engine.errors import Invalid
+    from engine.places import location_sheet
+    from engine.storage.unit_of_work import unit_of_work
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"houqin: {exc.strerror}: {args.file}", file=sys.stderr)
+        return 1
+    try:
+        with _session(args) as session, unit_of_work(session):
+            counts = location_sheet.import_file(session, data)
+    except Invalid as exc:
+        for error in exc.errors or [{"message": exc.message}]:
+            print(f"{args.file}: {error['message']}", file=sys.stderr)
+        print("houqin: nothing was imported", file=sys.stderr)
+        return 1
+    kinds = ", ".join(f"{n} {kind}" for kind, n in counts["by_kind"].items() if n)
+    print(f"imported {counts['created']} locations ({kinds})")
+    return 0
 
 
 def _file_command(parent, name: str, help: str, default: str, run, *, db: bool = True) -> None:

@@ -439,6 +439,7 @@ class LedgerRowPublic(Public):
     number: str
     found_at: Timestamp
     title: str
+    place: str | None = Field(default=None, description="the place of the location tree (full name)")
     location: str
     found_by: str | None
     department: Any = None

@@ -20,10 +20,11 @@ from sqlmodel import Session, select
 from engine.errors import Invalid, NotFound
 from engine.orders import visibility as permissions
 from engine.people.users import Actor
+from engine.places import locations
 from engine.published import definitions
 from engine.reports import periods
 from engine.sla import lateness
-from engine.storage.models import Department, History, SlaTimer, User, WorkOrder
+from engine.storage.models import Department, History, Location, SlaTimer, User, WorkOrder
 from workflows.schema import Label, ProcessDefinition
 
 MAX_PAGE = 200
@@ -34,7 +35,8 @@ BUILT_IN = {
     "number": Label(zh="编号", en="Number"),
     "found_at": Label(zh="发现时间", en="Found at"),
     "title": Label(zh="标题", en="Title"),
-    "location": Label(zh="位置", en="Location"),
+    "place": Label(zh="地点", en="Place"),  # the node of the location tree
+    "location": Label(zh="位置", en="Location"),  # the free-text detail beside it
     "found_by": Label(zh="发现人", en="Found by"),
     "department": Label(zh="责任部门", en="Responsible department"),
     "deadline": Label(zh="期限", en="Deadline"),
@@ -55,6 +57,7 @@ class Filters:
     department: str | None = None
     start: datetime | None = None  # found (created) at or after
     end: datetime | None = None  # found before
+    location_id: int | None = None  # this place of the tree and everything under it
     fields: dict[str, str] = field(default_factory=dict)  # declared columns, by value
     limit: int = 50
     offset: int = 0
@@ -74,7 +77,7 @@ class Ledger:
         def text(label: Label) -> str:
             return label.en if language == "en" else label.zh
 
-        keys = ["number", "found_at", "title", "location", "found_by"]
+        keys = ["number", "found_at", "title", "place", "location", "found_by"]
         labels = {key: BUILT_IN[key] for key in BUILT_IN}
         if self.spec.department_field is None:
             keys.append("department")
@@ -149,6 +152,10 @@ def _query(session: Session, actor: Actor | None, ledger: Ledger, f: Filters):
             errors.append({"field": name, "message": f"{name} must be one of {', '.join(field_spec.choices)}"})
         else:
             query = query.where(WorkOrder.fields[name].as_string() == value)
+    if f.location_id is not None:
+        if session.get(Location, f.location_id) is None:
+            errors.append({"field": "location_id", "message": f"location {f.location_id} does not exist"})
+        query = query.where(locations.within(WorkOrder.location_id, session, f.location_id))
     if f.start:
         query = query.where(WorkOrder.created_at >= f.start)
     if f.end:
@@ -212,6 +219,7 @@ def _rows(session: Session, ledger: Ledger, orders: list[WorkOrder], now: dateti
     names = dict(session.exec(select(User.id, User.username).where(User.id.in_(people - {None}))).all())
     departments = {} if spec.department_field else dict(session.exec(select(Department.id, Department.name).where(
         Department.id.in_({o.department_id for o in orders} - {None}))).all())
+    places = locations.full_names(session, {order.location_id for order in orders})
 
     out = []
     for order in orders:
@@ -225,7 +233,8 @@ def _rows(session: Session, ledger: Ledger, orders: list[WorkOrder], now: dateti
         ]
         out.append({
             "id": order.id, "number": order.number, "found_at": order.created_at, "title": order.title,
-            "location": order.location, "found_by": names.get(order.reporter_id),
+            "place": places.get(order.location_id), "location": order.location,
+            "found_by": names.get(order.reporter_id),
             "department": order.fields.get(spec.department_field) if spec.department_field else departments.get(order.department_id),
             "fields": {name: order.fields.get(name) for name in spec.columns},
             "deadline": timer.due_at if timer else None,
@@ -252,7 +261,8 @@ def _cells(ledger: Ledger, row: dict, language: str) -> list:
         return periods.local(moment).replace(tzinfo=None) if moment else None
 
     values = {
-        "number": row["number"], "found_at": when(row["found_at"]), "title": row["title"], "location": row["location"],
+        "number": row["number"], "found_at": when(row["found_at"]), "title": row["title"], "place": row["place"],
+        "location": row["location"],
         "found_by": row["found_by"], "department": row["department"], "deadline": when(row["deadline"]),
         "status": label(definition.states[row["status"]].label if row["status"] in definition.states else None, row["status"]),
         "overdue": yes if row["overdue"] else no,

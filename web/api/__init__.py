@@ -16,3 +16,5 @@ router.include_router(inbox.router)  # what waits for each person
 for module in (dispatch, teams):  # routing by the process's rules, teams and their rotas
     router.include_router(module.router)
 router.include_router(users.router)  # an administrator's password resets
+from web.api import locations  # noqa: E402 - the location tree (位置)
+router.include_router(locations.router)

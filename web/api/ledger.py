@@ -12,11 +12,11 @@ from web.public import LedgerPublic, errors, files
 
 router = APIRouter(tags=["ledger"])
 # Query parameters the routes name; any other one must be a column the ledger declares.
-NAMED = {"process", "status", "department", "from", "to", "limit", "offset", "format"}
+NAMED = {"process", "status", "department", "from", "to", "limit", "offset", "format", "location_id"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _filters(request: Request, process, status, department, limit=50, offset=0) -> ledger.Filters:
+def _filters(request: Request, process, status, department, limit=50, offset=0, location_id=None) -> ledger.Filters:
     params = request.query_params
     extra = {}
     for name in params.keys():
@@ -29,18 +29,20 @@ def _filters(request: Request, process, status, department, limit=50, offset=0) 
             extra[name] = params[name]
     return ledger.Filters(
         process=process, status=status, department=department, fields=extra, limit=limit, offset=offset,
+        location_id=location_id,
         start=periods.bound(params.get("from"), name="from"), end=periods.bound(params.get("to"), name="to", end=True),
     )
 
 
 # No NUL characters: a database text cannot hold them.
 Text = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")]
+Place = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="a node of the location tree: it and everything under it")]
 
 
 @router.get("/ledger", responses=errors(401, 404, 422))
 def list_ledger(
     request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep, process: Text = None, status: Text = None,
-    department: Text = None,
+    department: Text = None, location_id: Place = None,
     start: Annotated[str | None, Query(alias="from", max_length=40, description="a day (2026-07-01) or a time with a zone")] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40, description="a day (included) or a time with a zone")] = None,
     limit: Annotated[int, Query(ge=1, le=ledger.MAX_PAGE)] = 50,
@@ -48,7 +50,7 @@ def list_ledger(
 ) -> LedgerPublic:
     """Every work order of the ledger process as a row. Besides the named filters, each declared
     column of choice or text type filters by its name, e.g. `category=fire&risk_level=major`."""
-    found, rows, total = ledger.page(session, actor, _filters(request, process, status, department, limit, offset),
+    found, rows, total = ledger.page(session, actor, _filters(request, process, status, department, limit, offset, location_id),
                                      clock.now())
     return {
         "process": found.process, "title": found.spec.title.model_dump(),
@@ -61,13 +63,13 @@ def list_ledger(
                        **errors(401, 404, 422)})
 def export_ledger(
     request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep, format: Literal["xlsx", "csv"] = "xlsx",
-    process: Text = None, status: Text = None, department: Text = None,
+    process: Text = None, status: Text = None, department: Text = None, location_id: Place = None,
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
     """The filtered ledger as a spreadsheet (`.xlsx`) or CSV (UTF-8 with a byte-order mark), as a download."""
     now = clock.now()
-    found, rows = ledger.every_row(session, actor, _filters(request, process, status, department), now)
+    found, rows = ledger.every_row(session, actor, _filters(request, process, status, department, location_id=location_id), now)
     title = found.spec.title.en if actor.language == "en" else found.spec.title.zh
     stamp = f"{periods.local(now):%Y%m%d}"
     disposition = (f'attachment; filename="{found.process}-ledger-{stamp}.{format}"; '

@@ -10,6 +10,7 @@ from engine.storage.models import Department
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import view
+from web.pages import locations as places
 from web.pages.common import ActorPage, csrf_protect, language, render, roles
 from web.pages.orders import assignee_choices, event_forms
 from workflows.schema import PRIORITIES
@@ -38,7 +39,7 @@ def _state_choices(session, process: str | None, t: Translator) -> list[tuple[st
 @router.get("/department")
 def department_page(
     request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep,
-    process: Text = None, state: Text = None, q: Text = None, department: Text = None,
+    process: Text = None, state: Text = None, q: Text = None, department: Text = None, place: Text = None,
     late: bool = False, mine: bool = False, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ):
     t = Translator(language(request, actor))
@@ -54,13 +55,16 @@ def department_page(
     only_mine = chosen is None and not actor.sees_all  # no department: the user's own requests
     filters = Filters(process=process, state=state or None, department=chosen, overdue=late, q=q or None,
                       reporter_id=actor.id if mine or only_mine else None, limit=PAGE, offset=(page - 1) * PAGE)
+    if place:  # a place of the tree and everything under it; a name that is no place matches nothing
+        filters.location_id = getattr(places.named(session, place), "id", -1)
     now = clock.now()
     orders, total = workorders.search(session, actor, filters, now)
     return render(
         request, "department.html", actor, cards=view.cards(session, orders, t, now), total=total, page=page,
         pages=max(1, -(-total // PAGE)), processes=processes, states=_state_choices(session, process, t),
         departments=departments, chosen=chosen or "",
-        query={"process": process or "", "state": state or "", "q": q or "", "late": late, "mine": mine or only_mine},
+        query={"process": process or "", "state": state or "", "q": q or "", "late": late, "mine": mine or only_mine,
+               "place": place or ""}, places=places.choices(session),
     )
 
 

@@ -7,10 +7,12 @@ from engine.errors import Forbidden, HouqinError, Invalid
 from engine.orders import attachments, workorders
 from engine.people import directory
 from engine.published import definitions
+from engine.storage.models import Location
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.limits import takes_files
 from web.pages import forms
+from web.pages import locations as places
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render
 from workflows.schema import PRIORITIES
 
@@ -43,8 +45,9 @@ def _departments(session, actor) -> list[str]:
 def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage):
     t = Translator(language(request, actor))
     definition, fields = _form_context(session, actor, key, t)
+    values = {"priority": "normal", "place": _place_asked(session, request.query_params.get("location_id"))}
     return render(request, "submit_form.html", actor, definition=definition, fields=fields, priorities=PRIORITIES,
-                  departments=_departments(session, actor), values={"priority": "normal"}, errors={})
+                  departments=_departments(session, actor), values=values, errors={}, places=places.choices(session))
 
 
 @router.post("/submit/{key}")
@@ -53,8 +56,12 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
     now = clock.now()
     t = Translator(language(request, actor))
     definition, fields = _form_context(session, actor, key, t)
-    values = {name: str(form.get(name, "")).strip() for name in ("title", "description", "location", "priority", "department")}
+    values = {name: str(form.get(name, "")).strip()
+              for name in ("title", "description", "location", "priority", "department", "place")}
     field_values, errors = forms.read(form, fields, t)
+    place = places.named(session, values["place"][:LOCATION_MAX])
+    if values["place"] and place is None:
+        errors["place"] = t("locations.place_unknown")
     for name, limit in (("title", TITLE_MAX), ("description", TEXT_MAX), ("location", LOCATION_MAX)):
         if len(values[name]) > limit:
             errors[name] = t("form.too_long", limit=limit)
@@ -65,10 +72,12 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
                 session, actor, process=definition.key, title=values["title"], description=values["description"],
                 priority=values["priority"] or "normal", department=values["department"] or None,
                 location=values["location"], fields=field_values, now=now,
+                location_id=place.id if place else None,
             )
         except Invalid as exc:
             for error in exc.errors:
-                errors[str(error.get("field", "")).removeprefix("fields.")] = error.get("message", "")
+                name = str(error.get("field", "")).removeprefix("fields.")
+                errors["place" if name == "location_id" else name] = error.get("message", "")
             errors.setdefault("_", exc.message)
         except Forbidden:  # a department the form did not offer: clinical staff file for their own
             errors["_"], status = t("submit.own_department_only"), 403
@@ -77,7 +86,16 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
             _attach_photo(request, session, actor, order.id, form.get("photo"), t, now)
             return redirect(f"/orders/{order.id}")
     return render(request, "submit_form.html", actor, status_code=status, definition=definition, fields=fields,
-                  priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors)
+                  priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors,
+                  places=places.choices(session))
+
+
+def _place_asked(session, location_id) -> str:
+    """A link to the form may name the place (?location_id=17): the picker starts on its full name."""
+    if not (location_id or "").isdigit() or not 0 < int(location_id) < 2**31:
+        return ""
+    node = session.get(Location, int(location_id))
+    return node.full_name if node is not None and node.active else ""
 
 
 def _attach_photo(request, session, actor, order_id: int, photo, t: Translator, now) -> None:
