@@ -1,5 +1,7 @@
 """Submit: pick a process, fill in the form its definition declares, see the new work order."""
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 
 from starlette.datastructures import UploadFile
 
@@ -7,15 +9,16 @@ from engine.errors import Forbidden, HouqinError, Invalid
 from engine.orders import attachments, workorders
 from engine.people import directory
 from engine.published import definitions
-from web.deps import ClockDep, SessionDep
+from web.deps import ROW_ID_MAX, ClockDep, SessionDep
 from web.i18n import Translator
 from web.limits import takes_files
-from web.pages import forms
+from web.pages import forms, scan
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render
 from workflows.schema import PRIORITIES
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 TITLE_MAX, TEXT_MAX, LOCATION_MAX = 200, 10000, 200
+LinkId = Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)]
 
 
 @router.get("/submit")
@@ -40,11 +43,16 @@ def _departments(session, actor) -> list[str]:
 
 
 @router.get("/submit/{key}")
-def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage):
+def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage,
+              asset_id: LinkId = None, location_id: LinkId = None):
+    """`asset_id` / `location_id`: a scanned QR code's device or place, filled in (web.pages.scan)."""
     t = Translator(language(request, actor))
     definition, fields = _form_context(session, actor, key, t)
+    prefill = scan.prefill(session, t, asset_id, location_id)
+    scan.preselect(fields, prefill)
     return render(request, "submit_form.html", actor, definition=definition, fields=fields, priorities=PRIORITIES,
-                  departments=_departments(session, actor), values={"priority": "normal"}, errors={})
+                  departments=_departments(session, actor), values={"priority": "normal"}, errors={},
+                  prefill=prefill)
 
 
 @router.post("/submit/{key}")
@@ -55,6 +63,7 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
     definition, fields = _form_context(session, actor, key, t)
     values = {name: str(form.get(name, "")).strip() for name in ("title", "description", "location", "priority", "department")}
     field_values, errors = forms.read(form, fields, t)
+    asset_id, location_id = scan.posted_ids(form)
     for name, limit in (("title", TITLE_MAX), ("description", TEXT_MAX), ("location", LOCATION_MAX)):
         if len(values[name]) > limit:
             errors[name] = t("form.too_long", limit=limit)
@@ -64,7 +73,7 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
             order = workorders.create(
                 session, actor, process=definition.key, title=values["title"], description=values["description"],
                 priority=values["priority"] or "normal", department=values["department"] or None,
-                location=values["location"], fields=field_values, now=now,
+                location=values["location"], fields=field_values, now=now, asset_id=asset_id, location_id=location_id,
             )
         except Invalid as exc:
             for error in exc.errors:
@@ -77,7 +86,8 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
             _attach_photo(request, session, actor, order.id, form.get("photo"), t, now)
             return redirect(f"/orders/{order.id}")
     return render(request, "submit_form.html", actor, status_code=status, definition=definition, fields=fields,
-                  priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors)
+                  priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors,
+                  prefill=scan.prefill(session, t, asset_id, location_id))
 
 
 def _attach_photo(request, session, actor, order_id: int, photo, t: Translator, now) -> None:
