@@ -10,8 +10,8 @@ so a template formatting a thousand times costs one parse.
 import ipaddress
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
