@@ -11,6 +11,7 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     # The reverse proxies whose X-Forwarded-For names the client (the sign-in limit counts per address);
     # none by default: the client is whoever connects.
     trusted_proxies: Networks = []
+    # Where phones reach Houqin (https://houqin.hospital.cn): the base of the URLs in printed QR codes.
+    # Empty: the base URL of the request that asks for the code.
+    public_url: str = ""
 
     @field_validator("channel_allowed_networks", "trusted_proxies", mode="before")
     @classmethod
@@ -70,6 +74,15 @@ class Settings(BaseSettings):
                     for item in items if not isinstance(item, str) or item.strip()]
         except ValueError as exc:
             raise ValueError(f"{exc}: write addresses or networks separated by commas, e.g. 10.0.0.0/8, ::1") from None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment):
+            raise ValueError("write the address phones open, e.g. https://houqin.hospital.cn")
+        return value
 
     @property
     def database(self) -> str:

@@ -6,8 +6,10 @@ from web.api import channels, sla
 from web.api import attachments, ledger
 from web.api import dispatch, inbox, teams
 from web.api import users
+from web.api import labels
 
 router = APIRouter(prefix="/api/v1")
+router.include_router(labels.router)  # first: /assets/labels.pdf before any /assets/{asset_id}
 for module in (auth, processes, workorders, dashboard, notifications, sla, channels):
     router.include_router(module.router)
 for module in (ledger, attachments):  # the closed loop: risk ledger, photos and files

@@ -1,5 +1,7 @@
 """Submit: pick a process, fill in the form its definition declares, see the new work order."""
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 
 from starlette.datastructures import UploadFile
 
@@ -7,17 +9,17 @@ from engine.errors import Forbidden, HouqinError, Invalid
 from engine.orders import attachments, workorders
 from engine.people import directory
 from engine.published import definitions
-from engine.storage.models import Location
-from web.deps import ClockDep, SessionDep
+from web.deps import ROW_ID_MAX, ClockDep, SessionDep
 from web.i18n import Translator
 from web.limits import takes_files
-from web.pages import forms
+from web.pages import forms, scan
 from web.pages import locations as places
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render
 from workflows.schema import PRIORITIES
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 TITLE_MAX, TEXT_MAX, LOCATION_MAX = 200, 10000, 200
+LinkId = Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)]
 
 
 @router.get("/submit")
@@ -42,12 +44,16 @@ def _departments(session, actor) -> list[str]:
 
 
 @router.get("/submit/{key}")
-def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage):
+def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage,
+              asset_id: LinkId = None, location_id: LinkId = None):
+    """`asset_id` / `location_id`: a scanned QR code's device or place, filled in (web.pages.scan)."""
     t = Translator(language(request, actor))
     definition, fields = _form_context(session, actor, key, t)
-    values = {"priority": "normal", "place": _place_asked(session, request.query_params.get("location_id"))}
+    prefill = scan.prefill(session, t, asset_id, location_id)  # a scanned code's device or place: the picker steps aside
+    scan.preselect(fields, prefill)
     return render(request, "submit_form.html", actor, definition=definition, fields=fields, priorities=PRIORITIES,
-                  departments=_departments(session, actor), values=values, errors={}, places=places.choices(session))
+                  departments=_departments(session, actor), values={"priority": "normal"}, errors={},
+                  prefill=prefill, places=places.choices(session))
 
 
 @router.post("/submit/{key}")
@@ -59,8 +65,9 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
     values = {name: str(form.get(name, "")).strip()
               for name in ("title", "description", "location", "priority", "department", "place")}
     field_values, errors = forms.read(form, fields, t)
-    place = places.named(session, values["place"][:LOCATION_MAX])
-    if values["place"] and place is None:
+    asset_id, location_id = scan.posted_ids(form)
+    place = places.named(session, values["place"][:LOCATION_MAX]) if location_id is None else None
+    if values["place"] and location_id is None and place is None:
         errors["place"] = t("locations.place_unknown")
     for name, limit in (("title", TITLE_MAX), ("description", TEXT_MAX), ("location", LOCATION_MAX)):
         if len(values[name]) > limit:
@@ -71,8 +78,8 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
             order = workorders.create(
                 session, actor, process=definition.key, title=values["title"], description=values["description"],
                 priority=values["priority"] or "normal", department=values["department"] or None,
-                location=values["location"], fields=field_values, now=now,
-                location_id=place.id if place else None,
+                location=values["location"], fields=field_values, now=now, asset_id=asset_id,
+                location_id=location_id if location_id is not None else (place.id if place else None),
             )
         except Invalid as exc:
             for error in exc.errors:
@@ -87,15 +94,7 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
             return redirect(f"/orders/{order.id}")
     return render(request, "submit_form.html", actor, status_code=status, definition=definition, fields=fields,
                   priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors,
-                  places=places.choices(session))
-
-
-def _place_asked(session, location_id) -> str:
-    """A link to the form may name the place (?location_id=17): the picker starts on its full name."""
-    if not (location_id or "").isdigit() or not 0 < int(location_id) < 2**31:
-        return ""
-    node = session.get(Location, int(location_id))
-    return node.full_name if node is not None and node.active else ""
+                  prefill=scan.prefill(session, t, asset_id, location_id), places=places.choices(session))
 
 
 def _attach_photo(request, session, actor, order_id: int, photo, t: Translator, now) -> None:
