@@ -249,11 +249,13 @@ def test_the_round_page_offers_the_follow_up_and_files_it(app, api, round_, hosp
     form = browser.get(f"/orders/{round_['id']}/follow-up/repair")
     assert form.status_code == 200 and "EL-001 1号电梯" in form.text
     done = browser.post(f"/orders/{round_['id']}/follow-up/repair", data={
-        "title": "按钮失灵", "priority": "normal", "category": "elevator"})
+        "title": "按钮失灵", "priority": "normal", "f.category": "elevator"})
     assert done.status_code == 303, done.text
     repair = api.as_("desk").get(done.headers["location"].replace("/orders/", "/api/v1/workorders/")).json()
     assert repair["origin_id"] == round_["id"] and repair["asset_id"] == hospital["EL-001"]
-    assert "发现问题" not in visitor(app, "other_tech").get(f"/orders/{round_['id']}").text
+    other = visitor(app, "other_tech").get(f"/orders/{round_['id']}").text
+    assert "按钮失灵" in other and "/follow-up/repair" not in other  # sees the follow-up, may not raise one
+    assert visitor(app, "other_tech").get(f"/orders/{round_['id']}/follow-up/repair").status_code == 403
 
 
 # --- the demo hospital --------------------------------------------------------------------------
