@@ -1,4 +1,5 @@
-"""Demo data: departments, a user of every role, and work orders in every stage."""
+"""Demo data: departments, a user of every role, the hospital's places and devices, and work orders in every
+stage (some about a device, and a round with the repair it found)."""
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,7 +8,8 @@ from sqlmodel import Session, select
 from engine import settings
 from engine.dispatch import rotas
 from engine.errors import HouqinError
-from engine.orders import feedback, workorders
+from engine.demo_places import load_places
+from engine.orders import feedback, follow_ups, workorders
 from engine.people.users import actor_for, add_user
 from engine.storage.models import User, WorkOrder
 
@@ -40,6 +42,9 @@ REPAIRS = [
     ("监护仪报警失灵", "medical_equipment", "ICU 8床", "urgent"),
     ("门锁损坏", "building", "行政楼301", "normal"),
 ]
+# Where each repair above is in the tree, and the device it is about (None: not in the register).
+REPAIR_PLACES = [("ZY-5F-512", None), ("MZ-2F-E", None), ("YJ-3F-OR3", "AHU-SS-03"), (None, "EL-ZY-02"),
+                 ("ZY-2F-ICU", None), (None, None)]
 # How far each demo repair is driven: (event, actor, extra request fields)
 STEPS = [
     ("assign", "dispatcher", {"assignee": "tech"}),
@@ -69,21 +74,26 @@ def load_demo(session: Session, now: datetime) -> list[str]:
         add_user(session, username=username, password=DEMO_PASSWORD, roles=roles, department=department,
                  team=team, display_name=name)
     _teams(session, now)
+    places, devices = load_places(session, now)
     session.flush()
     actors = {u.username: actor_for(session, u) for u in session.exec(select(User)).all()}
     count = 0
     for round_ in range(5):
         for index, (title, category, location, priority) in enumerate(REPAIRS):
             reporter = actors["nurse" if index % 2 == 0 else "head"]
+            place, device = REPAIR_PLACES[index]
             order = workorders.create(session, reporter, process="repair", title=title, location=location,
                                       priority=priority, fields={"category": category},
+                                      location_id=places.get(place), asset_id=devices.get(device),
                                       now=now - timedelta(days=round_ * 6, hours=index * 3))
             count += 1
             _drive(session, actors, order.id, STEPS[: (index + round_) % (len(STEPS) + 1)], now)
             if (index + round_) % (len(STEPS) + 1) == len(STEPS) and round_ % 2 == 0:
                 feedback.give(session, reporter, order.id, satisfied=True, rating=5, comment="很好", now=now)
     _other_processes(session, actors, now)
-    return [f"demo: {len(PEOPLE)} users (password '{DEMO_PASSWORD}'), {count} repairs and more work orders",
+    _follow_up(session, actors, now)
+    return [f"demo: {len(PEOPLE)} users (password '{DEMO_PASSWORD}'), {len(places)} places, {len(devices)} devices, "
+            f"{count} repairs and more work orders",
             "demo users: " + ", ".join(p[0] for p in PEOPLE)]
 
 
@@ -129,3 +139,15 @@ def _other_processes(session, actors, now) -> None:
     order = workorders.create(session, actors["dispatcher"], process="complaint", title="食堂饭菜偏凉",
                               fields={"channel": "hotline"}, now=now)
     _drive(session, actors, order.id, [("accept", "dispatcher", {})], now)
+
+
+
+def _follow_up(session, actors, now) -> None:
+    """The elevator repair's technician found a hazard beside the fault and raised it from the repair."""
+    repair = session.exec(select(WorkOrder).where(WorkOrder.title == "电梯异响", WorkOrder.assignee_id.is_not(None))
+                          .order_by(WorkOrder.id)).first()
+    if repair is None:
+        return
+    holder = next(actor for actor in actors.values() if actor.id == repair.assignee_id)
+    follow_ups.raise_from(session, holder, repair.id, process="hazard", title="电梯机房防火门闭门器损坏",
+                          description="维修电梯时发现", fields={"category": "facility", "risk_level": "medium"}, now=now)

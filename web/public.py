@@ -139,6 +139,7 @@ class WorkOrderRowPublic(WorkOrderBase):
     place: str | None = Field(description="that node's full name, e.g. 本部 / 住院楼 / 5F / 512病房")
     asset_id: int | None = Field(description="the device it is about")
     asset: str | None = Field(description="that device's asset number and name")
+    origin_id: int | None = Field(default=None, description="the work order this one was raised from (a round's follow-up)")
     id: int
     number: str
     process: str
@@ -159,12 +160,26 @@ class WorkOrderRowPublic(WorkOrderBase):
     sla: list[TimerPublic]
 
 
+class LinkedOrderPublic(Public):
+    """Another work order named by this one: its origin or one of its follow-ups."""
+
+    id: int
+    number: str
+    process: str
+    title: str
+    state: str
+    closed: bool
+
+
 class WorkOrderPublic(WorkOrderRowPublic):
     """One work order with what the caller may do now, its escalations and its whole history."""
 
     available_events: list[str]
     escalations: list[EscalationPublic]
     history: list[HistoryEntryPublic]
+    origin: LinkedOrderPublic | None = Field(default=None, description="the work order this one was raised from")
+    follow_ups: list[LinkedOrderPublic] = Field(default=[], description="repairs and hazards raised from this one "
+                                                "(POST /workorders/{id}/follow-ups), oldest first")
 
 
 class WorkOrdersPublic(Public):

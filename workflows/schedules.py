@@ -21,10 +21,57 @@ from workflows.loader import Located, _plain, _schema_problem, parse_yaml
 from workflows.schema import PRIORITIES, ProcessDefinition, Strict
 
 TITLE_PLACEHOLDERS = {"date", "time"}
+ASSET_PLACEHOLDERS = {"asset", "asset_no"}  # the device's name and asset number, for rules with `assets`
+# The register's statuses a rule may ask for; a retired device takes no work orders.
+ASSET_STATUSES = ("in_service", "under_repair")
+# A device rule keys each period by "name#<device id>" in a 64-character column: room for any id.
+MAX_DEVICE_RULE_NAME = 52
 MIN_INTERVAL = timedelta(minutes=1)  # cron's own resolution
 
 
 span = parse_span  # `30m`, `8h`, `1d`, `1w`: wall-clock time (not working time), for intervals and lateness
+
+
+class AssetTarget(Strict):
+    """Which devices a rule makes work for: one work order per device per period."""
+
+    class_: str | None = Field(default=None, alias="class")  # an equipment class, e.g. elevator
+    location: str | None = None  # a location code: the devices at that place and anywhere under it
+    status: str | list[str] = "in_service"  # the register status(es) a device must have
+
+    @field_validator("class_")
+    @classmethod
+    def _class_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", value):
+            raise ValueError(f"'{value}' is not an equipment class: lower_snake_case, e.g. elevator or chiller")
+        return value
+
+    @field_validator("location")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        if value is not None and not 1 <= len(value.strip()) <= 64:
+            raise ValueError("a location code is 1-64 characters")
+        return value.strip() if value is not None else None
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, value: str | list[str]) -> str | list[str]:
+        wanted = [value] if isinstance(value, str) else value
+        unknown = [status for status in wanted if status not in ASSET_STATUSES]
+        if unknown or not wanted:
+            raise ValueError(f"status must be one or a list of {', '.join(ASSET_STATUSES)} "
+                             "(a retired device takes no work orders)")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.class_ is None and self.location is None:
+            raise ValueError("name the devices: 'class' (an equipment class), 'location' (a location code), or both")
+        return self
+
+    @property
+    def statuses(self) -> list[str]:
+        return [self.status] if isinstance(self.status, str) else list(self.status)
 
 
 class Rule(Strict):
@@ -46,6 +93,8 @@ class Rule(Strict):
     reporter: str | None = None  # the user the work order is created as; the file's `run_as` by default
     late_after: str | None = None
     active: bool = True
+    # With `assets`, each period makes one work order per device matched, about that device and at its place.
+    assets: AssetTarget | None = None
     # Parsed once at load: the engine reads these, never the text.
     _interval: timedelta | None = PrivateAttr(default=None)
     _late_after: timedelta | None = PrivateAttr(default=None)
@@ -102,9 +151,10 @@ class Rule(Strict):
             names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
         except ValueError:
             raise ValueError("the title has an unmatched '{' or '}'; write '{{' or '}}' for a brace") from None
-        unknown = names - TITLE_PLACEHOLDERS
+        unknown = names - TITLE_PLACEHOLDERS - ASSET_PLACEHOLDERS
         if unknown:
-            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}} in the title: use {{date}} or {{time}}")
+            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}} in the title: use {{date}}, {{time}}, "
+                             "or with 'assets' {asset} or {asset_no}")
         return value
 
     @model_validator(mode="after")
@@ -118,6 +168,11 @@ class Rule(Strict):
         if self.skip_closed_days and self.calendar is None:
             raise ValueError("skip_closed_days needs a 'calendar' that says which days are closed")
         return self
+
+    @property
+    def device_placeholders(self) -> set[str]:
+        """The device placeholders the title uses ({asset}, {asset_no})."""
+        return {name for _, name, _, _ in string.Formatter().parse(self.title) if name} & ASSET_PLACEHOLDERS
 
 
 class Schedule(Strict):
@@ -154,29 +209,40 @@ class Schedule(Strict):
 
 
 def load_schedule(text: str, file: str = "<schedule>", *, calendars: set[str] | None = None,
-                  processes: dict[str, ProcessDefinition] | None = None) -> Schedule:
+                  processes: dict[str, ProcessDefinition] | None = None,
+                  asset_classes: set[str] | None = None) -> Schedule:
     """Parse and check a schedule; raise DefinitionError listing every problem found.
 
-    With `calendars` and `processes`, names are checked against them too.
+    With `calendars`, `processes` and `asset_classes`, names are checked against them too.
     """
     located = parse_yaml(text, file)
     try:
         schedule = Schedule.model_validate(_plain(located.document))
     except ValidationError as exc:
         raise DefinitionError([_schema_problem(located, error) for error in exc.errors()]) from None
-    problems = _cross_problems(schedule, located, calendars, processes)
+    problems = _cross_problems(schedule, located, calendars, processes, asset_classes)
     if problems:
         raise DefinitionError(problems)
     return schedule
 
 
-def _cross_problems(schedule: Schedule, located: Located, calendars, processes) -> list[Problem]:
+def _cross_problems(schedule: Schedule, located: Located, calendars, processes, asset_classes=None) -> list[Problem]:
     problems, seen = [], set()
     for index, rule in enumerate(schedule.rules):
         path = ("rules", index)
         if rule.name in seen:
             problems.append(located.problem((*path, "name"), f"rule '{rule.name}' is declared twice"))
         seen.add(rule.name)
+        if rule.assets is not None and len(rule.name) > MAX_DEVICE_RULE_NAME:
+            problems.append(located.problem((*path, "name"), f"a rule with 'assets' has a name of at most "
+                                            f"{MAX_DEVICE_RULE_NAME} characters (each device's period is keyed by it)"))
+        if rule.assets is None and rule.device_placeholders:
+            problems.append(located.problem((*path, "title"), f"{{{sorted(rule.device_placeholders)[0]}}} needs "
+                                            "'assets': the devices the rule makes work for"))
+        if asset_classes is not None and rule.assets is not None and rule.assets.class_ is not None \
+                and rule.assets.class_ not in asset_classes:
+            problems.append(located.problem((*path, "assets", "class"), f"unknown equipment class "
+                                            f"'{rule.assets.class_}': use one of {', '.join(sorted(asset_classes))}"))
         if calendars is not None and rule.calendar is not None and rule.calendar not in calendars:
             problems.append(located.problem((*path, "calendar"),
                                             f"unknown calendar '{rule.calendar}': use one of {', '.join(sorted(calendars))}"))

@@ -15,6 +15,11 @@ running at the same moment, or this one after a restart, finds the key taken
 and creates nothing; a failed creation rolls the key back with it, so the
 period is tried again on the next call.
 
+Rules for devices: a rule with `assets` (an equipment class, a location subtree, or
+both) makes one work order per matching device per period, about the device and at
+its place. Each device's periods are keyed "rule#<device id>", so each is made once
+the same way, and a device added later starts with its latest period.
+
 Missed periods: each call looks back to the rule's last run, so periods that
 passed while the server was down are created on the next call (at most
 `catch_up` of them, the newest) and marked late. A rule never run before starts
@@ -22,6 +27,7 @@ with its latest period, so adding a rule does not replay the past.
 """
 import logging
 import math
+from dataclasses import dataclass
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,8 +43,9 @@ from engine.errors import HouqinError, Invalid
 from engine.orders import workorders
 from engine.people.users import actor_for, add_user, department_named
 from engine.published import definitions, versions
+from engine.places import locations
 from engine.sla import calendar
-from engine.storage.models import History, RecurringRun, User, WorkOrder
+from engine.storage.models import Asset, History, Location, RecurringRun, User, WorkOrder
 from engine.storage.unit_of_work import unit_of_work
 from workflows import DefinitionError
 from workflows.calendars import BusinessCalendar
@@ -114,17 +121,44 @@ def run_due(session: Session, now: datetime, schedule: Schedule | None = None) -
             continue
         late_after = rule.lateness(schedule)
         closed_days = calendars.get(rule.calendar) if rule.skip_closed_days else None
-        for at in periods(rule, zone, after=last_runs.get(rule.name), now=now, limit=schedule.catch_up,
-                          calendar=closed_days):
-            try:
-                with unit_of_work(session):
-                    order = _create(session, schedule, rule, at, now, late=now - at > late_after)
-            except HouqinError as exc:
-                log.error("recurring rule %r, period %s: no work order created: %s", rule.name, at, exc.message)
-                break  # later periods of this rule would fail the same way
-            if order is not None:
-                created.append(order)
+        for key, device in targets(session, rule):
+            for at in periods(rule, zone, after=last_runs.get(key), now=now, limit=schedule.catch_up,
+                              calendar=closed_days):
+                try:
+                    with unit_of_work(session):
+                        order = _create(session, schedule, rule, at, now, late=now - at > late_after, key=key,
+                                        device=device)
+                except HouqinError as exc:
+                    log.error("recurring rule %r, period %s: no work order created: %s", key, at, exc.message)
+                    break  # later periods of this rule (for this device) would fail the same way
+                if order is not None:
+                    created.append(order)
     return created
+
+
+@dataclass(frozen=True)
+class Device:
+    """What a device rule's work order needs of a device, read once per call (no query per device)."""
+
+    id: int
+    asset_no: str
+    name: str
+
+
+def targets(session: Session, rule: Rule) -> list[tuple[str, Device | None]]:
+    """The keys a rule's periods are claimed under: its name, or "name#<device id>" for each device it covers."""
+    if rule.assets is None:
+        return [(rule.name, None)]
+    query = select(Asset.id, Asset.asset_no, Asset.name).where(Asset.status.in_(rule.assets.statuses))
+    if rule.assets.class_ is not None:
+        query = query.where(Asset.asset_class == rule.assets.class_)
+    if rule.assets.location is not None:
+        place = session.exec(select(Location.id).where(Location.code == rule.assets.location)).first()
+        if place is None:
+            log.error("recurring rule %r: no location with code %r; no work orders made", rule.name, rule.assets.location)
+            return []
+        query = query.where(locations.within(Asset.location_id, session, place))
+    return [(f"{rule.name}#{id_}", Device(id_, number, name)) for id_, number, name in session.exec(query.order_by(Asset.id))]
 
 
 def periods(rule: Rule, zone: ZoneInfo, *, after: datetime | None, now: datetime, limit: int,
@@ -172,23 +206,27 @@ def _backwards(rule: Rule, zone: ZoneInfo, now: datetime):
             k -= 1
 
 
-def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now: datetime, *, late: bool) -> WorkOrder | None:
-    if not _claim(session, rule.name, at, now, late):
+def _create(session: Session, schedule: Schedule, rule: Rule, at: datetime, now: datetime, *, late: bool,
+            key: str, device: Device | None) -> WorkOrder | None:
+    if not _claim(session, key, at, now, late):
         return None  # another worker, or an earlier call, made this period
     reporter = actor_for(session, _reporter(session, rule.reporter or schedule.run_as, default=rule.reporter is None))
     if rule.department:
         department_named(session, rule.department, create=True)  # as `houqin user add` does
     local = at.astimezone(ZoneInfo(schedule.timezone or settings.timezone()))
+    title = rule.title.format(date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}",
+                              asset=device.name if device else "", asset_no=device.asset_no if device else "")
     order = workorders.create(
-        session, reporter, process=rule.process, title=rule.title.format(date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}"),
+        session, reporter, process=rule.process, title=title[:200],  # a long device name must not refuse the period
         description=rule.description, priority=rule.priority, department=rule.department, location=rule.location,
-        fields=dict(rule.fields), now=now, scheduled=True,
+        fields=dict(rule.fields), now=now, scheduled=True, asset_id=device.id if device else None,
     )
-    run = session.exec(select(RecurringRun).where(RecurringRun.rule == rule.name, RecurringRun.scheduled_for == at)).one()
+    run = session.exec(select(RecurringRun).where(RecurringRun.rule == key, RecurringRun.scheduled_for == at)).one()
     run.work_order_id = order.id
     session.add(run)
     session.add(History(work_order_id=order.id, at=now, actor_id=None, kind="schedule", comment=rule.name,
-                        data={"rule": rule.name, "scheduled_for": at.isoformat(), "late": late}))
+                        data={"rule": rule.name, "scheduled_for": at.isoformat(), "late": late,
+                              **({"asset_id": device.id} if device else {})}))
     if rule.assignee:
         _assign(session, order, rule, now)
     return order

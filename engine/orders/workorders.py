@@ -70,7 +70,7 @@ def definition_of(session: Session, order: WorkOrder) -> ProcessDefinition:
 def create(
     session: Session, actor: Actor, *, process: str, title: str, description: str = "", priority: str = "normal",
     department: str | None = None, location: str = "", fields: dict | None = None, now: datetime,
-    scheduled: bool = False, location_id: int | None = None, asset_id: int | None = None,
+    scheduled: bool = False, location_id: int | None = None, asset_id: int | None = None, origin_id: int | None = None,
 ) -> WorkOrder:
     """A new work order, filed by `actor`. `scheduled`: a recurring rule files it, so its department is the
     schedule's (written by whoever may publish schedules), whoever signs it.
@@ -100,7 +100,7 @@ def create(
     order = WorkOrder(
         number=_next_number(session, definition.number_prefix, now), process=process,
         definition_version=stored.version, state=definition.initial_state, priority=priority,
-        department_id=department_id, location=location, location_id=location_id, asset_id=asset_id,
+        department_id=department_id, location=location, location_id=location_id, asset_id=asset_id, origin_id=origin_id,
         title=title.strip(), description=description, fields=values, reporter_id=actor.id, first_contact_id=actor.id if actor.has("dispatcher") else None,
         created_at=now, updated_at=now,
     )

@@ -180,6 +180,8 @@ class WorkOrder(SQLModel, table=True):
     location: str = Field(default="", max_length=200)  # free text: the detail ("靠窗第二张床"), or all there is
     location_id: int | None = Field(default=None, foreign_key="locations.id", index=True)
     asset_id: int | None = Field(default=None, foreign_key="assets.id", index=True)
+    # The work order this one was raised from (a round that found a fault or a hazard): its follow-ups list back.
+    origin_id: int | None = Field(default=None, foreign_key="work_orders.id", index=True)
     title: str = Field(max_length=200)
     description: str = ""
     fields: dict = _typed_json(FIELDS_READ_LENGTH)

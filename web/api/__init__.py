@@ -6,7 +6,7 @@ from web.api import channels, sla
 from web.api import attachments, ledger
 from web.api import dispatch, inbox, teams
 from web.api import users
-from web.api import labels
+from web.api import follow_ups, labels, locations
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(labels.router)  # first: /assets/labels.pdf before any /assets/{asset_id}
@@ -18,5 +18,5 @@ router.include_router(inbox.router)  # what waits for each person
 for module in (dispatch, teams):  # routing by the process's rules, teams and their rotas
     router.include_router(module.router)
 router.include_router(users.router)  # an administrator's password resets
-from web.api import locations  # noqa: E402 - the location tree (位置)
-router.include_router(locations.router)
+router.include_router(locations.router)  # the location tree (位置)
+router.include_router(follow_ups.router)  # a round that finds a problem raises the repair or hazard

@@ -8,12 +8,13 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from engine.orders import workorders
+from engine.orders import follow_ups, visibility, workorders
 from engine.people.users import Actor
 from engine.places import assets, locations
 from engine.sla import lateness, timers as sla
 from engine.storage.models import Department, Escalation, History, SlaTimer, User, WorkOrder
-from web.public import EscalationPublic, HistoryEntryPublic, TimerPublic, WorkOrderPublic, WorkOrderRowPublic
+from web.public import (EscalationPublic, HistoryEntryPublic, LinkedOrderPublic, TimerPublic, WorkOrderPublic,
+                        WorkOrderRowPublic)
 
 
 def usernames(session: Session, ids: set) -> dict[int, str]:
@@ -49,7 +50,7 @@ class _Places:
 def _row(order: WorkOrder, users: dict, departments: dict, timers: list[TimerPublic], places: _Places) -> dict:
     return {
         **places.of(order),
-        "id": order.id, "number": order.number, "process": order.process, "definition_version": order.definition_version,
+        "origin_id": order.origin_id, "id": order.id, "number": order.number, "process": order.process, "definition_version": order.definition_version,
         "version": order.version, "state": order.state, "priority": order.priority,
         "department": departments.get(order.department_id), "location": order.location, "title": order.title,
         "description": order.description, "fields": order.fields,
@@ -105,4 +106,15 @@ def detail(session: Session, order: WorkOrder, actor: Actor, now: datetime) -> W
         available_events=workorders.available_events(session, order, actor),
         escalations=[EscalationPublic(level=e.level, fired_at=e.fired_at, recipients=e.recipients) for e in escalations],
         history=[_entry(row, users) for row in rows],
+        origin=_origin(session, order, actor), follow_ups=[_linked(o) for o in follow_ups.of(session, actor, order.id)],
     )
+
+
+def _linked(order: WorkOrder) -> LinkedOrderPublic:
+    return LinkedOrderPublic(id=order.id, number=order.number, process=order.process, title=order.title,
+                             state=order.state, closed=order.closed)
+
+
+def _origin(session: Session, order: WorkOrder, actor: Actor) -> LinkedOrderPublic | None:
+    origin = session.get(WorkOrder, order.origin_id) if order.origin_id is not None else None
+    return _linked(origin) if origin is not None and visibility.can_see(actor, origin) else None

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import HouqinError, NotFound
-from web.pages import account, admin, cockpit, designer, inbox, locations, orders, queues, rotas, scan, submit
+from web.pages import account, admin, cockpit, designer, follow_ups, inbox, locations, orders, queues, rotas, scan, submit
 from web.pages.common import CsrfRejected, PageForbidden, PasswordChangeRequired, SignInRequired, redirect, render
 from web.ratelimit import LoginLimiter
 from web.session import ApiCsrfMiddleware, LazySessionMiddleware
@@ -35,6 +35,7 @@ def mount(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(locations.router)  # the location tree (位置)
     app.include_router(scan.router)  # the URLs printed in QR codes: /s/a/{asset_no}, /s/l/{code}
+    app.include_router(follow_ups.router)  # a round's follow-up form
     api_error = app.exception_handlers.get(HouqinError)
     api_http_error = app.exception_handlers.get(StarletteHTTPException)
 

@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from engine import settings
 from engine.errors import HouqinError, Invalid
-from engine.orders import attachments, comments, feedback, workorders
+from engine.orders import attachments, comments, feedback, follow_ups, workorders
 from engine.people import directory
 from engine.people.users import Actor
 from engine.storage import unit_of_work
@@ -101,6 +101,7 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
         people=assignee_choices(session) if any(e.assigns for e in events) else None,
         can_edit=bool(actor.roles & workorders.EDITORS), priorities=PRIORITIES,
         files=attachments.listing(session, actor, order.id), max_megabytes=attachments.max_megabytes(),
+        can_follow_up=follow_ups.may_raise(actor, order), follow_up_processes=follow_ups.PROCESSES,
     )
 
 
@@ -156,6 +157,8 @@ def _timeline(history: list[HistoryEntryPublic], names: dict, definition: Proces
                     change = data[name]
                     shown = [t(f"priority.{v}") if name == "priority" else v for v in (change.get("from"), change.get("to"))]
                     details.append((t(f"order.{name}"), f"{shown[0]} → {shown[1]}"))
+        if row.kind in ("follow_up", "origin") and data.get("number"):
+            details.append((t("rounds.number"), data["number"]))
         if row.kind == "attachment" and data.get("filename"):
             details.append((t("order.attachments"), data["filename"]))
         if row.kind == "escalation" and "level" in data:
