@@ -118,7 +118,7 @@ def test_the_admin_page_refuses_a_common_password_for_a_new_user(app, api, sessi
     admin = visitor(app, "admin")
     admin.get("/admin")
     page = admin.follow(admin.post("/admin/users", {"username": "wang", "password": "qwertyuiop", "roles": "requester"}))
-    assert "one of the most common passwords" in text_of(page.text)
+    assert "这是最常见的密码之一，请换一个。" in text_of(page.text)  # in the admin's language
     assert session.exec(select(User).where(User.username == "wang")).first() is None
 
 
