@@ -4,8 +4,10 @@ trends by device class, device and building or floor."""
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 
 from engine.places import health, locations
+from engine.storage import db as db_module
 from engine.storage.models import Asset
 from page_support import text_of, visitor
 
@@ -234,3 +236,22 @@ def test_the_cockpit_shows_fault_trends_by_class_device_and_building_or_floor(ap
     assert page.status_code == 200
     assert "故障趋势" in text_of(page.text) and "本部 / 住院楼 / 5F" in text_of(page.text)
     assert f'href="/assets/{hospital["lift"]}"' in page.text
+
+
+def test_the_health_file_takes_the_same_queries_however_many_work_orders(api, hospital, test_clock, db_url):
+    def queries() -> int:
+        seen = []
+        engine = db_module.get_engine(db_url)
+        record = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            health_file(api, hospital["lift"])
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return len(seen)
+
+    repair(api, test_clock, hospital["lift"], "2026-09-07T09:00:00", "2026-09-07T10:00:00")
+    few = queries()
+    for day in range(8, 14):
+        repair(api, test_clock, hospital["lift"], f"2026-09-{day:02d}T09:00:00", f"2026-09-{day:02d}T10:00:00")
+    assert queries() == few

@@ -222,7 +222,10 @@ def check_repeat_fault(session: Session, order: WorkOrder, now: datetime, rule: 
     of this same run of failures already. In the caller's transaction."""
     if order.process != REPAIR or order.asset_id is None:
         return
-    asset = session.get(Asset, order.asset_id)
+    # Two reports at once on PostgreSQL: the second waits here and sees the first's flag. NO KEY UPDATE (not
+    # UPDATE): both already hold the KEY SHARE lock their work order's reference to the device took.
+    asset = session.exec(select(Asset).where(Asset.id == order.asset_id).with_for_update(key_share=True)
+                         .execution_options(populate_existing=True)).one()
     since = asset.repeat_fault_at
     earliest = min(now, since or now) - rule.within
     times = sorted(session.exec(select(WorkOrder.created_at).where(
