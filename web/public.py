@@ -370,8 +370,43 @@ class MonthFiguresPublic(FiguresPublic):
     month: str = Field(description="YYYY-MM, local time")
 
 
+class TrendLinePublic(Public):
+    id: int | None = Field(description="the device's or place's id; none for a device class")
+    name: str
+    counts: list[int] = Field(description="failures in each month of `months`")
+    total: int
+
+
+class DeviceFailuresPublic(Public):
+    asset_id: int
+    name: str
+    asset_class: str
+    failures: int
+
+
+class DeviceRepairTimePublic(Public):
+    asset_id: int
+    name: str
+    asset_class: str
+    repaired: int
+    mttr_hours: float = Field(description="mean calendar time from report to repair")
+
+
+class FaultTrendsPublic(Public):
+    """Failures (repair work orders not cancelled) month by month: engine/reports/fault_trends.py."""
+
+    level: Literal["building", "floor"]
+    months: list[str]
+    by_class: list[TrendLinePublic]
+    by_asset: list[TrendLinePublic]
+    by_location: list[TrendLinePublic]
+    most_failures: list[DeviceFailuresPublic]
+    longest_repairs: list[DeviceRepairTimePublic]
+
+
 class DashboardPublic(FiguresPublic):
     by_month: list[MonthFiguresPublic]
+    fault_trends: FaultTrendsPublic
 
 
 # --- notifications -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from engine.notify.notifications import notify
 from engine.notify.progress import tell_reporter
 from engine.orders import visibility as permissions
 from engine.people.users import Actor, department_named
-from engine.places import assets, locations
+from engine.places import assets, health, locations
 from engine.published import definitions
 from engine.sla import autoconfirm, lateness, timers as sla
 from engine.storage import unit_of_work
@@ -115,6 +115,7 @@ def create(
     autoconfirm.on_enter(session, order, definition, now=now, left=order.state)
     _dispatch().apply(session, order, compiled, routed, now)
     session.flush()
+    health.check_repeat_fault(session, order, now)  # a device failing again and again: tell the supervisors
     return order
 
 

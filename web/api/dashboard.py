@@ -1,10 +1,11 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from engine.errors import Invalid
 from engine.reports import periods
 from engine.reports.dashboard import Scope, figures
+from engine.reports.fault_trends import fault_trends
 from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import DashboardPublic, errors
 
@@ -21,11 +22,16 @@ def dashboard(
     end: Annotated[str | None, Query(alias="to", max_length=40,
                                      description="a day (included) or a time with a zone (excluded)")] = None,
     department: Text = None, process: Text = None, team: Text = None,
+    level: Annotated[Literal["building", "floor"], Query(description="the tree's level fault trends group places at")]
+    = "building",
 ) -> DashboardPublic:
     """The cockpit's figures for the work orders created in the period, and `by_month`: the same for
-    each month of the period (the last 12 months when `from` is not given)."""
+    each month of the period (the last 12 months when `from` is not given); `fault_trends`: failures
+    month by month by device class, device and place at `level`."""
     scope = Scope(start=periods.bound(start, name="from"), end=periods.bound(end, name="to", end=True),
                   department=department, process=process, team=team)
     if scope.start and scope.end and scope.end <= scope.start:
         raise Invalid("'to' must come after 'from'", [{"field": "to", "message": "before 'from'"}])
-    return figures(session, actor, scope, clock.now(), monthly=True)
+    now = clock.now()
+    return {**figures(session, actor, scope, now, monthly=True),
+            "fault_trends": fault_trends(session, actor, scope, now, level=level)}

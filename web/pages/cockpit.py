@@ -5,7 +5,7 @@ so a chart never disagrees with the API; the Excel export is engine.reports.work
 workbook of the month, as `houqin report` writes it.
 """
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,6 +17,7 @@ from engine.people import directory
 from engine.published import definitions
 from engine.reports import periods, workbook as report
 from engine.reports.dashboard import Scope, figures
+from engine.reports.fault_trends import fault_trends
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import charts
@@ -36,7 +37,8 @@ def first_month(now: datetime, count: int) -> datetime:
 
 @router.get("/cockpit")
 def cockpit_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep,
-                 months: Annotated[int, Query(ge=2, le=24)] = 6, department: Text = None, process: Text = None):
+                 months: Annotated[int, Query(ge=2, le=24)] = 6, department: Text = None, process: Text = None,
+                 level: Literal["building", "floor"] = "building"):
     t = Translator(language(request, actor))
     current = {row.key: definitions.compiled(session, row.key, row.version).definition
                for row in definitions.current_rows(session)}
@@ -62,12 +64,20 @@ def cockpit_page(request: Request, session: SessionDep, actor: ActorPage, clock:
     names = {p.username: p.display_name for p in directory.people(session)}
     labour = charts.bars([(names.get(row["technician"], row["technician"] or "—"), row["minutes"])
                           for row in data["labour_by_technician"]])
+    faults = fault_trends(session, actor, Scope(start=since, department=department, process=process), now, level=level)
     return render(
-        request, "cockpit.html", actor, overall=data, trend=trend, volume=volume, by_process=by_process,
+        request, "cockpit.html", actor, faults=faults, fault_charts=fault_charts(faults, t), overall=data, trend=trend, volume=volume, by_process=by_process,
         by_department=by_department, by_location=by_location, by_category=by_category, labour=labour,
         months=months, processes=titles, departments=departments, this_month=labels[-1] if labels else "",
         chosen={"department": department or "", "process": process or ""},
     )
+
+
+def fault_charts(faults: dict, t: Translator) -> dict:
+    """The devices that fail most and take longest to repair, as bars."""
+    return {"most": charts.bars([(row["name"], row["failures"]) for row in faults["most_failures"]]),
+            "longest": charts.bars([(row["name"], row["mttr_hours"]) for row in faults["longest_repairs"]],
+                                   unit=t("health.hours_unit"))}
 
 
 @router.get("/cockpit/export.xlsx")
