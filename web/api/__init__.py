@@ -6,6 +6,7 @@ from web.api import channels, sla
 from web.api import attachments, ledger
 from web.api import dispatch, inbox, teams
 from web.api import users
+from web.api import assets
 
 router = APIRouter(prefix="/api/v1")
 for module in (auth, processes, workorders, dashboard, notifications, sla, channels):
@@ -16,3 +17,4 @@ router.include_router(inbox.router)  # what waits for each person
 for module in (dispatch, teams):  # routing by the process's rules, teams and their rotas
     router.include_router(module.router)
 router.include_router(users.router)  # an administrator's password resets
+router.include_router(assets.router)  # the equipment register; before any /assets/{id} route, which would take its paths
