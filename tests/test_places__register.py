@@ -199,3 +199,25 @@ def test_a_bad_equipment_file_names_its_line(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert f"{path}:3:" in out and "declared twice" in out and "teleport" in out
     assert houqin(["equipment", "check", "definitions/equipment.yaml"]) == 0
+
+
+def test_the_register_page_lists_adds_and_imports_in_the_readers_language(app, hospital):
+    from page_support import text_of, visitor
+
+    keeper = visitor(app, "keeper")
+    assert "/assets" in keeper.get("/submit").text  # in the menu
+    added = keeper.follow(keeper.post("/assets", {"asset_no": "EL-2", "name": "2号电梯", "asset_class": "elevator",
+                                                  "location_code": "ZY-2F", "team": "电梯班"}))
+    page = text_of(added.text)
+    assert "EL-2" in page and "电梯" in page and "本部 / 住院楼 / 2F" in page
+    assert 'href="/assets/' in added.text  # the device's own page
+    refused = text_of(keeper.follow(keeper.post("/assets", {"asset_no": "EL-2", "name": "again",
+                                                            "asset_class": "elevator"})).text)
+    assert "already in the register" in refused
+    imported = keeper.follow(keeper.post("/assets/import", files={"file": ("a.xlsx", sheet(device_rows(3)), XLSX)}))
+    assert "3" in text_of(imported.text) and "DEV-0002" in imported.text
+    keeper.post("/language", {"language": "en"})
+    english = text_of(keeper.get("/assets", params={"asset_class": "elevator"}).text)
+    assert "Equipment register" in english and "Elevator" in english and "DEV-0001" not in english
+    nurse = visitor(app, "nurse")
+    assert nurse.get("/assets").status_code == 403

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import HouqinError, NotFound
 from web.pages import account, admin, cockpit, designer, inbox, orders, queues, rotas, submit
+from web.pages import assets
 from web.pages.common import CsrfRejected, PageForbidden, PasswordChangeRequired, SignInRequired, redirect, render
 from web.ratelimit import LoginLimiter
 from web.session import ApiCsrfMiddleware, LazySessionMiddleware
@@ -33,6 +34,7 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (account, inbox, submit, orders, queues, designer, cockpit, admin, rotas):
         app.include_router(module.router)
+    app.include_router(assets.router)  # the equipment register
     api_error = app.exception_handlers.get(HouqinError)
     api_http_error = app.exception_handlers.get(StarletteHTTPException)
 
