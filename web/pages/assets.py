@@ -30,7 +30,8 @@ def _query(request: Request) -> dict[str, str]:
 @router.get("/assets")
 def register_page(request: Request, session: SessionDep, actor: ActorPage):
     query = _query(request)
-    page = max(1, int(request.query_params.get("page", "1"))) if request.query_params.get("page", "1").isdigit() else 1
+    given = request.query_params.get("page", "1")
+    page = min(max(1, int(given)), 100_000) if given.isdigit() and len(given) < 7 else 1
     location_id = int(query["location_id"]) if query["location_id"].isdigit() and int(query["location_id"]) < 2**31 else None
     filters = assets.Filters(asset_class=query["asset_class"] or None, status=query["status"] or None,
                              location_id=location_id, team=query["team"] or None, q=query["q"] or None)
@@ -40,7 +41,7 @@ def register_page(request: Request, session: SessionDep, actor: ActorPage):
                           .where(Location.depth <= 2).order_by(Location.path).limit(500)).all()
     return render(request, "assets.html", actor, devices=assets.present(session, devices), total=total, page=page,
                   pages=max(1, ceil(total / PAGE)), query=query, location_id=location_id, places=places,
-                  equipment=classes.current(), statuses=assets.STATUSES, status_labels=assets.STATUS_LABELS,
+                  equipment=classes.current(), statuses=assets.STATUSES,
                   columns=assets.COLUMNS, filtered=urlencode(chosen))
 
 
