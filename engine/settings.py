@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"  # the hospital's: work order numbers carry the local year
     calendars: Path | None = None    # default: <definitions>/calendars.yaml
     schedules: Path | None = None    # default: <definitions>/schedules.yaml
+    equipment: Path | None = None    # the register's device classes; default: <definitions>/equipment.yaml
     attachments_dir: Path | None = None  # default: <data_dir>/attachments
     max_attachment_mb: float = 10.0
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # a JSON or form body (uploads have the limit above)
@@ -95,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def schedules_path(self) -> Path:
         return self.schedules or self.definitions / "schedules.yaml"
+
+    @property
+    def equipment_path(self) -> Path:
+        return self.equipment or self.definitions / "equipment.yaml"
 
     @property
     def attachments_path(self) -> Path:

@@ -225,6 +225,9 @@ def test_a_round_that_finds_a_fault_raises_the_repair_about_its_device_and_place
     assert {o["origin_id"] for o in listed} == {None, round_["id"]}
     assert len(api.as_("desk").get(f"/api/v1/workorders/{round_['id']}").json()["follow_ups"]) == 2
 
+    unsorted = follow_up(api, "desk", round_["id"], fields={})  # the device's class says what kind of fault
+    assert unsorted.status_code == 201 and unsorted.json()["fields"]["category"] == "elevator", unsorted.text
+
 
 def test_only_the_rounds_worker_a_dispatcher_or_a_supervisor_raise_a_follow_up(api, session, round_):
     before = session.exec(select(func.count()).select_from(WorkOrder)).one()
@@ -232,7 +235,7 @@ def test_only_the_rounds_worker_a_dispatcher_or_a_supervisor_raise_a_follow_up(a
         assert follow_up(api, who, round_["id"]).status_code == 403
     assert follow_up(api, "nurse", round_["id"]).status_code == 404  # another department's work: not there for her
     assert follow_up(api, "desk", 999999).status_code == 404
-    bad = [{"process": "complaint"}, {"title": ""}, {"fields": {"category": "teleport"}}, {"fields": {}},
+    bad = [{"process": "complaint"}, {"title": ""}, {"fields": {"category": "teleport"}},
            {"process": "hazard", "fields": {"category": "fire"}}, {"priority": "someday"}, {"surprise": 1}]
     for body in bad:
         response = follow_up(api, "lift_tech", round_["id"], **body)

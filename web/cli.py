@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
                   "HOUQIN_SCHEDULES or definitions/schedules.yaml", _schedules_check, db=False)
     _file_command(schedules, "publish", "publish the schedule file as a new version if it changed",
                   "HOUQIN_SCHEDULES or definitions/schedules.yaml", _schedules_publish)
+    equipment = commands.add_parser("equipment", help="the equipment register's device classes").add_subparsers()
+    _file_command(equipment, "check", "check the equipment file; prints file:line:col: message",
+                  "HOUQIN_EQUIPMENT or definitions/equipment.yaml", _equipment_check, db=False)
     calendars = commands.add_parser("calendars", help="business calendars").add_subparsers()
     _file_command(calendars, "publish", "publish the calendars file as a new version if it changed "
                   "(running timers stay on theirs; see `sla recompute`)",
@@ -346,7 +349,7 @@ def _schedules_check(args) -> int:
 
     from engine import settings
     from engine.orders import recurring
-    from engine.published.definitions import calendar_names
+    from engine.published.definitions import DATA_FILES, calendar_names
     from workflows import load_file
     from workflows.schedules import load_schedule
 
@@ -355,13 +358,37 @@ def _schedules_check(args) -> int:
 
     def check():
         processes = {d.key: d for d in (load_file(f, calendars) for f in sorted(settings.definitions_dir().glob("*.yaml"))
-                                        if f.stem not in ("calendars", "schedules"))}
+                                        if f.stem not in DATA_FILES)}
         return load_schedule(path.read_text(encoding="utf-8"), str(path), calendars=calendars, processes=processes)
 
     schedule = _read_schedule(path, check, problems_to=sys.stdout)
     if schedule is None:
         return 1
     print(f"{path}: ok, {len(schedule.rules)} rules")
+    return 0
+
+
+def _equipment_check(args) -> int:
+    """Each class's category checked against the `category` choices of the process files in definitions/."""
+    from pathlib import Path
+
+    from engine import settings
+    from engine.places import classes
+    from engine.published.definitions import DATA_FILES, calendar_names
+    from workflows import DefinitionError, load_file
+    from workflows.equipment import categories_of, load_file as load_equipment
+
+    path = Path(args.file) if args.file else classes.equipment_path()
+    try:
+        calendars = calendar_names()
+        processes = [load_file(f, calendars) for f in sorted(settings.definitions_dir().glob("*.yaml"))
+                     if f.stem not in DATA_FILES]
+        equipment = load_equipment(path, categories=categories_of(processes))
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return 1
+    print(f"{path}: ok, {len(equipment.classes)} classes")
     return 0
 
 

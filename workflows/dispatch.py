@@ -23,10 +23,14 @@ routing drives, so nothing about a particular process is known in Python:
           accept_within: 10m   # on the team's calendar
       default: {strategy: manual}
 
-`when` keys are `priority`, `department` (names), `location` (prefixes) and any
-declared field (its values). Like everything in the language this module knows
+`when` keys are `priority`, `department` (names), `location` (prefixes),
+`asset_class` (the classes of definitions/equipment.yaml, for a work order about a
+device) and any declared field (its values). `team: asset` sends the work to the
+device's own team (its team in the register): such a rule holds only for a work
+order about a device that has a team, so the next rule serves the others. Like everything in the language this module knows
 nothing of the database: teams are names, checked when a work order is routed.
 """
+import re
 from typing import Literal
 
 from pydantic import field_validator
@@ -37,7 +41,8 @@ from workflows.schema import PRIORITIES, Strict, _duration
 STRATEGIES = ("offer", "pool", "manual")
 PICKS = ("least_loaded", "round_robin")
 # `when` keys that are not the process's fields.
-MATCH_BUILTINS = ("priority", "department", "location")
+MATCH_BUILTINS = ("priority", "department", "location", "asset_class")
+ASSET_TEAM = "asset"  # `team: asset`: the team the device's register entry names
 DEFAULT_ACCEPT_WITHIN = Duration(minutes=10)
 
 
@@ -66,7 +71,10 @@ class DispatchRule(Strict):
         return self.name or (f"rule {index + 1}" if index is not None else "default")
 
     def matches(self, facts: dict) -> bool:
-        """`facts`: the work order's fields with `priority`, `department` (a name) and `location` over them."""
+        """`facts`: the work order's fields with `priority`, `department` (a name), `location`, and for a device
+        `asset_class` and `asset_team` (its team's name) over them."""
+        if self.team == ASSET_TEAM and not facts.get("asset_team"):
+            return False
         for key, allowed in self.when.items():
             value = facts.get(key)
             if key == "location":
@@ -150,6 +158,10 @@ def check_dispatch(definition, report) -> None:
     for index, rule in enumerate(spec.rules):
         _check_rule(definition, spec, rule, ("dispatch", "rules", index), report)
     _check_rule(definition, spec, spec.default, ("dispatch", "default"), report)
+    if spec.default.team == ASSET_TEAM:
+        report(("dispatch", "default", "team"), "dispatch.default serves work orders with no device too: it cannot "
+                                                "send to the device's team ('team: asset'); name a team, or put "
+                                                "'team: asset' in a rule")
     if spec.default.when:
         report(("dispatch", "default", "when"), "dispatch.default applies when no rule does: it takes no 'when'")
 
@@ -161,6 +173,11 @@ def _check_rule(definition, spec: DispatchSpec, rule: DispatchRule, path: tuple,
             for i, value in enumerate(values):
                 if value not in PRIORITIES:
                     report((*where, i), f"unknown priority '{value}': use one of {', '.join(PRIORITIES)}")
+        elif key == "asset_class":
+            for i, value in enumerate(values):
+                if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", str(value)):
+                    report((*where, i), f"'{value}' is not a device class: write a class's value from "
+                                        "definitions/equipment.yaml, e.g. elevator")
         elif key in MATCH_BUILTINS:
             continue
         elif key not in definition.fields:

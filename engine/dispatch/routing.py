@@ -21,9 +21,9 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from engine.dispatch import offers, rotas
-from engine.storage.models import Department, History, Team, TeamMember, User, WorkOrder
+from engine.storage.models import Asset, Department, History, Team, TeamMember, User, WorkOrder
 from engine.notify.notifications import notify
-from workflows.dispatch import DispatchRule, DispatchSpec
+from workflows.dispatch import ASSET_TEAM, DispatchRule, DispatchSpec
 from workflows.machine import CompiledProcess
 from workflows.schema import ProcessDefinition
 
@@ -77,17 +77,23 @@ class Routing:
 
 # --- deciding --------------------------------------------------------------------------------------
 
-def facts(session: Session, *, priority: str, department_id: int | None, location: str, fields: dict) -> dict:
-    """What rules match on: the fields, with priority, the department's name and the location over them."""
+def facts(session: Session, *, priority: str, department_id: int | None, location: str, fields: dict,
+          asset_id: int | None = None) -> dict:
+    """What rules match on: the fields, with priority, the department's name, the location and the device's
+    class and team (by name) over them."""
     department = session.get(Department, department_id).name if department_id is not None else None
-    return {**fields, "priority": priority, "department": department, "location": location or ""}
+    asset = session.get(Asset, asset_id) if asset_id is not None else None
+    team = session.get(Team, asset.team_id) if asset is not None and asset.team_id is not None else None
+    return {**fields, "priority": priority, "department": department, "location": location or "",
+            "asset_class": asset.asset_class if asset else None, "asset_team": team.name if team else None}
 
 
 def decide(session: Session, spec: DispatchSpec, facts_: dict, now: datetime, *,
            exclude: frozenset[int] = frozenset()) -> Routing:
     index, rule = spec.choose(facts_)
     label = rule.label(index)
-    decision = Routing(rule=label, strategy=rule.strategy, team=rule.team, rule_spec=rule)
+    team_name = facts_.get("asset_team") if rule.team == ASSET_TEAM else rule.team  # the device's own team
+    decision = Routing(rule=label, strategy=rule.strategy, team=team_name, rule_spec=rule)
     if rule.strategy == "manual" or not rule.team:
         decision.waits_for = "dispatcher"
         decision.reason_zh, decision.reason_en = f"规则「{label}」：由调度员派单", f"rule '{label}': the dispatcher decides"
@@ -97,8 +103,8 @@ def decide(session: Session, spec: DispatchSpec, facts_: dict, now: datetime, *,
     team = _team_into(session, decision)
     if team is None:
         decision.waits_for = "dispatcher"
-        decision.reason_zh = f"规则「{label}」：班组「{rule.team}」不存在，转调度员"
-        decision.reason_en = f"rule '{label}': there is no team '{rule.team}'; left to the dispatcher"
+        decision.reason_zh = f"规则「{label}」：班组「{decision.team}」不存在，转调度员"
+        decision.reason_en = f"rule '{label}': there is no team '{decision.team}'; left to the dispatcher"
         return decision
     roster = rotas.on_duty_roster(session, team.id, now)
     able = [(user_id, shift) for user_id, shift, skills in roster
@@ -209,7 +215,8 @@ def plan(session: Session, compiled: CompiledProcess, order: WorkOrder, now: dat
     if not routes_here(definition, order):
         return None
     decision = decide(session, definition.dispatch, facts(session, priority=order.priority,
-                      department_id=order.department_id, location=order.location, fields=order.fields),
+                      department_id=order.department_id, location=order.location, fields=order.fields,
+                      asset_id=order.asset_id),
                       now, exclude=frozenset(declined_by(session, order.id)) if order.id else frozenset())
     if order.team_id != decision.team_id:
         order.team_id = decision.team_id

@@ -22,11 +22,11 @@ from engine.notify.notifications import notify
 from engine.notify.progress import tell_reporter
 from engine.orders import visibility as permissions
 from engine.people.users import Actor, department_named
-from engine.places import assets, health, locations
+from engine.places import assets, classes, health, locations
 from engine.published import definitions
 from engine.sla import autoconfirm, lateness, timers as sla
 from engine.storage import unit_of_work
-from engine.storage.models import Counter, Department, History, User, WorkOrder
+from engine.storage.models import Asset, Counter, Department, History, User, WorkOrder
 from workflows.authority import LastDone, Transition
 from workflows.fields import size_problems
 from workflows.machine import CompiledProcess
@@ -83,7 +83,7 @@ def create(
         raise Invalid(f"unknown process '{process}': use one of {known}", [{"field": "process", "message": "unknown process"}])
     compiled = definitions.compiled(session, process, stored.version)
     definition = compiled.definition
-    values, field_errors = compiled.creation_fields.clean(fields or {})
+    values, field_errors = compiled.creation_fields.clean(_device_category(session, definition, fields or {}, asset_id))
     errors = _basic_problems(title, priority) + field_errors + size_problems({}, values)
     place_errors, location_id = _place_problems(session, location_id, asset_id)
     errors += place_errors
@@ -117,6 +117,22 @@ def create(
     session.flush()
     health.check_repeat_fault(session, order, now)  # a device failing again and again: tell the supervisors
     return order
+
+
+def _device_category(session: Session, definition: ProcessDefinition, fields: dict, asset_id: int | None) -> dict:
+    """A report from a device is of its class's category (definitions/equipment.yaml) when the reporter gives
+    none and the process's `category` choices include it."""
+    spec = definition.fields.get("category")
+    if asset_id is None or fields.get("category") is not None or spec is None or spec.type != "choice":
+        return fields
+    asset = session.get(Asset, asset_id) if isinstance(asset_id, int) else None
+    try:
+        kind = classes.current().get(asset.asset_class) if asset is not None else None
+    except Invalid:  # an equipment file never valid: the reporter chooses, as without a device
+        kind = None
+    if kind is None or kind.category not in (spec.choices or []):
+        return fields
+    return {**fields, "category": kind.category}
 
 
 def _place_problems(session: Session, location_id: int | None, asset_id: int | None) -> tuple[list[dict], int | None]:

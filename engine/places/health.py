@@ -20,7 +20,7 @@ The figures, precisely (`now` is the caller's clock):
   `parts` lists, counted by name; preventive rounds are the work orders of the `maintenance` process.
 
 A device is *repeat-faulting* when it has `failures` failures within `within` up to now
-(REPEAT_FAULT). When a repair filed on it raises the flag, the supervisors are told once;
+(`repeat_fault` of definitions/equipment.yaml). When a repair filed on it raises the flag, the supervisors are told once;
 `Asset.repeat_fault_at` remembers when, and they are told again only after the flag has been
 down for a while since then and is raised anew.
 """
@@ -32,8 +32,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from engine.errors import NotFound
+from engine.errors import Invalid, NotFound
 from engine.notify.notifications import notify
+from engine.places import classes
 from engine.orders import visibility
 from engine.people.users import Actor, users_with_role
 from engine.published import definitions
@@ -56,8 +57,13 @@ class RepeatFaultRule:
     within: timedelta = timedelta(days=90)
 
 
-# The rule in force. definitions/equipment.yaml (`repeat_fault: {failures: 3, within: 90d}`) will set it.
-REPEAT_FAULT = RepeatFaultRule()
+def rule_in_force() -> RepeatFaultRule:
+    """The equipment file's `repeat_fault` (definitions/equipment.yaml); the default while no valid file is read."""
+    try:
+        declared = classes.current().repeat_fault
+    except Invalid:
+        return RepeatFaultRule()
+    return RepeatFaultRule(failures=declared.failures, within=declared.span)
 
 
 # --- who may see a device -------------------------------------------------------------------------
@@ -78,10 +84,11 @@ def visible(session: Session, actor: Actor, asset_id: int) -> Asset:
 # --- the health file ------------------------------------------------------------------------------
 
 def health_file(session: Session, actor: Actor, asset_id: int, now: datetime,
-                rule: RepeatFaultRule = REPEAT_FAULT) -> dict:
+                rule: RepeatFaultRule | None = None) -> dict:
     """The device's facts, its work orders (those the actor may see, newest first) and its figures
     (over all its work orders). A constant number of queries, whatever the number of work orders."""
     asset = visible(session, actor, asset_id)
+    rule = rule or rule_in_force()
     place, department, team = session.exec(
         select(Location.full_name, Department.name, Team.name).select_from(Asset)
         .join(Location, Location.id == Asset.location_id, isouter=True)
@@ -217,11 +224,12 @@ def repeat_fault(asset: Asset, failure_times: list[datetime], now: datetime, rul
             "within_days": round(rule.within.total_seconds() / 86400, 2), "notified_at": asset.repeat_fault_at}
 
 
-def check_repeat_fault(session: Session, order: WorkOrder, now: datetime, rule: RepeatFaultRule = REPEAT_FAULT) -> None:
+def check_repeat_fault(session: Session, order: WorkOrder, now: datetime, rule: RepeatFaultRule | None = None) -> None:
     """After a repair is filed on a device: raise the flag and tell the supervisors, unless they were told
     of this same run of failures already. In the caller's transaction."""
     if order.process != REPAIR or order.asset_id is None:
         return
+    rule = rule or rule_in_force()
     # Two reports at once on PostgreSQL: the second waits here and sees the first's flag. NO KEY UPDATE (not
     # UPDATE): both already hold the KEY SHARE lock their work order's reference to the device took.
     asset = session.exec(select(Asset).where(Asset.id == order.asset_id).with_for_update(key_share=True)

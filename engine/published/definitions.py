@@ -19,6 +19,8 @@ from engine.storage.models import Definition
 from workflows import ProcessDefinition, load_definition
 from workflows.machine import CompiledProcess
 
+# Files in definitions/ that are data of their own, not processes.
+DATA_FILES = ("calendars", "schedules", "equipment")
 _compiled: dict[tuple[str, str, int], CompiledProcess] = {}
 _by_text: dict[str, CompiledProcess] = {}  # by checksum
 
@@ -69,7 +71,7 @@ def publish_directory(session: Session, directory: Path | None = None, *, now: d
         row, new = calendar.publish_file(session, calendars_file, now=now)
         created += [row] if new else []
     for path in sorted(directory.glob("*.yaml")):
-        if path.stem in ("calendars", "schedules"):
+        if path.stem in DATA_FILES:
             continue
         row, new = publish(session, path.read_text(encoding="utf-8"), file=str(path), now=now)
         if new:

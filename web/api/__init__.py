@@ -6,7 +6,7 @@ from web.api import channels, sla
 from web.api import attachments, ledger
 from web.api import dispatch, inbox, teams
 from web.api import users
-from web.api import asset_health, follow_ups, labels, locations
+from web.api import asset_health, assets, follow_ups, labels, locations
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(labels.router)  # first: /assets/labels.pdf before any /assets/{asset_id}
@@ -20,4 +20,5 @@ for module in (dispatch, teams):  # routing by the process's rules, teams and th
 router.include_router(users.router)  # an administrator's password resets
 router.include_router(locations.router)  # the location tree (位置)
 router.include_router(follow_ups.router)  # a round that finds a problem raises the repair or hazard
+router.include_router(assets.router)  # the equipment register; before any /assets/{id} route, which would take its paths
 router.include_router(asset_health.router)  # last: fixed names under /assets/ (import, labels.pdf) match first

@@ -44,6 +44,7 @@ MENU = [
     ("/cockpit", "nav.cockpit", frozenset({"supervisor", "leader", "admin", "dept_head", "dispatcher"})),
     ("/designer", "nav.designer", frozenset({"designer", "admin"})),
     ("/admin", "nav.admin", frozenset({"admin"})),
+    ("/assets", "assets.nav", frozenset({"logistics", "admin"})),
     ("/notifications", "nav.notifications", None),
 ]
 PAGE_ROLES = {path: roles for path, _, roles in MENU}
