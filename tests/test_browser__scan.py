@@ -1,5 +1,6 @@
 """Scan to report on a phone, in a real browser: a device's QR code opens the sign-in page, then the
-repair form with the device and its place filled in; the report's page names both."""
+repair form with the device and its place filled in; the report's page names both, and the device's
+health file lists the report."""
 from datetime import datetime, timezone
 
 import pytest
@@ -17,8 +18,9 @@ def test_a_nurse_scans_the_lift_signs_in_and_reports_it(browser, server, make_us
     make_user("nurse", "requester", department="心内科")
     campus = locations.add(session, code="HQ", name="本部", kind="campus")
     ward = locations.add(session, code="ZY", name="住院楼", kind="building", parent=campus)
-    session.add(Asset(asset_no="EL-001", name="1号电梯", asset_class="elevator", location_id=ward.id,
-                      created_at=datetime(2026, 1, 5, tzinfo=timezone.utc)))
+    lift = Asset(asset_no="EL-001", name="1号电梯", asset_class="elevator", location_id=ward.id,
+                 created_at=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    session.add(lift)
     session.commit()
 
     nurse = journeys.Person(browser, server, "nurse", journeys.PHONE)
@@ -38,4 +40,9 @@ def test_a_nurse_scans_the_lift_signs_in_and_reports_it(browser, server, make_us
     expect(facts).to_contain_text("EL-001 1号电梯")
     expect(facts).to_contain_text("本部 / 住院楼")
     nurse.shoot("scan-order")
+    page.click("a.device-link")  # the device's health file (设备健康档案)
+    page.wait_for_url(f"**/assets/{lift.id}")
+    expect(page.locator("main")).to_contain_text("电梯门关不上")
+    expect(page.locator("main")).to_contain_text("EL-001")
+    nurse.shoot("asset-health")
     nurse.close()
