@@ -61,3 +61,15 @@ def full_names(session: Session, ids: set) -> dict[int, str]:
     if not ids:
         return {}
     return dict(session.exec(select(Location.id, Location.full_name).where(Location.id.in_(ids))).all())
+
+
+def upper_levels(session: Session, deepest: int = 2) -> list[tuple[int, str, str]]:
+    """(id, code, full name) of the campuses, buildings and floors (depth 0-2), in tree order: what a
+    report's figures are narrowed to."""
+    rows = session.exec(select(Location.id, Location.code, Location.full_name, Location.path)
+                        .where(Location.active == True, Location.depth <= deepest)).all()  # noqa: E712
+    return [(node_id, code, name) for node_id, code, name, _ in sorted(rows, key=lambda row: _path_key(row[3]))]
+
+
+def _path_key(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part]

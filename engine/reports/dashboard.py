@@ -26,7 +26,7 @@ from engine.people.users import Actor
 from engine.published import definitions
 from engine.reports import periods
 from engine.sla import lateness
-from engine.storage.models import Department, Escalation, Feedback, History, SlaTimer, Team, User, WorkOrder
+from engine.storage.models import Department, Escalation, Feedback, History, Location, SlaTimer, Team, User, WorkOrder
 from workflows.schema import ProcessDefinition
 
 TOP = 10
@@ -41,6 +41,7 @@ class Scope:
     department: str | None = None
     process: str | None = None
     team: str | None = None
+    location_id: int | None = None  # a place of the tree, and everything under it
 
 
 def _in_scope(actor: Actor | None, scope: Scope):
@@ -65,6 +66,9 @@ def _in_scope(actor: Actor | None, scope: Scope):
                           .scalar_subquery())
     if scope.team:
         conditions.append(WorkOrder.team_id == select(Team.id).where(Team.name == scope.team).scalar_subquery())
+    if scope.location_id:  # an unknown place gives a NULL prefix, which matches nothing
+        prefix = select(Location.path).where(Location.id == scope.location_id).scalar_subquery()
+        conditions.append(WorkOrder.location_id.in_(select(Location.id).where(Location.path.startswith(prefix))))
     return and_(true(), *conditions)
 
 
@@ -351,9 +355,12 @@ def _top_categories(session: Session, in_scope, processes: dict[str, ProcessDefi
 
 
 def _top_locations(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
-    """Where faults were reported most (work orders of the processes that declare a fault field)."""
+    """Where faults were reported most (work orders of the processes that declare a fault field): by their place
+    of the tree when they name one (so "住院楼5F 512病房" and "住院楼5F 512" are one place), else by the free text."""
     faults = list(_fault_processes(processes))
+    place = func.coalesce(Location.full_name, WorkOrder.location)
     return [{"location": location, "count": count} for location, count in session.exec(
-        select(WorkOrder.location, func.count())
-        .where(in_scope, WorkOrder.process.in_(faults), WorkOrder.location != "")
-        .group_by(WorkOrder.location).order_by(func.count().desc(), WorkOrder.location).limit(TOP)).all()]
+        select(place, func.count()).select_from(WorkOrder)
+        .join(Location, Location.id == WorkOrder.location_id, isouter=True)
+        .where(in_scope, WorkOrder.process.in_(faults), or_(WorkOrder.location != "", WorkOrder.location_id.is_not(None)))
+        .group_by(place).order_by(func.count().desc(), place).limit(TOP)).all()]

@@ -6,7 +6,7 @@ from engine.errors import Invalid
 from engine.reports import periods
 from engine.reports.dashboard import Scope, figures
 from engine.reports.fault_trends import fault_trends
-from web.deps import ActorDep, ClockDep, SessionDep
+from web.deps import ROW_ID_MAX, ActorDep, ClockDep, SessionDep
 from web.public import DashboardPublic, errors
 
 router = APIRouter(tags=["dashboard"])
@@ -22,6 +22,8 @@ def dashboard(
     end: Annotated[str | None, Query(alias="to", max_length=40,
                                      description="a day (included) or a time with a zone (excluded)")] = None,
     department: Text = None, process: Text = None, team: Text = None,
+    location_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX, description="a place of the tree, with everything "
+                                              "under it (a building includes its floors and rooms)")] = None,
     level: Annotated[Literal["building", "floor"], Query(description="the tree's level fault trends group places at")]
     = "building",
 ) -> DashboardPublic:
@@ -29,7 +31,7 @@ def dashboard(
     each month of the period (the last 12 months when `from` is not given); `fault_trends`: failures
     month by month by device class, device and place at `level`."""
     scope = Scope(start=periods.bound(start, name="from"), end=periods.bound(end, name="to", end=True),
-                  department=department, process=process, team=team)
+                  department=department, process=process, team=team, location_id=location_id)
     if scope.start and scope.end and scope.end <= scope.start:
         raise Invalid("'to' must come after 'from'", [{"field": "to", "message": "before 'from'"}])
     now = clock.now()

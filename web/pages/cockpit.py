@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from engine import settings
 from engine.errors import NotFound
 from engine.people import directory
+from engine.places import locations
 from engine.published import definitions
 from engine.reports import periods, workbook as report
 from engine.reports.dashboard import Scope, figures
@@ -38,7 +39,7 @@ def first_month(now: datetime, count: int) -> datetime:
 @router.get("/cockpit")
 def cockpit_page(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep,
                  months: Annotated[int, Query(ge=2, le=24)] = 6, department: Text = None, process: Text = None,
-                 level: Literal["building", "floor"] = "building"):
+                 level: Literal["building", "floor"] = "building", place: Text = None):
     t = Translator(language(request, actor))
     current = {row.key: definitions.compiled(session, row.key, row.version).definition
                for row in definitions.current_rows(session)}
@@ -46,9 +47,12 @@ def cockpit_page(request: Request, session: SessionDep, actor: ActorPage, clock:
     process = process if process in titles else None
     departments = [d.name for d, _ in directory.departments(session)]
     department = department if department in departments else None
+    places = locations.upper_levels(session)
+    location_id = next((node_id for node_id, code, _ in places if code == place), None)
     now = clock.now()
     since = first_month(now, months)
-    data = figures(session, actor, Scope(start=since, department=department, process=process), now, monthly=True)
+    scope = Scope(start=since, department=department, process=process, location_id=location_id)
+    data = figures(session, actor, scope, now, monthly=True)
     monthly = data["by_month"]
     labels = [m["month"] for m in monthly]
     trend = charts.percent_lines(labels, {
@@ -64,12 +68,13 @@ def cockpit_page(request: Request, session: SessionDep, actor: ActorPage, clock:
     names = {p.username: p.display_name for p in directory.people(session)}
     labour = charts.bars([(names.get(row["technician"], row["technician"] or "—"), row["minutes"])
                           for row in data["labour_by_technician"]])
-    faults = fault_trends(session, actor, Scope(start=since, department=department, process=process), now, level=level)
+    faults = fault_trends(session, actor, scope, now, level=level)
     return render(
         request, "cockpit.html", actor, faults=faults, fault_charts=fault_charts(faults, t), overall=data, trend=trend, volume=volume, by_process=by_process,
         by_department=by_department, by_location=by_location, by_category=by_category, labour=labour,
         months=months, processes=titles, departments=departments, this_month=labels[-1] if labels else "",
-        chosen={"department": department or "", "process": process or ""},
+        places=places, chosen={"department": department or "", "process": process or "",
+                               "place": place if location_id else ""},
     )
 
 
