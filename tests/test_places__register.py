@@ -221,3 +221,15 @@ def test_the_register_page_lists_adds_and_imports_in_the_readers_language(app, h
     assert "Equipment register" in english and "Elevator" in english and "DEV-0001" not in english
     nurse = visitor(app, "nurse")
     assert nurse.get("/assets").status_code == 403
+
+
+def test_a_schedule_naming_a_class_the_equipment_file_lacks_is_refused_at_its_line(tmp_path, capsys):
+    shipped = Path("definitions/schedules.yaml").read_text(encoding="utf-8")
+    assert "assets: {class: elevator}" in shipped
+    path = tmp_path / "schedules.yaml"
+    path.write_text(shipped.replace("assets: {class: elevator}", "assets: {class: elevatr}"), encoding="utf-8")
+    assert houqin(["schedules", "check", str(path)]) == 1
+    line = next(n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "elevatr" in text)
+    out = capsys.readouterr().out
+    assert f"{path}:{line}:" in out and "elevatr" in out and "elevator" in out
+    assert houqin(["schedules", "check", "definitions/schedules.yaml"]) == 0

@@ -349,6 +349,7 @@ def _schedules_check(args) -> int:
 
     from engine import settings
     from engine.orders import recurring
+    from engine.places import classes
     from engine.published.definitions import DATA_FILES, calendar_names
     from workflows import load_file
     from workflows.schedules import load_schedule
@@ -359,7 +360,8 @@ def _schedules_check(args) -> int:
     def check():
         processes = {d.key: d for d in (load_file(f, calendars) for f in sorted(settings.definitions_dir().glob("*.yaml"))
                                         if f.stem not in DATA_FILES)}
-        return load_schedule(path.read_text(encoding="utf-8"), str(path), calendars=calendars, processes=processes)
+        return load_schedule(path.read_text(encoding="utf-8"), str(path), calendars=calendars, processes=processes,
+                             asset_classes=classes.known_values())
 
     schedule = _read_schedule(path, check, problems_to=sys.stdout)
     if schedule is None:

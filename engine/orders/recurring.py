@@ -42,8 +42,8 @@ from engine import settings
 from engine.errors import HouqinError, Invalid
 from engine.orders import workorders
 from engine.people.users import actor_for, add_user, department_named
+from engine.places import classes, locations
 from engine.published import definitions, versions
-from engine.places import locations
 from engine.sla import calendar
 from engine.storage.models import Asset, History, Location, RecurringRun, User, WorkOrder
 from engine.storage.unit_of_work import unit_of_work
@@ -65,7 +65,8 @@ def check(session: Session, text: str, file: str = "<schedule>") -> Schedule:
     """`text` checked against the calendars and the processes published now; raises DefinitionError."""
     current = {row.key: definitions.compiled(session, row.key, row.version).definition
                for row in definitions.current_rows(session)}
-    return load_schedule(text, file, calendars=calendar.names(session), processes=current)
+    return load_schedule(text, file, calendars=calendar.names(session), processes=current,
+                         asset_classes=classes.known_values())
 
 
 def publish(session: Session, text: str, file: str = "<schedule>", *, now: datetime, actor_id: int | None = None):

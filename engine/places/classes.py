@@ -41,3 +41,13 @@ def current() -> Equipment:
         return known[1]
     _read[path] = (mark, equipment)
     return equipment
+
+
+def known_values() -> set[str] | None:
+    """The class values other files may name (a schedule's `assets.class`); None, so nothing is checked
+    against them, while no valid equipment file is read."""
+    try:
+        equipment = current()
+    except Invalid:
+        return None
+    return {item.value for item in equipment.classes} or None
