@@ -80,7 +80,7 @@ class AssetHealthPublic(Public):
     work_orders: list[AssetOrderPublic]
 
 
-@router.get("/assets/{asset_id}", responses=errors(401, 404, 422))
+@router.get("/assets/{asset_id:int}", responses=errors(401, 404, 422))  # a number: /assets/import is not one
 def asset_health(asset_id: AssetId, session: SessionDep, actor: ActorDep, clock: ClockDep) -> AssetHealthPublic:
     """The device's health file. Logistics staff see every device, clinical users their department's
     and the shared ones (404 for another's)."""
