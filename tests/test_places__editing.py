@@ -159,3 +159,43 @@ def test_only_managers_change_the_register_and_only_admins_the_tree(api, hospita
     assert api.as_("keeper").patch(f"/api/v1/locations/{hospital['room']}", json={"name": "x"}).status_code == 403
     assert api.as_("boss").patch("/api/v1/locations/99999", json={"name": "x"}).status_code == 404
     assert _status(api, hospital["pump"]) == "in_service"
+
+
+# --- the pages ---------------------------------------------------------------------------------------
+
+def test_logistics_moves_and_retires_a_device_from_its_page(app, api, hospital):
+    keeper = visitor(app, "keeper")
+    page = keeper.get(f"/assets/{hospital['pump']}")
+    assert "修改台账" in text_of(page.text) and 'name="location_code"' in page.text
+    form = {"status": "retired", "location_code": "MZ", "team": "设备科", "department": "", "name": "输液泵",
+            "asset_class": "infusion_pump", "model": "", "manufacturer": "", "supplier": "", "contractor": "",
+            "commissioned_on": "", "warranty_end": ""}
+    shown = text_of(keeper.follow(keeper.post(f"/assets/{hospital['pump']}/edit", form)).text)
+    assert "已保存：位置、班组、状态" in shown and "本部 / 门诊楼" in shown
+    device = api.as_("keeper").get(f"/api/v1/assets/{hospital['pump']}").json()
+    assert device["status"] == "retired" and device["location_id"] == hospital["clinic"] and device["team"] == "设备科"
+    wrong = keeper.follow(keeper.post(f"/assets/{hospital['pump']}/edit", {**form, "warranty_end": "明年"}))
+    assert "请修改后重试： 保修截止: warranty_end '明年' is not a date" in text_of(wrong.text).replace("&#39;", "'")
+    assert api.as_("keeper").get(f"/api/v1/assets/{hospital['pump']}").json()["warranty_end"] is None
+
+
+def test_a_technician_reads_a_devices_page_without_the_form_and_may_not_post_it(app, api, hospital):
+    tech = visitor(app, "tech")
+    assert 'action="/assets/' not in tech.get(f"/assets/{hospital['pump']}").text
+    assert tech.post(f"/assets/{hospital['pump']}/edit", {"status": "retired"}).status_code == 403
+    assert _status(api, hospital["pump"]) == "in_service"
+
+
+def test_an_admin_renames_and_closes_places_on_the_tree_page(app, api, hospital):
+    boss = visitor(app, "boss")
+    renamed = boss.follow(boss.post(f"/admin/locations/{hospital['room']}",
+                                    {"action": "save", "name": "512抢救室", "code": "ZY-5F-512", "parent_code": ""}))
+    assert "已保存 本部 / 住院楼 / 5F / 512抢救室" in text_of(renamed.text)
+    refused = text_of(boss.follow(boss.post(f"/admin/locations/{hospital['ward']}", {"action": "close"})).text)
+    assert "不能停用：其下还有 3 个启用的位置、2 台在用设备" in refused
+    boss.post(f"/admin/locations/{hospital['spare']}", {"action": "close"})
+    page = boss.get("/admin/locations")
+    assert "已停用的位置" in text_of(page.text) and "重新启用" in page.text
+    assert "ZY-5F-513" not in {n["code"] for n in api.as_("nurse").get("/api/v1/locations").json()}
+    boss.post(f"/admin/locations/{hospital['spare']}", {"action": "open"})
+    assert "ZY-5F-513" in {n["code"] for n in api.as_("nurse").get("/api/v1/locations").json()}

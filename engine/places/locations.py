@@ -91,8 +91,8 @@ def change(session: Session, location_id: int, *, code: str | None = None, name:
     return node
 
 
-def _check_empty(session: Session, node: Location) -> None:
-    """A place is closed only when nothing is left in it: no open place under it, no device in use (two queries)."""
+def contents(session: Session, node: Location) -> tuple[int, int]:
+    """How many open places are under a node, and how many devices in use (not retired) in it: two queries."""
     from engine.storage.models import Asset
 
     under = Location.path.startswith(node.path, autoescape=True)
@@ -100,6 +100,12 @@ def _check_empty(session: Session, node: Location) -> None:
                           .where(under, Location.id != node.id, Location.active == True)).one()  # noqa: E712
     devices = session.exec(select(func.count()).select_from(Asset).where(
         Asset.status != "retired", Asset.location_id.in_(select(Location.id).where(under)))).one()
+    return places, devices
+
+
+def _check_empty(session: Session, node: Location) -> None:
+    """A place is closed only when nothing is left in it: no open place under it, no device in use."""
+    places, devices = contents(session, node)
     if places or devices:
         raise Conflict(f"{node.full_name} still has {places} open place(s) and {devices} device(s) in use under it: "
                        "close or move them first")
