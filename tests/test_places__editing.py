@@ -137,6 +137,18 @@ def test_a_place_cannot_move_under_itself_or_its_own_rooms(api, hospital):
     assert {n["code"]: n for n in api.as_("nurse").get("/api/v1/locations").json()}["ZY"]["depth"] == 1
 
 
+def test_a_move_whose_full_names_would_not_fit_is_refused(api, session, hospital):
+    long = "长" * 100
+    top = locations.add(session, code="A", name=long, kind="campus")
+    other = locations.add(session, code="B", name=long, kind="campus")
+    floor = locations.add(session, code="B-1", name=long, kind="building", parent=other)
+    locations.add(session, code="B-1-1", name=long, kind="floor", parent=floor)  # "长…长 / 长…长 / 长…长": 306
+    session.commit()
+    response = api.as_("boss").patch(f"/api/v1/locations/{other.id}", json={"parent_id": top.id})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "parent_id"
+    assert {n["code"]: n for n in api.as_("nurse").get("/api/v1/locations").json()}["B-1-1"]["depth"] == 2
+
+
 def test_a_building_with_rooms_is_not_closed_an_empty_room_is(api, app, hospital):
     old = api.new_order("nurse", location_id=hospital["spare"])
     refused = api.as_("boss").patch(f"/api/v1/locations/{hospital['ward']}", json={"active": False})

@@ -12,6 +12,7 @@ from engine.storage.models import Location
 
 KINDS = ("campus", "building", "floor", "room", "area")
 SEPARATOR = " / "
+MAX_PATH = 400  # the columns' length, of a path and of a full name
 
 
 def add(session: Session, *, code: str, name: str, kind: str, parent: Location | None = None) -> Location:
@@ -74,6 +75,11 @@ def change(session: Session, location_id: int, *, code: str | None = None, name:
         above = session.get(Location, node.parent_id)
         if above is not None and not above.active:
             problems.append({"field": "active", "message": f"reopen the place above it first ({above.full_name})"})
+    moved = parent is not KEEP and (parent.id if parent else None) != node.parent_id
+    prefixes = _prefixes(node, name or node.name, parent if moved else KEEP) \
+        if (name and name != node.name) or moved else None
+    if prefixes and not problems:
+        problems += _length_problems(session, node, prefixes)
     if problems:
         raise Invalid("; ".join(p["message"] for p in problems), problems)
     if active is False and node.active:
@@ -83,12 +89,32 @@ def change(session: Session, location_id: int, *, code: str | None = None, name:
         node.active = True
     if code:
         node.code = code
-    moved = parent is not KEEP and (parent.id if parent else None) != node.parent_id
-    if (name and name != node.name) or moved:
-        _rewrite_subtree(session, node, name or node.name, parent if moved else KEEP)
+    if prefixes:
+        _rewrite_subtree(session, node, name or node.name, parent if moved else KEEP, prefixes)
     session.add(node)
     session.flush()
     return node
+
+
+def _prefixes(node: Location, name: str, parent) -> tuple[str, str]:
+    """The node's new path and full name (what every node under it starts with)."""
+    if parent is KEEP:
+        return node.path, f"{node.full_name[: -len(node.name)]}{name}"
+    if parent is None:
+        return f"/{node.id}/", name
+    return f"{parent.path}{node.id}/", f"{parent.full_name}{SEPARATOR}{name}"
+
+
+def _length_problems(session: Session, node: Location, prefixes: tuple[str, str]) -> list[dict]:
+    """Whether the longest path and full name under the node still fit their columns (one query)."""
+    longest_path, longest_name = session.exec(
+        select(func.max(func.length(Location.path)), func.max(func.length(Location.full_name)))
+        .where(Location.path.startswith(node.path, autoescape=True))).one()
+    if (longest_path or 0) - len(node.path) + len(prefixes[0]) > MAX_PATH \
+            or (longest_name or 0) - len(node.full_name) + len(prefixes[1]) > MAX_PATH:
+        return [{"field": "parent_id" if prefixes[0] != node.path else "name",
+                 "message": "the places under it would be nested too deep, or their full names too long"}]
+    return []
 
 
 def contents(session: Session, node: Location) -> tuple[int, int]:
@@ -111,26 +137,21 @@ def _check_empty(session: Session, node: Location) -> None:
                        "close or move them first")
 
 
-def _rewrite_subtree(session: Session, node: Location, name: str, parent) -> None:
+def _rewrite_subtree(session: Session, node: Location, name: str, parent, prefixes: tuple[str, str]) -> None:
     """The node's new name and place in the tree, carried down to every node under it: one UPDATE that
     swaps the prefix of each path and full name (SQLite and PostgreSQL alike)."""
-    session.flush()
-    if parent is KEEP:
-        above_path, above_name, depth = node.path[: -len(f"{node.id}/")], node.full_name[: -len(node.name)], node.depth
-    else:
-        above_path = parent.path if parent else "/"
-        above_name = f"{parent.full_name}{SEPARATOR}" if parent else ""
-        depth = parent.depth + 1 if parent else 0
+    old_path, old_name, old_depth = node.path, node.full_name, node.depth
+    new_path, new_name = prefixes
+    if parent is not KEEP:
         node.parent_id = parent.id if parent else None
-        session.add(node)
-        session.flush()
-    old_path, old_name = node.path, node.full_name
-    new_path, new_name = f"{above_path}{node.id}/", f"{above_name}{name}"
+    session.add(node)
+    session.flush()
+    depth = old_depth if parent is KEEP else (parent.depth + 1 if parent else 0)
     session.execute(
         update(Location).where(Location.path.startswith(old_path, autoescape=True))
         .values(path=literal(new_path) + func.substr(Location.path, len(old_path) + 1),
                 full_name=literal(new_name) + func.substr(Location.full_name, len(old_name) + 1),
-                depth=Location.depth + (depth - node.depth))
+                depth=Location.depth + (depth - old_depth))
         .execution_options(synchronize_session=False))
     node.name = name
     for held in [obj for obj in session.identity_map.values() if isinstance(obj, Location)]:
