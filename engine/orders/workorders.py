@@ -116,6 +116,7 @@ def create(
     _dispatch().apply(session, order, compiled, routed, now)
     session.flush()
     health.check_repeat_fault(session, order, now)  # a device failing again and again: tell the supervisors
+    assets.follow_work(session, order)  # a repair filed: the device is under repair
     return order
 
 
@@ -362,6 +363,7 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
     order.closed = target in definition.final_states()
     order.closed_at = now if order.closed else None
     session.add(order)
+    assets.follow_work(session, order)  # the last repair closed: the device is in service again
     session.add(History(
         work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="transition", event=event,
         from_state=before, to_state=target, comment=comment or "",

@@ -8,6 +8,7 @@ rules (`_checked`) against what is read once beforehand (`_Known`), so a sheet o
 thousands of rows takes a handful of queries. Device classes are the equipment
 file's (engine.places.classes).
 """
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from io import BytesIO
@@ -18,7 +19,7 @@ from sqlmodel import Session, select
 from engine.errors import Invalid
 from engine.people.users import department_named, team_named
 from engine.places import classes, locations
-from engine.storage.models import Asset, Department, Location, Team
+from engine.storage.models import Asset, Department, Location, Team, WorkOrder
 from workflows.equipment import Equipment
 
 STATUSES = ("in_service", "under_repair", "retired")
@@ -38,6 +39,7 @@ TEXTS = {"asset_no": 64, "name": 100, "model": 100, "manufacturer": 100, "suppli
 MAX_ROWS = 20_000  # rows of one sheet: a hospital's register, with room to spare
 MAX_EXPORT = 100_000
 MAX_PAGE = 200
+log = logging.getLogger(__name__)
 
 
 def get(session: Session, asset_id: int, field: str = "asset_id") -> Asset:
@@ -200,6 +202,86 @@ def _status(value) -> str | None:
     if text in STATUSES:
         return text
     return next((key for key, names in STATUS_LABELS.items() if text in names), None)
+
+
+# --- changing --------------------------------------------------------------------------------------
+
+EDITABLE = ("name", "asset_class", "location_code", "location_id", "department", "team", "model", "manufacturer",
+            "supplier", "contractor", "commissioned_on", "warranty_end", "status")
+
+
+def change(session: Session, asset_id: int, changes: dict) -> tuple[Asset, dict]:
+    """Change a device's entry: any of EDITABLE, checked by the rules of `add`, all or nothing. A place is
+    given by code or id (None: no place); a department or team by name (made when new; empty: none). Only
+    what is changed is checked: a class since dropped from the equipment file does not block a move.
+    Returns the device and what changed, as people read it: {field: {"from": ..., "to": ...}}."""
+    device = get(session, asset_id)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise Invalid(f"these cannot be changed: {', '.join(unknown)}",
+                      [{"field": name, "message": "cannot be changed here"} for name in unknown])
+    before = present(session, [device])[0]
+    code = _text(changes.get("location_code"))
+    entry = {**before, **changes, "location_code": code}
+    problems, values = _checked(entry, _known(session, {code} if code else set(), set()))
+    problems = [p for p in problems if p["field"] in changes]
+    if "location_code" in changes or "location_id" in changes:
+        if code and changes.get("location_id") is not None:
+            problems.append({"field": "location_id", "message": "give the place by its code or by its id, not both"})
+        elif changes.get("location_id") is not None:
+            try:
+                values["location_id"] = locations.get(session, changes["location_id"]).id
+            except Invalid as exc:
+                problems += exc.errors
+        changes = {**changes, "location_id": values["location_id"]}
+    if problems:
+        raise Invalid("; ".join(p["message"] for p in problems), problems)
+    if "department" in changes:
+        values["department_id"] = _named(session, Department, {values["department"]} - {""}, department_named) \
+            .get(values["department"])
+    if "team" in changes:
+        values["team_id"] = _named(session, Team, {values["team"]} - {""}, team_named).get(values["team"])
+    stored = (set(changes) - {"location_code", "department", "team"}) | ({"department_id", "team_id"} & set(values))
+    for name in stored:
+        setattr(device, name, values[name])
+    session.add(device)
+    session.flush()
+    after = present(session, [device])[0]
+    changed = {name: {"from": before[name], "to": after[name]} for name in after if before[name] != after[name]}
+    if changed:
+        log.info("device %s changed: %s", device.asset_no, changed)
+    return device, changed
+
+
+# --- status follows the work -------------------------------------------------------------------------
+
+REPAIR = "repair"  # the process whose work orders are failures (as the health file counts them)
+
+
+def follow_work(session: Session, order) -> None:
+    """A device's status follows its repairs (a common CMMS rule): a repair open on a device in service puts
+    it under repair; when the last open repair on it closes (any final state), it is in service again. A retired
+    device stays retired. At most two queries, and none for a work order not about a device."""
+    if order.asset_id is None or order.process != REPAIR:
+        return
+    with session.no_autoflush:
+        device = session.get(Asset, order.asset_id)
+    if device is None or device.status == "retired":
+        return
+    if not order.closed:
+        if device.status == "in_service":
+            device.status = "under_repair"
+            session.add(device)
+        return
+    if device.status != "under_repair":
+        return
+    with session.no_autoflush:  # the work order is written where its version is checked, not here
+        others = session.exec(select(func.count()).select_from(WorkOrder).where(
+            WorkOrder.asset_id == device.id, WorkOrder.process == REPAIR, WorkOrder.id != order.id,
+            WorkOrder.closed == False)).one()  # noqa: E712
+    if not others:
+        device.status = "in_service"
+        session.add(device)
 
 
 # --- the sheet -------------------------------------------------------------------------------------

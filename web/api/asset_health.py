@@ -1,15 +1,16 @@
-"""A device's health file (设备健康档案): GET /api/v1/assets/{asset_id}.
+"""A device's health file (设备健康档案): GET /api/v1/assets/{asset_id}; PATCH changes its register entry.
 
 Registered last under /assets/: the routes with fixed names there (labels.pdf, import) match first.
 """
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from engine.places import health
-from web.deps import ActorDep, ClockDep, SessionDep
+from engine.places import assets, health
+from web.api.assets import MANAGERS, AssetOut, Status
+from web.deps import ActorDep, ClockDep, RowId, SessionDep, require_roles
 from web.public import Public, Timestamp, errors
 
 router = APIRouter(tags=["assets"])
@@ -85,3 +86,40 @@ def asset_health(asset_id: AssetId, session: SessionDep, actor: ActorDep, clock:
     """The device's health file. Logistics staff see every device, clinical users their department's
     and the shared ones (404 for another's)."""
     return health.health_file(session, actor, asset_id, clock.now())
+
+
+class AssetPatch(BaseModel):
+    """What to change; what is left out stays. `null` clears a place, department, team or date."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=100)
+    asset_class: str | None = Field(default=None, max_length=48, description="a class's value or label")
+    location_code: str | None = Field(default=None, max_length=64, description="the new place, by its code")
+    location_id: RowId | None = Field(default=None, description="or by its id")
+    department: str | None = Field(default=None, max_length=100, description="by name, made if new")
+    team: str | None = Field(default=None, max_length=100, description="by name, made if new")
+    model: str | None = Field(default=None, max_length=100)
+    manufacturer: str | None = Field(default=None, max_length=100)
+    supplier: str | None = Field(default=None, max_length=100)
+    contractor: str | None = Field(default=None, max_length=100)
+    commissioned_on: date | None = None
+    warranty_end: date | None = None
+    status: Status | None = Field(default=None, description="in_service, under_repair or retired")
+
+
+class AssetChanged(AssetOut):
+    changes: dict[str, dict[str, Any]] = Field(
+        description='each field changed, {"from": ..., "to": ...}, as read: the place by its full name, the team by name')
+
+
+@router.patch("/assets/{asset_id}", dependencies=[require_roles(*MANAGERS)], responses=errors(401, 403, 404, 422))
+def change_asset(asset_id: AssetId, body: AssetPatch, session: SessionDep, actor: ActorDep) -> AssetChanged:
+    """Move, retire, rename or hand a device to another team (admin, logistics). Checked by the rules of
+    adding one; any problem is a 422 naming its field, and nothing is changed."""
+    given = body.model_dump(exclude_unset=True)
+    for name in ("name", "asset_class", "status"):  # these are never empty: null is "not given"
+        if given.get(name, "") is None:
+            given.pop(name)
+    health.visible(session, actor, asset_id)  # 404 for no such device
+    device, changes = assets.change(session, asset_id, given)
+    return AssetChanged(**assets.present(session, [device])[0], changes=changes)

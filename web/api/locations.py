@@ -1,11 +1,12 @@
 """The location tree (位置): /api/v1/locations.
 
 Anyone signed in reads it (a flat list ordered by path, so a client draws the tree from it);
-admins add nodes one at a time or import a whole tree from an .xlsx or CSV file.
+admins add nodes one at a time or import a whole tree from an .xlsx or CSV file, and rename, move,
+close or reopen a node (PATCH).
 """
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_
 from sqlmodel import select
@@ -98,3 +99,39 @@ def import_locations(session: SessionDep, form: UploadDep) -> ImportPublic:
     if not isinstance(sheet, UploadFile):
         raise Invalid("send the file in the multipart field 'file'", [{"field": "file", "message": "missing"}])
     return location_sheet.import_file(session, sheet.file.read())
+
+
+class LocationPatch(BaseModel):
+    """What to change; what is left out stays."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NO_NUL)
+    code: str | None = Field(default=None, min_length=1, max_length=64, pattern=NO_NUL, description="unique")
+    parent_id: RowId | None = Field(default=None, description="move it under this node (null: make it a root)")
+    parent_code: str | None = Field(default=None, max_length=64, pattern=NO_NUL, description="or under the node of this code")
+    active: bool | None = Field(default=None, description="false closes it (409 while open places or devices in use "
+                                                          "are under it); true reopens it")
+
+
+class LocationChanged(LocationPublic):
+    active: bool
+
+
+@router.patch("/locations/{location_id}", dependencies=[require_roles("admin")], responses=errors(400, 403, 404, 409))
+def change_location(body: LocationPatch, session: SessionDep,
+                    location_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> LocationChanged:
+    """Rename, recode, move or close a place. A rename or a move carries down to every place under it
+    (their full names, as work orders show them); a closed place is offered nowhere and takes no new reports,
+    while the work orders filed there keep it."""
+    given = body.model_dump(exclude_unset=True)
+    parent = locations.KEEP
+    if given.get("parent_code"):
+        parent = session.exec(select(Location).where(Location.code == body.parent_code.strip(),
+                                                     Location.active == True)).first()  # noqa: E712
+        if parent is None or ("parent_id" in given and body.parent_id != parent.id):
+            message = f"no location has the code '{body.parent_code}'" if parent is None \
+                else "parent_code and parent_id name different locations: give one"
+            raise Invalid(message, [{"field": "parent_code", "message": message}])
+    elif "parent_id" in given:
+        parent = None if body.parent_id is None else locations.get(session, body.parent_id, "parent_id")
+    return locations.change(session, location_id, code=body.code, name=body.name, parent=parent, active=body.active)

@@ -2,11 +2,11 @@
 
 Also the place picker of the report form: the places offered, and the place a typed text names.
 """
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from sqlmodel import Session, select
 from starlette.datastructures import UploadFile
 
-from engine.errors import HouqinError, Invalid
+from engine.errors import Conflict, HouqinError, Invalid
 from engine.places import location_sheet, locations
 from engine.storage import unit_of_work
 from engine.storage.models import Location
@@ -27,10 +27,16 @@ def tree(session: Session) -> list[Location]:
                   key=lambda node: node.path)
 
 
+def closed(session: Session) -> list[Location]:
+    """The places closed, to reopen (they stay on the work orders filed there)."""
+    return sorted(session.exec(select(Location).where(Location.active == False)).all(),  # noqa: E712
+                  key=lambda node: node.path)
+
+
 def _show(request: Request, session: Session, actor, status_code: int = 200, problems: list[str] | None = None,
           values=None):
     return render(request, "locations.html", actor, status_code=status_code, nodes=tree(session), kinds=locations.KINDS,
-                  problems=problems or [], values=values or {})
+                  problems=problems or [], values=values or {}, closed=closed(session))
 
 
 @router.get(PAGE)
@@ -82,6 +88,45 @@ def import_locations(request: Request, session: SessionDep, actor: ActorPage, fo
                         if len(exc.errors) > ERRORS_SHOWN else []))
     flash(request, "ok", t("locations.imported", n=counts["created"]))
     return redirect(PAGE)
+
+
+@router.post(PAGE + "/{location_id:int}")
+def change_location(request: Request, session: SessionDep, actor: ActorPage, form: FormDep,
+                    location_id: int = Path(ge=1, le=2**31 - 1)):
+    """One node's small form: rename, recode, move (a parent's code), or close / reopen (the button pressed)."""
+    t = Translator(language(request, actor))
+    action = form.get("action")
+    name, code, parent_code = (_text(form, field, 101) or None for field in ("name", "code", "parent_code"))
+    try:
+        parent = locations.KEEP
+        if action == "save" and parent_code:
+            parent = named_code(session, parent_code)
+        node = locations.change(session, location_id, name=name if action == "save" else None,
+                                code=code if action == "save" else None, parent=parent,
+                                active={"close": False, "open": True}.get(action))
+    except Conflict:
+        unit_of_work.rollback(session)
+        node = session.get(Location, location_id)
+        places, devices = locations.contents(session, node)
+        flash(request, "error", t("locations.not_empty", name=node.full_name, places=places, devices=devices))
+        return redirect(PAGE)
+    except HouqinError as exc:
+        unit_of_work.rollback(session)
+        flash_error(request, t, exc, labels={"code": t("locations.code"), "name": t("locations.name"),
+                                             "parent_id": t("locations.parent_code"),
+                                             "parent_code": t("locations.parent_code"), "active": t("locations.close")})
+        return redirect(PAGE)
+    message = {"close": "locations.closed_one", "open": "locations.reopened"}.get(action, "locations.changed")
+    flash(request, "ok", t(message, name=node.full_name))
+    return redirect(PAGE)
+
+
+def named_code(session: Session, code: str) -> Location:
+    """The open place of a code, or a refusal naming the field."""
+    node = session.exec(select(Location).where(Location.code == code, Location.active == True)).first()  # noqa: E712
+    if node is None:
+        raise Invalid(f"no location has the code '{code}'", [{"field": "parent_code", "message": f"'{code}'?"}])
+    return node
 
 
 def said(t: Translator, error: dict) -> str:
