@@ -112,7 +112,7 @@ class AssetChanged(AssetOut):
         description='each field changed, {"from": ..., "to": ...}, as read: the place by its full name, the team by name')
 
 
-@router.patch("/assets/{asset_id}", dependencies=[require_roles(*MANAGERS)], responses=errors(401, 403, 404, 422))
+@router.patch("/assets/{asset_id:int}", dependencies=[require_roles(*MANAGERS)], responses=errors(401, 403, 404, 422))
 def change_asset(asset_id: AssetId, body: AssetPatch, session: SessionDep, actor: ActorDep) -> AssetChanged:
     """Move, retire, rename or hand a device to another team (admin, logistics). Checked by the rules of
     adding one; any problem is a 422 naming its field, and nothing is changed."""

@@ -117,7 +117,7 @@ class LocationChanged(LocationPublic):
     active: bool
 
 
-@router.patch("/locations/{location_id}", dependencies=[require_roles("admin")], responses=errors(400, 403, 404, 409))
+@router.patch("/locations/{location_id:int}", dependencies=[require_roles("admin")], responses=errors(400, 403, 404, 409))
 def change_location(body: LocationPatch, session: SessionDep,
                     location_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> LocationChanged:
     """Rename, recode, move or close a place. A rename or a move carries down to every place under it
