@@ -26,6 +26,14 @@ DEPARTMENT_SCOPE = "@department"
 FILED_BY = "reporter"
 
 PRIORITIES = ("urgent", "high", "normal", "low")
+
+
+def raised(priority: str) -> str:
+    """One priority up (an escalation's `raise_priority`); the highest stays where it is."""
+    index = PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES) - 1
+    return PRIORITIES[max(index - 1, 0)]
+
+
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date", "datetime", "choice", "list", "user")
 # What a `list` may hold (its `items`): one value of these types each, never another list.
 ITEM_TYPES = tuple(kind for kind in FIELD_TYPES if kind != "list")

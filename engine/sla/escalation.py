@@ -41,7 +41,7 @@ from engine.published.definitions import compiled
 from engine.sla import lateness, rows, timers as sla
 from engine.storage.models import Escalation, History, SlaTimer, User, UserRole, Watcher, WorkOrder
 from engine.storage.unit_of_work import unit_of_work
-from workflows.schema import PRIORITIES, EscalationStep, Recipient, SlaTimerSpec
+from workflows.schema import EscalationStep, Recipient, SlaTimerSpec, raised
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _fire(session: Session, order: WorkOrder, timer: SlaTimer, spec: SlaTimerSpe
 def _act(session: Session, order: WorkOrder, timer: SlaTimer, step: EscalationStep, now: datetime) -> list[dict]:
     actions = []
     if step.raise_priority:
-        higher = _higher(order.priority)
+        higher = raised(order.priority)
         if higher != order.priority:
             actions.append({"raise_priority": {"from": order.priority, "to": higher}})
             order.priority = higher
@@ -199,11 +199,6 @@ def _act(session: Session, order: WorkOrder, timer: SlaTimer, step: EscalationSt
         if added:
             actions.append({"watch": added})
     return actions
-
-
-def _higher(priority: str) -> str:
-    index = PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES) - 1
-    return PRIORITIES[max(index - 1, 0)]
 
 
 def _least_loaded(session: Session, candidates: list[User]) -> User | None:

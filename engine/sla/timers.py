@@ -11,6 +11,7 @@ engine/sla/calendar.py): a newer calendars.yaml moves no running deadline until
 `houqin sla recompute` says so. Ladder times (`80%`, `due + 30m`) and targets are
 read from the definition already parsed, never from text.
 """
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import bindparam
@@ -52,14 +53,21 @@ def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, 
 
 def _advance(session: Session, timer: SlaTimer, spec: SlaTimerSpec, state: str, event: str | None, final: bool,
              now: datetime) -> None:
+    advance_on(lambda: _calendar(session, timer), timer, spec, state, event, final, now)
+
+
+def advance_on(cal: Callable[[], BusinessCalendar], timer: SlaTimer, spec: SlaTimerSpec, state: str,
+               event: str | None, final: bool, now: datetime) -> None:
+    """A live timer as its work order enters `state` via `event`: stopped, paused, resumed or left running.
+    `cal` gives the timer's calendar, looked up only when a change needs it."""
     if state in spec.stop.states or event in spec.stop.events:
-        _stop(session, timer, "breached" if timer_is_late(timer, now) else "met", now)
+        stop_on(cal(), timer, "breached" if timer_is_late(timer, now) else "met", now)
     elif final:
-        _stop(session, timer, "cancelled", now)
+        stop_on(cal(), timer, "cancelled", now)
     elif state in spec.pause and timer.status == "running":
         timer.status, timer.paused_at, timer.next_check_at = "paused", now, None
     elif state not in spec.pause and timer.status == "paused":
-        _resume(session, timer, spec, now)
+        resume_on(cal(), timer, spec, now)
 
 
 def _start(session: Session, order: WorkOrder, name: str, spec: SlaTimerSpec, now: datetime,
@@ -79,7 +87,12 @@ def _start(session: Session, order: WorkOrder, name: str, spec: SlaTimerSpec, no
 
 
 def _target(order: WorkOrder, spec: SlaTimerSpec):
-    key = order.fields.get(spec.target_field) if spec.target_field else order.priority
+    return target_for(spec, order.priority, order.fields)
+
+
+def target_for(spec: SlaTimerSpec, priority: str, fields: dict):
+    """The target a timer runs to for this priority (or target field); None when it has none."""
+    key = fields.get(spec.target_field) if spec.target_field else priority
     return spec.targets.get(key) if isinstance(key, str) else None
 
 
@@ -88,8 +101,11 @@ def _calendar(session: Session, timer: SlaTimer) -> BusinessCalendar:
 
 
 def _due(session: Session, timer: SlaTimer) -> datetime:
+    return due_on(_calendar(session, timer), timer)
+
+
+def due_on(cal: BusinessCalendar, timer: SlaTimer) -> datetime:
     """Start + target on the calendar, pushed out by the working time spent paused."""
-    cal = _calendar(session, timer)
     due = cal.add(timer.started_at, minutes=timer.target_minutes, working_days=timer.target_days)
     if timer.paused_seconds:
         due = cal.add(due, minutes=timer.paused_seconds / 60)
@@ -97,14 +113,21 @@ def _due(session: Session, timer: SlaTimer) -> datetime:
 
 
 def _resume(session: Session, timer: SlaTimer, spec: SlaTimerSpec, now: datetime) -> None:
-    timer.paused_seconds += _calendar(session, timer).working_seconds(timer.paused_at, now)
+    resume_on(_calendar(session, timer), timer, spec, now)
+
+
+def resume_on(cal: BusinessCalendar, timer: SlaTimer, spec: SlaTimerSpec, now: datetime) -> None:
+    timer.paused_seconds += cal.working_seconds(timer.paused_at, now)
     timer.status, timer.paused_at = "running", None
-    timer.due_at = _due(session, timer)
-    timer.next_check_at = next_check(session, timer, spec)
+    timer.due_at = due_on(cal, timer)
+    timer.next_check_at = next_check_on(cal, timer, spec)
 
 
 def _stop(session: Session, timer: SlaTimer, status: str, now: datetime) -> None:
-    cal = _calendar(session, timer)
+    stop_on(_calendar(session, timer), timer, status, now)
+
+
+def stop_on(cal: BusinessCalendar, timer: SlaTimer, status: str, now: datetime) -> None:
     if timer.status == "paused":
         timer.paused_seconds += cal.working_seconds(timer.paused_at, now)
     timer.working_seconds = cal.working_seconds(timer.started_at, now) - timer.paused_seconds
@@ -138,8 +161,11 @@ def recomputed(session: Session, timer: SlaTimer, spec: SlaTimerSpec | None, now
 
 
 def rung_time(session: Session, timer: SlaTimer, step: EscalationStep) -> datetime:
+    return rung_on(_calendar(session, timer), timer, step)
+
+
+def rung_on(cal: BusinessCalendar, timer: SlaTimer, step: EscalationStep) -> datetime:
     """When a ladder rung (`80%`, `due`, `due + 30m`) falls for this timer, in its calendar."""
-    cal = _calendar(session, timer)
     when = step.time
     if when.fraction is not None:
         budget = cal.working_seconds(timer.started_at, _due_unpaused(cal, timer))
@@ -160,8 +186,12 @@ def _due_unpaused(cal: BusinessCalendar, timer: SlaTimer) -> datetime:
 def next_check(session: Session, timer: SlaTimer, spec: SlaTimerSpec) -> datetime | None:
     """When the sweeper must look again: the first rung above the level already fired, or the due
     time if that comes first and the timer is not yet marked breached; None when nothing is left."""
+    return next_check_on(_calendar(session, timer), timer, spec)
+
+
+def next_check_on(cal: BusinessCalendar, timer: SlaTimer, spec: SlaTimerSpec) -> datetime | None:
     step = next_rung(timer, spec)
-    times = [rung_time(session, timer, step)] if step else []
+    times = [rung_on(cal, timer, step)] if step else []
     if not timer.breached:
         times.append(timer.due_at)
     return min(times, default=None)
