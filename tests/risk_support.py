@@ -21,9 +21,10 @@ def people(make_user) -> dict:
 
 
 def file_repairs(session, who: dict, *, start, outcomes, priority="high", category="plumbing",
-                 spacing=timedelta(minutes=50)) -> list[int]:
+                 spacing=timedelta(minutes=50), resolve_after: int | None = 60) -> list[int]:
     """One repair per outcome, filed `spacing` apart from `start` and assigned at once; an outcome is
-    (minutes after filing, ACCEPT or CANCEL), or None to leave it waiting. The ids, in filing order."""
+    (minutes after filing, ACCEPT or CANCEL), or None to leave it waiting. An accepted one is started at
+    once and resolved `resolve_after` minutes later (None: left in hand). The ids, in filing order."""
     ids = []
     for index, outcome in enumerate(outcomes):
         filed = start + index * spacing
@@ -34,7 +35,13 @@ def file_repairs(session, who: dict, *, start, outcomes, priority="high", catego
             minutes, event = outcome
             actor = who["tech"] if event == ACCEPT else who["dispatcher"]
             request = workorders.EventInput(comment="" if event == ACCEPT else "重复报修")
-            workorders.fire(session, actor, order.id, event, request, filed + timedelta(minutes=minutes))
+            moment = filed + timedelta(minutes=minutes)
+            workorders.fire(session, actor, order.id, event, request, moment)
+            if event == ACCEPT and resolve_after is not None:
+                workorders.fire(session, who["tech"], order.id, "start", workorders.EventInput(), moment)
+                workorders.fire(session, who["tech"], order.id, "resolve",
+                                workorders.EventInput(fields={"labour_minutes": resolve_after}),
+                                moment + timedelta(minutes=resolve_after))
         session.commit()
         ids.append(order.id)
     return ids

@@ -133,7 +133,8 @@ def test_late_and_stopped_timers_are_not_scored(session, who):
 
 def test_nothing_is_said_of_a_deadline_no_similar_timer_has_reached_yet(session, who):
     """The repairs' resolution timers (8 hours) all still run, none for 8 hours yet: nobody knows how they end."""
-    file_repairs(session, who, start=START, outcomes=accepted_after(*[5] * 30), spacing=timedelta(minutes=10))
+    file_repairs(session, who, start=START, outcomes=accepted_after(*[5] * 30), spacing=timedelta(minutes=10),
+                 resolve_after=None)
     now = START + timedelta(hours=5)
     order_id = file_repairs(session, who, start=now - timedelta(minutes=5), outcomes=[None])[0]
     fitted = risk.fit(session, asof=now - timedelta(minutes=10))
