@@ -12,7 +12,8 @@ team and a state the work order was in while the timer ran. A group is trusted w
 MIN_SIMILAR of its timers were still running at that share; otherwise the next coarser group answers
 (LEVELS), down to the process and timer alone; below that there is no score (too few to tell).
 
-The model is fitted from the stored history (sla_timers and the work orders' journeys) as of a moment
+The model is fitted from the stored history (sla_timers, and the work orders' states in time from their
+history, read as engine.foresight.journeys does but without the steps' data) as of a moment
 (`fit(asof=)`), so a backtest can train on the past alone, and kept per database for REFRESH
 (`model()`): a request scores against curves already made, it never refits.
 """
@@ -25,12 +26,11 @@ from scipy import stats
 from sqlmodel import Session, select
 
 from engine.dispatch.offers import OFFER
-from engine.foresight import journeys
 from engine.foresight.timeline import EDIT, Step
 from engine.published import definitions
 from engine.sla import calendar
 from engine.sla.lateness import LIVE
-from engine.storage.models import SlaTimer, WorkOrder
+from engine.storage.models import History, SlaTimer, WorkOrder
 from workflows.calendars import BusinessCalendar
 from workflows.schema import ProcessDefinition, SlaTimerSpec
 
@@ -147,25 +147,78 @@ def fit_samples(found: list[Sample], asof: datetime) -> Model:
                  groups={key: Curve.of(shares, stopped) for key, (shares, stopped) in grouped.items()})
 
 
+@dataclass
+class _Order:
+    """What fitting needs of a work order: who and what it was, its states in time, its priority changes."""
+
+    process: str
+    version: int
+    priority: str  # now; `priority_at` undoes the changes made since
+    fields: dict
+    team: int | None
+    steps: list[Step] = field(default_factory=list)
+    changes: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, from, to)
+
+    def priority_at(self, moment: datetime) -> str:
+        """The priority it had at `moment`: as filed, then edited or raised by escalation."""
+        priority = self.changes[0][1] if self.changes else self.priority
+        for at, _, to in self.changes:
+            if at > moment:
+                break
+            priority = to
+        return priority
+
+
+def _orders(session: Session, since: datetime, until: datetime) -> dict[int, _Order]:
+    """The work orders filed in [since, until) with their states in time and priority changes: three
+    queries reading only what fitting needs (no step's data but a priority change's)."""
+    filed = select(WorkOrder.id).where(WorkOrder.created_at >= since, WorkOrder.created_at < until)
+    orders = {row[0]: _Order(*row[1:]) for row in session.exec(
+        select(WorkOrder.id, WorkOrder.process, WorkOrder.definition_version, WorkOrder.priority, WorkOrder.fields,
+               WorkOrder.team_id).where(WorkOrder.id.in_(filed))).all()}
+    for order_id, at, event, state in session.exec(
+            select(History.work_order_id, History.at, History.event, History.to_state)
+            .where(History.work_order_id.in_(filed), History.kind.in_(("create", "transition")))
+            .order_by(History.work_order_id, History.id)).all():
+        orders[order_id].steps.append(Step(at=at, event=event if event != "create" else None, state=state))
+    for order_id, at, kind, data in session.exec(
+            select(History.work_order_id, History.at, History.kind, History.data)
+            .where(History.work_order_id.in_(filed), History.kind.in_(("update", "escalation")))
+            .order_by(History.work_order_id, History.id)).all():
+        moves = [data.get("priority")] if kind == "update" else [a.get("raise_priority") for a in data.get("actions", [])]
+        orders[order_id].changes += [(at, move["from"], move["to"]) for move in moves if isinstance(move, dict)]
+    return orders
+
+
+_TIMER_COLUMNS = (SlaTimer.work_order_id, SlaTimer.name, SlaTimer.calendar, SlaTimer.calendar_version,
+                  SlaTimer.target_minutes, SlaTimer.target_days, SlaTimer.started_at, SlaTimer.stopped_at,
+                  SlaTimer.status, SlaTimer.working_seconds)
+
+
 def samples(session: Session, *, asof: datetime, since: datetime) -> list[Sample]:
-    by_id = {journey.id: journey for journey in journeys.load(session, since=since, until=asof)}
-    if not by_id:
+    orders = _orders(session, since, asof)
+    if not orders:
         return []
     filed = select(WorkOrder.id).where(WorkOrder.created_at >= since, WorkOrder.created_at < asof)
-    rows = session.exec(select(SlaTimer).where(SlaTimer.work_order_id.in_(filed), SlaTimer.name != OFFER,
-                                               SlaTimer.started_at < asof)).all()
+    rows = session.exec(select(*_TIMER_COLUMNS).where(SlaTimer.work_order_id.in_(filed), SlaTimer.name != OFFER,
+                                                      SlaTimer.started_at < asof)).all()
+    known: dict[tuple, ProcessDefinition | None] = {}
+    calendars: dict[tuple, BusinessCalendar] = {}
     found = []
     for timer in rows:
-        journey = by_id.get(timer.work_order_id)
-        definition = _definition(session, journey.process, journey.version) if journey else None
+        order = orders[timer.work_order_id]
+        key = (order.process, order.version)
+        definition = known[key] if key in known else known.setdefault(key, _definition(session, *key))
         spec = definition.sla.get(timer.name) if definition else None
         if spec is None:
             continue
-        cal = calendar.for_timer(session, timer)
-        share, stopped, end = observed(cal, timer, spec, journey.steps, asof)
-        values = {"process": journey.process, "timer": timer.name, "priority": priority_at(journey, end),
-                  "category": category(definition, journey.fields), "team": journey.team_id}
-        found.append(Sample(values, states_during(journey.steps, timer.started_at, end), share, stopped))
+        cal = calendars.get((timer.calendar, timer.calendar_version))
+        if cal is None:
+            cal = calendars[(timer.calendar, timer.calendar_version)] = calendar.for_timer(session, timer)
+        share, stopped, end = observed(cal, timer, spec, order.steps, asof)
+        values = {"process": order.process, "timer": timer.name, "priority": order.priority_at(timer.started_at),
+                  "category": category(definition, order.fields), "team": order.team}
+        found.append(Sample(values, states_during(order.steps, timer.started_at, end), share, stopped))
     return found
 
 
@@ -232,16 +285,6 @@ def state_at(steps: list[Step], moment: datetime) -> str | None:
             break
         current = step.state
     return current
-
-
-def priority_at(journey: journeys.Journey, moment: datetime) -> str:
-    priority = journey.priority
-    for step in journey.steps:
-        if step.at > moment:
-            break
-        if step.priority is not None:
-            priority = step.priority
-    return priority
 
 
 def category(definition: ProcessDefinition, fields: dict):
