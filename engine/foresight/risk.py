@@ -17,6 +17,7 @@ history, read as engine.foresight.journeys does but without the steps' data) as 
 (`fit(asof=)`), so a backtest can train on the past alone, and kept per database for REFRESH
 (`model()`): a request scores against curves already made, it never refits.
 """
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,9 +68,9 @@ class Risk:
 class Curve:
     """A group's Kaplan-Meier survival of the share used, and every observed share (for the risk set)."""
 
-    quantiles: np.ndarray
-    survival: np.ndarray
-    shares: np.ndarray  # sorted
+    quantiles: tuple[float, ...]
+    survival: tuple[float, ...]
+    shares: tuple[float, ...]  # sorted
     # Whether the curve says anything at the deadline: some timer was seen at or past its whole target,
     # or the longest one stopped (then none goes further). Censored short of it, S(1) is unknown.
     reaches_deadline: bool = True
@@ -79,17 +80,18 @@ class Curve:
         values, done = np.asarray(shares, dtype=float), np.asarray(stopped, dtype=bool)
         sf = stats.ecdf(stats.CensoredData(uncensored=values[done], right=values[~done])).sf
         longest = int(np.argmax(values))
-        return cls(np.asarray(sf.quantiles, dtype=float), np.asarray(sf.probabilities, dtype=float), np.sort(values),
+        # Plain tuples: looked up one share at a time, bisect is far quicker than numpy on a scalar.
+        return cls(tuple(sf.quantiles.tolist()), tuple(sf.probabilities.tolist()), tuple(np.sort(values).tolist()),
                    bool(values[longest] >= 1.0 or done[longest]))
 
     def survival_at(self, share: float) -> float:
         """S(share) = P(a timer of this group uses more than `share` of its target)."""
-        i = int(np.searchsorted(self.quantiles, share, side="right")) - 1
-        return 1.0 if i < 0 else float(self.survival[i])
+        i = bisect_right(self.quantiles, share) - 1
+        return 1.0 if i < 0 else self.survival[i]
 
     def at_risk(self, share: float) -> int:
         """How many of the group's timers were still running at `share`."""
-        return len(self.shares) - int(np.searchsorted(self.shares, share, side="left"))
+        return len(self.shares) - bisect_left(self.shares, share)
 
 
 @dataclass
@@ -97,21 +99,29 @@ class Model:
     fitted_at: datetime
     samples: int = 0
     groups: dict[tuple, Curve] = field(default_factory=dict)
+    _chains: dict[tuple, list] = field(default_factory=dict, repr=False)  # per KEYS values: its groups, finest first
 
     def score(self, values: dict, used: float) -> Risk | None:
         """The risk of a timer with these KEYS `values` that has used `used` of its target (< 1); None when
         fewer than MIN_SIMILAR timers even of its process and timer alone were still running at that share:
         too few to tell."""
-        for level, names in enumerate(LEVELS):
-            curve = self.groups.get((level, *(values[name] for name in names)))
-            if curve is None:
-                continue
+        return self.score_key(tuple(values[name] for name in KEYS), used)
+
+    def score_key(self, key: tuple, used: float) -> Risk | None:
+        """`score` with the KEYS values as a tuple, in KEYS order."""
+        chain = self._chains.get(key)
+        if chain is None:
+            values = dict(zip(KEYS, key))
+            chain = self._chains[key] = [
+                (curve, {name: values[name] for name in names}) for level, names in enumerate(LEVELS)
+                if (curve := self.groups.get((level, *(values[name] for name in names)))) is not None]
+        for curve, group in chain:
             similar = curve.at_risk(used)
             alive = curve.survival_at(used)
             if similar < MIN_SIMILAR or alive <= 0 or not curve.reaches_deadline:
                 continue
-            return Risk(probability=min(curve.survival_at(1.0) / alive, 1.0), timer=values["timer"], used=used,
-                        similar=similar, group={name: values[name] for name in names})
+            return Risk(probability=min(curve.survival_at(1.0) / alive, 1.0), timer=key[1], used=used,
+                        similar=similar, group=group)
         return None
 
 
@@ -169,7 +179,7 @@ class _Order:
         return priority
 
 
-def _orders(session: Session, since: datetime, until: datetime) -> dict[int, _Order]:
+def orders_filed(session: Session, since: datetime, until: datetime) -> dict[int, _Order]:
     """The work orders filed in [since, until) with their states in time and priority changes: three
     queries reading only what fitting needs (no step's data but a priority change's)."""
     filed = select(WorkOrder.id).where(WorkOrder.created_at >= since, WorkOrder.created_at < until)
@@ -190,17 +200,17 @@ def _orders(session: Session, since: datetime, until: datetime) -> dict[int, _Or
     return orders
 
 
-_TIMER_COLUMNS = (SlaTimer.work_order_id, SlaTimer.name, SlaTimer.calendar, SlaTimer.calendar_version,
+TIMER_COLUMNS = (SlaTimer.work_order_id, SlaTimer.name, SlaTimer.calendar, SlaTimer.calendar_version,
                   SlaTimer.target_minutes, SlaTimer.target_days, SlaTimer.started_at, SlaTimer.stopped_at,
                   SlaTimer.status, SlaTimer.working_seconds)
 
 
 def samples(session: Session, *, asof: datetime, since: datetime) -> list[Sample]:
-    orders = _orders(session, since, asof)
+    orders = orders_filed(session, since, asof)
     if not orders:
         return []
     filed = select(WorkOrder.id).where(WorkOrder.created_at >= since, WorkOrder.created_at < asof)
-    rows = session.exec(select(*_TIMER_COLUMNS).where(SlaTimer.work_order_id.in_(filed), SlaTimer.name != OFFER,
+    rows = session.exec(select(*TIMER_COLUMNS).where(SlaTimer.work_order_id.in_(filed), SlaTimer.name != OFFER,
                                                       SlaTimer.started_at < asof)).all()
     known: dict[tuple, ProcessDefinition | None] = {}
     calendars: dict[tuple, BusinessCalendar] = {}
@@ -208,7 +218,7 @@ def samples(session: Session, *, asof: datetime, since: datetime) -> list[Sample
     for timer in rows:
         order = orders[timer.work_order_id]
         key = (order.process, order.version)
-        definition = known[key] if key in known else known.setdefault(key, _definition(session, *key))
+        definition = known[key] if key in known else known.setdefault(key, definition_of(session, *key))
         spec = definition.sla.get(timer.name) if definition else None
         if spec is None:
             continue
@@ -294,7 +304,7 @@ def category(definition: ProcessDefinition, fields: dict):
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
-def _definition(session: Session, process: str, version: int) -> ProcessDefinition | None:
+def definition_of(session: Session, process: str, version: int) -> ProcessDefinition | None:
     try:
         return definitions.compiled(session, process, version).definition
     except Exception:  # noqa: BLE001 - a version no longer stored has nothing to teach
@@ -331,6 +341,8 @@ def forget() -> None:
     """Drop every fitted model and sweep time (a database emptied under a running process, in tests)."""
     _models.clear()
     _swept.clear()
+    _categories.clear()
+    _budgets.clear()
 
 
 # --- scoring -------------------------------------------------------------------------------------
@@ -346,44 +358,79 @@ class Scored:
     threshold: float
 
 
+_OPEN_TIMERS = (
+    select(SlaTimer.id, SlaTimer.work_order_id, SlaTimer.name, SlaTimer.calendar, SlaTimer.calendar_version,
+           SlaTimer.target_minutes, SlaTimer.target_days, SlaTimer.started_at, SlaTimer.due_at, SlaTimer.status,
+           SlaTimer.paused_at, SlaTimer.paused_seconds, SlaTimer.breached, WorkOrder.process,
+           WorkOrder.definition_version, WorkOrder.priority, WorkOrder.team_id, WorkOrder.state, WorkOrder.version)
+    .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
+    .where(SlaTimer.status.in_(LIVE), SlaTimer.name != OFFER, WorkOrder.closed == False)  # noqa: E712
+)
+_categories: dict[str, dict[int, tuple[int, object]]] = {}  # per database: order id -> (its version, category)
+_budgets: dict[str, dict[int, tuple[datetime, float]]] = {}  # per database: timer id -> (due at, working seconds)
+
+
 def score_open(session: Session, now: datetime, *, fitted: Model | None = None) -> list[Scored]:
     """Every live timer of an open work order that is not yet late, with its risk (those the history
-    says nothing about are left out). One query; the rest is arithmetic on the calendars."""
+    says nothing about are left out). One query (and one more for the categories of work orders new or
+    changed since the last call); the rest is arithmetic on the calendars, a target of working days
+    measured once per due time."""
     fitted = fitted if fitted is not None else model(session, now)
-    rows = session.exec(
-        select(SlaTimer.id, SlaTimer.work_order_id, SlaTimer.name, SlaTimer.calendar, SlaTimer.calendar_version,
-               SlaTimer.target_minutes, SlaTimer.target_days, SlaTimer.started_at, SlaTimer.due_at, SlaTimer.status,
-               SlaTimer.paused_at, SlaTimer.breached, WorkOrder.process, WorkOrder.definition_version,
-               WorkOrder.priority, WorkOrder.fields, WorkOrder.team_id, WorkOrder.state)
-        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
-        .where(SlaTimer.status.in_(LIVE), SlaTimer.name != OFFER, WorkOrder.closed == False)  # noqa: E712
-    ).all()
+    rows = session.connection().execute(_OPEN_TIMERS).all()
     specs: dict[tuple, ProcessDefinition | None] = {}
     calendars: dict[tuple, BusinessCalendar] = {}
+    categories = _categories_of(session, rows, specs)
+    budgets = _budgets.setdefault(str(session.get_bind().url), {})
     out = []
-    for (timer_id, order_id, name, cal_name, cal_version, minutes, days, started, due, status, paused_at, breached,
-         process, version, priority, fields, team, state) in rows:
+    for (timer_id, order_id, name, cal_name, cal_version, minutes, days, started, due, status, paused_at, paused,
+         breached, process, version, priority, team, state, _) in rows:
         reference = paused_at if status == "paused" and paused_at is not None else now
         if breached or due <= reference:
             continue  # late already: the overdue list shows it
-        definition = specs.get((process, version), False)
-        if definition is False:
-            definition = specs[(process, version)] = _definition(session, process, version)
+        definition = specs[(process, version)]
         spec = definition.sla.get(name) if definition else None
         if spec is None:
             continue
         cal = calendars.get((cal_name, cal_version))
         if cal is None:
             cal = calendars[(cal_name, cal_version)] = calendar.lookup(session, cal_name, cal_version)
-        budget = (max(minutes * 60, 1.0) if not days else
-                  max(cal.working_seconds(started, cal.add(started, minutes=minutes, working_days=days)), 1.0))
-        used = min(max(1.0 - cal.working_seconds(reference, due) / budget, 0.0), 1.0)
-        values = {"process": process, "timer": name, "priority": priority, "category": category(definition, fields),
-                  "team": team, "state": state}
-        risk = fitted.score(values, used)
+        remaining = cal.working_seconds(reference, due)
+        if days:  # a budget of working days: its working time is what the timer has run plus what is left
+            known = budgets.get(timer_id)
+            if known is None or known[0] != due:
+                worked = cal.working_seconds(started, reference) - (paused or 0.0)
+                known = budgets[timer_id] = (due, max(worked + remaining, 1.0))
+            budget = known[1]
+        else:
+            budget = max(minutes * 60, 1.0)
+        used = 1.0 - remaining / budget
+        risk = fitted.score_key((process, name, priority, categories.get(order_id), team, state),
+                                min(max(used, 0.0), 1.0))
         if risk is not None:
             out.append(Scored(timer_id, order_id, process, version, status, risk, spec.risk_threshold))
     return out
+
+
+def _categories_of(session: Session, rows, specs: dict) -> dict[int, object]:
+    """Each open work order's category, read from its fields only when it is new or has changed (its
+    version) since the last call: decoding every open order's fields would cost more than the scoring."""
+    known = _categories.setdefault(str(session.get_bind().url), {})
+    wanted: dict[int, int] = {}
+    for row in rows:
+        key = (row.process, row.definition_version)
+        if key not in specs:
+            specs[key] = definition_of(session, *key)
+        cached = known.get(row.work_order_id)
+        if cached is None or cached[0] != row.version:
+            wanted[row.work_order_id] = row.version
+    ids = list(wanted)
+    for i in range(0, len(ids), 500):
+        for order_id, process, version, fields in session.exec(
+                select(WorkOrder.id, WorkOrder.process, WorkOrder.definition_version, WorkOrder.fields)
+                .where(WorkOrder.id.in_(ids[i:i + 500]))).all():
+            definition = specs.get((process, version))
+            known[order_id] = (wanted[order_id], category(definition, fields) if definition else None)
+    return {row.work_order_id: known[row.work_order_id][1] for row in rows if row.work_order_id in known}
 
 
 def at_risk(session: Session, now: datetime, *, fitted: Model | None = None) -> dict[int, Scored]:
