@@ -72,13 +72,16 @@ def add_open(session: Session, count: int, seed: int) -> None:
     session.commit()
 
 
-def timed(call, repeat: int) -> tuple[float, object]:
-    times, value = [], None
+def timed(call, repeat: int) -> tuple[float, object, float]:
+    """Median wall time, the last value, and median CPU time of this process (on a shared machine the
+    wall time also counts other work's turns)."""
+    times, cpu, value = [], [], None
     for _ in range(repeat):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         value = call()
         times.append(time.perf_counter() - began)
-    return statistics.median(times), value
+        cpu.append(time.process_time() - began_cpu)
+    return statistics.median(times), value, statistics.median(cpu)
 
 
 def main() -> None:
@@ -91,24 +94,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         url = risk_demo.build(Path(directory) / "demo.db", months=args.months)
         with Session(db.get_engine(url), expire_on_commit=False) as session:
-            fit_time, fitted = timed(lambda: risk.fit(session, asof=now), 1)
+            fit_time, fitted, _ = timed(lambda: risk.fit(session, asof=now), 1)
             add_open(session, args.open, seed=1)
             live = session.exec(select(SlaTimer.id).join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(
                 SlaTimer.status.in_(LIVE), WorkOrder.closed == False)).all()  # noqa: E712
-            read_time, _ = timed(lambda: session.exec(
+            read_time, _, read_cpu = timed(lambda: session.exec(
                 select(SlaTimer.id, SlaTimer.started_at, SlaTimer.due_at, WorkOrder.process, WorkOrder.fields,
                        WorkOrder.state).join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
                 .where(SlaTimer.status.in_(LIVE), WorkOrder.closed == False)).all(), args.repeat)  # noqa: E712
-            score_time, flagged = timed(lambda: risk.at_risk(session, now, fitted=fitted), args.repeat)
+            score_time, flagged, score_cpu = timed(lambda: risk.at_risk(session, now, fitted=fitted), args.repeat)
             scored = len(risk.score_open(session, now, fitted=fitted))
         open_orders = len({row for row in live})
     print(f"model fitted from {fitted.samples} timers ({args.months:g} months of demo history) in {fit_time:.1f} s "
           f"(kept {risk.REFRESH.seconds // 60} minutes)")
     print(f"open: {args.open} repairs added, {open_orders} live timers; {scored} scored (not late yet, enough "
           f"similar history), {len(flagged)} orders at risk")
-    print(f"baseline, reading those timers and orders alone: {read_time * 1000:.0f} ms")
-    print(f"scoring every open order's risk: {score_time * 1000:.0f} ms (target {TARGET * 1000:.0f} ms: "
-          f"{'met' if score_time < TARGET else 'MISSED'}; {score_time / max(read_time, 1e-9):.1f}x the read alone)")
+    print(f"baseline, reading those timers and orders alone: {read_time * 1000:.0f} ms ({read_cpu * 1000:.0f} ms CPU)")
+    print(f"scoring every open order's risk: {score_time * 1000:.0f} ms, {score_cpu * 1000:.0f} ms CPU "
+          f"(target {TARGET * 1000:.0f} ms: {'met' if score_time < TARGET else 'MISSED'}; "
+          f"{score_time / max(read_time, 1e-9):.1f}x the read alone)")
 
 
 if __name__ == "__main__":
