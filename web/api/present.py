@@ -62,16 +62,20 @@ def _row(order: WorkOrder, users: dict, departments: dict, timers: list[TimerPub
     }
 
 
-def summaries(session: Session, orders: list[WorkOrder], now: datetime, *,
-              risks: dict[int, RiskPublic] | None = None) -> list[WorkOrderListItemPublic]:
+def summaries(session: Session, orders: list[WorkOrder], now: datetime) -> list[WorkOrderRowPublic]:
     users = usernames(session, set().union(*(_people(o) for o in orders)) if orders else set())
     departments = _departments(session, {o.department_id for o in orders})
     shown_timers = timers_of(session, orders, now)
     places = _Places(session, orders)
-    risks = risks or {}
-    return [WorkOrderListItemPublic(**_row(order, users, departments, shown_timers.get(order.id, []), places),
-                                    risk=risks.get(order.id))
+    return [WorkOrderRowPublic(**_row(order, users, departments, shown_timers.get(order.id, []), places))
             for order in orders]
+
+
+def list_items(session: Session, orders: list[WorkOrder], now: datetime, *,
+               risks: dict[int, RiskPublic] | None = None) -> list[WorkOrderListItemPublic]:
+    """`summaries` as GET /workorders lists them: with each one's risk when at-risk orders were asked for."""
+    risks = risks or {}
+    return [WorkOrderListItemPublic(**dict(row), risk=risks.get(row.id)) for row in summaries(session, orders, now)]
 
 
 def risk_of(scored, t) -> RiskPublic:

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.orders import feedback as feedback_service, workorders
 from engine.orders.workorders import EventInput, Filters
-from web.api.present import detail, risk_of, summaries
+from web.api.present import detail, list_items, risk_of
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, RowId, SessionDep
 from web.i18n import Translator
 from web.public import WorkOrderBase, WorkOrderPublic, WorkOrdersPublic, errors
@@ -92,9 +92,10 @@ def list_work_orders(
         items, total, scored = workorders.search_at_risk(session, actor, filters, now)
         t = Translator(actor.language)
         risks = {order_id: risk_of(found, t) for order_id, found in scored.items()}
-        return WorkOrdersPublic(items=summaries(session, items, now, risks=risks), total=total, limit=limit, offset=offset)
+        return WorkOrdersPublic(items=list_items(session, items, now, risks=risks), total=total, limit=limit,
+                                offset=offset)
     items, total = workorders.search(session, actor, filters, now)
-    return WorkOrdersPublic(items=summaries(session, items, now), total=total, limit=limit, offset=offset)
+    return WorkOrdersPublic(items=list_items(session, items, now), total=total, limit=limit, offset=offset)
 
 
 @router.get("/workorders/{order_id}", responses=errors(401, 404, 422))
