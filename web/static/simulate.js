@@ -93,10 +93,14 @@
     out.appendChild(el("div", { "class": "table-wrap" }, [el("table", { "class": "compare" }, [head, body])]));
     var changed = result.changed;
     out.appendChild(el("h3", { id: "simulate-changed" }, [changed.count ? t("changed", { n: changed.count }) : t("none_changed")]));
+    var labels = {};
+    result.in_force.on_time.concat(result.draft.on_time).forEach(function (row) {
+      if (row.label) labels[row.process + "/" + row.timer] = english ? row.label.en : row.label.zh;
+    });
     var list = el("ul", { "class": "changed" });
     changed.orders.forEach(function (order) {
       var parts = order.timers.map(function (timer) {
-        var text = timer.timer + "：" + status_of(timer.before) + " → " + status_of(timer.after);
+        var text = (labels[order.process + "/" + timer.timer] || timer.timer) + "：" + status_of(timer.before) + " → " + status_of(timer.after);
         if (timer.new_levels.length) text += "；" + t("new_levels", { levels: timer.new_levels.join("、") });
         if (timer.dropped_levels.length) text += "；" + t("dropped_levels", { levels: timer.dropped_levels.join("、") });
         return text;
