@@ -12,11 +12,12 @@ from sqlmodel import Session
 
 from engine.published import definitions
 from engine.sla import calendar
-from workflows import bounded_yaml
 from workflows.calendars import BusinessCalendar, CalendarError, load_calendars
 from workflows.errors import DefinitionError, Problem
 from workflows.schema import ProcessDefinition
 
+_TOP_CALENDARS = re.compile(r"^calendars\s*:", re.M)
+_TOP_KEY = re.compile(r"^key\s*:", re.M)
 _WHERE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)$", re.S)
 
 
@@ -46,13 +47,9 @@ def read(session: Session, text: str, file: str = "<draft>") -> Draft:
 
 
 def _looks_like_calendars(text: str) -> bool:
-    """A calendars file is a mapping with `calendars:` and no process `key:` (anything else is read as a process,
-    whose loader then names what is wrong)."""
-    try:
-        document = bounded_yaml.read(text)
-    except Exception:  # a text that is no YAML at all: the process loader reports it at its line
-        return False
-    return isinstance(document, dict) and "calendars" in document and "key" not in document
+    """A calendars file has a top-level `calendars:` and no process `key:` (anything else is read as a process,
+    whose loader then names what is wrong). Told from the text, not by parsing it twice."""
+    return bool(_TOP_CALENDARS.search(text)) and not _TOP_KEY.search(text)
 
 
 def _calendars(session: Session, text: str, file: str) -> dict[str, BusinessCalendar]:

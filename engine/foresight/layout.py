@@ -65,6 +65,7 @@ def same(a: BusinessCalendar | None, b: BusinessCalendar | None) -> bool:
 
 
 def _shape(cal: BusinessCalendar) -> tuple:
+    cal = getattr(cal, "calendar", cal)
     return (cal.timezone.key, cal.always_open, tuple(sorted(cal.hours.items())), cal.chinese_holidays,
             cal.extra_holidays, cal.extra_workdays, cal.workday_hours_from)
 
@@ -135,3 +136,42 @@ class TeamStretches:
             else:
                 out.append(rng.choice(pool))
         return out
+
+
+class Remembered:
+    """A calendar that remembers its answers. A replay asks the same questions again and again (a timer's
+    budget and rung times at every step; the same timer on both sides of a what-if); the arithmetic walks
+    day by day, a dictionary does not. Anything else is the calendar's own."""
+
+    def __init__(self, calendar: BusinessCalendar):
+        self.calendar = calendar
+        self._added: dict[tuple, datetime] = {}
+        self._worked: dict[tuple, float] = {}
+
+    def add(self, start: datetime, *, minutes: float = 0, working_days: int = 0) -> datetime:
+        key = (start, minutes, working_days)
+        found = self._added.get(key)
+        if found is None:
+            found = self._added[key] = self.calendar.add(start, minutes=minutes, working_days=working_days)
+        return found
+
+    def after(self, start: datetime, span) -> datetime:
+        return self.add(start, minutes=span.minutes, working_days=span.days)
+
+    def working_seconds(self, start: datetime, end: datetime) -> float:
+        key = (start, end)
+        found = self._worked.get(key)
+        if found is None:
+            found = self._worked[key] = self.calendar.working_seconds(start, end)
+        return found
+
+    def __getattr__(self, name):
+        return getattr(self.calendar, name)
+
+
+def remembering(table: dict[str, BusinessCalendar]) -> Calendars:
+    """Calendar lookup by name over `table`, each calendar remembering its answers (layout.Remembered)."""
+    from workflows.calendars import pick
+
+    kept = {name: Remembered(cal) for name, cal in table.items()}
+    return lambda name: pick(kept, name)

@@ -14,6 +14,7 @@ engine recorded, which is what makes the draft's column worth reading.
 """
 import calendar as months_calendar
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -21,7 +22,7 @@ from sqlmodel import Session, select
 from engine.foresight import journeys as journeys_
 from engine.foresight.drafts import Draft, in_force
 from engine.foresight.figures import Tally
-from engine.foresight.layout import TeamStretches, governing, lay_out
+from engine.foresight.layout import TeamStretches, governing, lay_out, remembering
 from engine.foresight.timeline import EDIT, Outcome, Step, replay
 from engine.published import definitions
 from engine.storage.models import Asset, Department, Team, WorkOrder
@@ -29,6 +30,28 @@ from workflows.dispatch import ASSET_TEAM, DispatchSpec
 from workflows.schema import ProcessDefinition
 
 MAX_MONTHS = 24
+
+
+@dataclass(slots=True)
+class TimerRun:
+    """A timer run as the replay keeps it: SlaTimer's attributes without a mapped row (a what-if makes tens of
+    thousands of them, and setting an attribute of a mapped object costs more than the timer rules)."""
+
+    name: str
+    cycle: int
+    calendar: str
+    target_minutes: float
+    target_days: int
+    started_at: datetime
+    due_at: datetime
+    status: str
+    paused_seconds: float
+    level: int
+    breached: bool
+    paused_at: datetime | None = None
+    stopped_at: datetime | None = None
+    working_seconds: float | None = None
+    next_check_at: datetime | None = None
 SHOWN_CHANGES = 500  # changed work orders listed (all are counted)
 
 
@@ -49,8 +72,8 @@ def simulate(session: Session, draft: Draft, *, months: int = 6, seed: int = 0, 
     current = {row.key: definitions.compiled(session, row.key, row.version).definition
                for row in definitions.current_rows(session)}
     calendars_now = in_force(session)
-    before_cals = journeys_.calendars_of(calendars_now)
-    after_cals = journeys_.calendars_of(draft.calendars) if draft.calendars is not None else before_cals
+    before_cals = remembering(calendars_now)
+    after_cals = remembering(draft.calendars) if draft.calendars is not None else before_cals
     teams = dict(session.exec(select(Team.id, Team.name)).all())
     routing = _Routing(session, current, draft, since, now)
 
@@ -66,7 +89,7 @@ def simulate(session: Session, draft: Draft, *, months: int = 6, seed: int = 0, 
         governed = governing(definition, before_cals, priority=journey.priority, fields=journey.fields,
                              steps=journey.steps)
         outcome = replay(definition, before_cals, priority=journey.priority, fields=journey.fields,
-                         steps=steps, until=_until(journey.steps, cut, now)) if steps else Outcome(priority=journey.priority)
+                         steps=steps, until=_until(journey.steps, cut, now), timer=TimerRun) if steps else Outcome(priority=journey.priority)
         before.add(definition, outcome, team, replayable=cut is None)
         stretches.add(team, journey.process, journey.category, steps, governed)
         replayed.append((journey, definition, governed, outcome, team))
@@ -85,7 +108,7 @@ def simulate(session: Session, draft: Draft, *, months: int = 6, seed: int = 0, 
         cut = _impossible(drafted, steps)
         kept = moved[:cut]
         result = replay(drafted, after_cals, priority=journey.priority, fields=journey.fields, steps=kept,
-                        until=_until(moved, cut, now)) if kept else Outcome(priority=journey.priority)
+                        until=_until(moved, cut, now), timer=TimerRun) if kept else Outcome(priority=journey.priority)
         team_after = routed if routing.active else team
         after.add(drafted, result, team_after, replayable=cut is None)
         change = _change(journey, outcome, result, team, team_after)
