@@ -3,15 +3,16 @@ stage (some about a device, and a round with the repair it found)."""
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from engine import settings
+from engine import demo_history, settings
 from engine.dispatch import rotas
 from engine.errors import HouqinError
 from engine.demo_places import load_places
 from engine.orders import feedback, follow_ups, workorders
-from engine.people.users import actor_for, add_user
-from engine.storage.models import User, WorkOrder
+from engine.people.users import actor_for, department_named, hash_password, team_named
+from engine.storage.models import RotaEntry, User, UserRole, WorkOrder
 
 DEMO_PASSWORD = "houqin-demo"
 PEOPLE = [
@@ -66,16 +67,24 @@ SHIFTS = [("day", "08:00-17:30", "workdays"), ("night", "17:30-08:00", "all"), (
 ROTA_DAYS = (-40, 60)  # from 40 days ago (the oldest demo repairs) to two months ahead
 
 
-def load_demo(session: Session, now: datetime) -> list[str]:
-    """Demo people and work orders, all written in the caller's one transaction."""
+def load_demo(session: Session, now: datetime, *, months: float = 0, seed: int | None = None) -> list[str]:
+    """Demo people and work orders, all written in the caller's one transaction; with `months`, that much
+    history before `now` (engine/demo_history.py, drawn from `seed`) under today's work orders."""
     if session.exec(select(User).where(User.username == "nurse")).first():
         return ["demo data already present"]
+    digest = hash_password(DEMO_PASSWORD)  # one hash for everyone: argon2 is slow on purpose
     for username, name, roles, department, team in PEOPLE:
-        add_user(session, username=username, password=DEMO_PASSWORD, roles=roles, department=department,
-                 team=team, display_name=name)
+        user = User(username=username, display_name=name, password_hash=digest,
+                    department_id=department_named(session, department, create=True).id,
+                    team_id=team_named(session, team, create=True).id if team else None)
+        session.add(user)
+        session.flush()
+        session.add_all([UserRole(user_id=user.id, role=role) for role in roles])
     _teams(session, now)
     places, devices = load_places(session, now)
     session.flush()
+    past = demo_history.load(session, now, months=months, seed=demo_history.DEFAULT_SEED if seed is None else seed,
+                             password=DEMO_PASSWORD) if months else []
     actors = {u.username: actor_for(session, u) for u in session.exec(select(User)).all()}
     count = 0
     for round_ in range(5):
@@ -94,7 +103,7 @@ def load_demo(session: Session, now: datetime) -> list[str]:
     _follow_up(session, actors, now)
     return [f"demo: {len(PEOPLE)} users (password '{DEMO_PASSWORD}'), {len(places)} places, {len(devices)} devices, "
             f"{count} repairs and more work orders",
-            "demo users: " + ", ".join(p[0] for p in PEOPLE)]
+            "demo users: " + ", ".join(p[0] for p in PEOPLE), *past]
 
 
 def _teams(session: Session, now: datetime) -> None:
@@ -106,11 +115,14 @@ def _teams(session: Session, now: datetime) -> None:
         for user in members:
             rotas.add_member(session, team, user, skills=skills[user.username], lead=user.username == lead)
         shifts = [rotas.add_shift(session, team, shift, hours, days=days) for shift, hours, days in SHIFTS]
+        entries = []
         for offset in range(*ROTA_DAYS):
             day = today + timedelta(days=offset)
             for turn, shift in enumerate(shifts):
                 # the day shift has everyone; nights and standbys go round one member at a time
-                rotas.put_on(session, shift, day, members if turn == 0 else [members[(offset + turn) % len(members)]])
+                on = members if turn == 0 else [members[(offset + turn) % len(members)]]
+                entries += [dict(shift_id=shift.id, day=day, user_id=user.id) for user in on]
+        session.execute(insert(RotaEntry), entries)  # a fresh rota: one statement, not one per day
 
 
 def _drive(session, actors, order_id, steps, now) -> None:

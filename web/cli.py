@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="create the schema, load definitions/, create an admin")
     init.add_argument("--demo", action="store_true", help="also create demo departments, users and work orders")
+    init.add_argument("--demo-months", type=float, default=None, metavar="N",
+                      help="with --demo: months of history before now (default 6; 0: none)")
+    init.add_argument("--demo-seed", type=int, default=None, metavar="S",
+                      help="with --demo: the seed the history is drawn from (the same seed, the same history)")
     init.add_argument("--db", help="database URL (default: HOUQIN_DATABASE_URL or var/houqin.db)")
     init.set_defaults(run=_init)
 
@@ -192,9 +196,14 @@ def _init(args) -> int:
             print("an admin already exists; left as is")
     if args.demo:
         from engine.demo import load_demo
+        from engine.demo_history import DEFAULT_MONTHS
 
+        months = DEFAULT_MONTHS if args.demo_months is None else args.demo_months
+        if months < 0 or months > 60:
+            print("houqin: --demo-months must be from 0 to 60", file=sys.stderr)
+            return 2
         with _session(args) as session, unit_of_work(session):
-            lines = load_demo(session, now)
+            lines = load_demo(session, now, months=months, seed=args.demo_seed)
         for line in lines:
             print(line)
     return 0
