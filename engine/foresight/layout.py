@@ -99,8 +99,8 @@ def lay_out(steps: list[Step], before: list[BusinessCalendar | None], after: lis
         else:
             at = laid(new, out[-1].at, measured(old, previous.at, step.at))
         moved = moved or at != step.at
-        out.append(Step(at=at, event=step.event, state=step.state, priority=step.priority))
-    return out
+        out.append(step if at == step.at else Step(at=at, event=step.event, state=step.state, priority=step.priority))
+    return out if moved else steps  # the very list when nothing moved: the replay in force stands
 
 
 class TeamStretches:

@@ -22,7 +22,8 @@ from sqlmodel import Session, select
 from engine.foresight import journeys as journeys_
 from engine.foresight.drafts import Draft, in_force
 from engine.foresight.figures import Tally
-from engine.foresight.layout import TeamStretches, governing, lay_out, remembering
+from engine.foresight.layout import TeamStretches, governing, lay_out, remembering, same
+from engine.foresight.reuse import Unchanged
 from engine.foresight.timeline import EDIT, Outcome, Step, replay
 from engine.published import definitions
 from engine.storage.models import Asset, Department, Team, WorkOrder
@@ -73,7 +74,10 @@ def simulate(session: Session, draft: Draft, *, months: int = 6, seed: int = 0, 
                for row in definitions.current_rows(session)}
     calendars_now = in_force(session)
     before_cals = remembering(calendars_now)
-    after_cals = remembering(draft.calendars) if draft.calendars is not None else before_cals
+    unmoved = draft.calendars is None or _same_calendars(calendars_now, draft.calendars)
+    after_cals = before_cals if unmoved else remembering(draft.calendars)
+    unchanged = {key: Unchanged(definition, draft.definition if draft.definition and draft.definition.key == key
+                                else definition) for key, definition in current.items()}
     teams = dict(session.exec(select(Team.id, Team.name)).all())
     routing = _Routing(session, current, draft, since, now)
 
@@ -103,12 +107,19 @@ def simulate(session: Session, draft: Draft, *, months: int = 6, seed: int = 0, 
         if routed is not None and routed != team:
             drawn = stretches.draw(routed, journey.process, journey.category, steps, governed,
                                    seed=f"{seed}:{journey.id}")
-        moved = lay_out(steps, governed, governing(drafted, after_cals, priority=journey.priority,
-                                                   fields=journey.fields, steps=steps), drawn)
+        if drafted is definition and unmoved:
+            moved = steps if drawn is None else lay_out(steps, governed, governed, drawn)
+        else:
+            moved = lay_out(steps, governed, governing(drafted, after_cals, priority=journey.priority,
+                                                       fields=journey.fields, steps=steps), drawn)
         cut = _impossible(drafted, steps)
         kept = moved[:cut]
-        result = replay(drafted, after_cals, priority=journey.priority, fields=journey.fields, steps=kept,
-                        until=_until(moved, cut, now), timer=TimerRun) if kept else Outcome(priority=journey.priority)
+        if unmoved and moved is steps and cut == _impossible(definition, steps) and \
+                unchanged[journey.process].holds(journey.priority, journey.fields, steps):
+            result = outcome  # the draft changes nothing this work order's replay reads
+        else:
+            result = replay(drafted, after_cals, priority=journey.priority, fields=journey.fields, steps=kept,
+                            until=_until(moved, cut, now), timer=TimerRun) if kept else Outcome(priority=journey.priority)
         team_after = routed if routing.active else team
         after.add(drafted, result, team_after, replayable=cut is None)
         change = _change(journey, outcome, result, team, team_after)
@@ -127,20 +138,43 @@ def simulate(session: Session, draft: Draft, *, months: int = 6, seed: int = 0, 
     }
 
 
+def _same_calendars(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(same(a[name], b[name]) for name in a)
+
+
 def _impossible(definition: ProcessDefinition, steps: list[Step]) -> int | None:
     """The index of the first step the definition does not allow from where the work order stands (None: all)."""
-    if not steps or steps[0].state not in definition.states or steps[0].state != definition.initial_state:
+    moves = _moves(definition)
+    if not steps or steps[0].state != definition.initial_state:
         return 0
     state = steps[0].state
     for index in range(1, len(steps)):
         step = steps[index]
         if step.event == EDIT:
             continue
-        event = definition.event(step.event, state) if step.event else None
-        if event is None or event.to != step.state:
+        if moves.get((state, step.event)) != step.state:
             return index
         state = step.state
     return None
+
+
+_MOVES: dict[int, tuple[ProcessDefinition, dict]] = {}
+
+
+def _moves(definition: ProcessDefinition) -> dict[tuple[str, str], str]:
+    """(state, event) → the state the event leads to (the first declared, as the engine takes it), once per
+    definition: asked for every step of every work order."""
+    kept = _MOVES.get(id(definition))
+    if kept is None or kept[0] is not definition:
+        moves: dict[tuple[str, str], str] = {}
+        for event in definition.events:
+            for source in event.from_:
+                moves.setdefault((source, event.name), event.to)
+        kept = _MOVES[id(definition)] = (definition, moves)
+        if len(_MOVES) > 64:
+            _MOVES.clear()
+            _MOVES[id(definition)] = kept
+    return kept[1]
 
 
 def _until(steps: list[Step], cut: int | None, now: datetime) -> datetime:
