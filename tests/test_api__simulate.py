@@ -51,3 +51,10 @@ def test_the_command_prints_both_columns_or_the_lines_to_fix(session, make_user,
     draft.write_text(_draft(session).replace("number_prefix: RP", "number_prefix: rp"), encoding="utf-8")
     assert main(["simulate", str(draft)], clock=Clock(end)) == 1
     assert f"{draft}:8:16: number_prefix" in capsys.readouterr().out
+
+
+def test_a_draft_past_the_languages_bound_is_refused_at_its_line(session, make_user, api):
+    api.user("designer1", "designer")
+    text = definitions.latest(session, "repair").yaml_text + "# " + "x" * 300_000 + "\n"
+    response = api.as_("designer1").post("/api/v1/processes/simulate", json={"yaml": text})
+    assert response.status_code == 422 and response.json()["errors"][0]["line"] >= 1

@@ -20,8 +20,10 @@ router = APIRouter(tags=["processes"])
 
 
 class SimulationRequest(Public):
-    yaml: str = Field(max_length=MAX_TEXT_BYTES, description="the draft: a process definition (the key of a "
-                                                             "published one) or a calendars file")
+    # No maxLength in the schema: a text past the language's bound is refused by the loader, at its line (422),
+    # like any other problem of the draft, never by the body limit in front of it.
+    yaml: str = Field(description=f"the draft: a process definition (the key of a published one) or a calendars "
+                                  f"file; at most {MAX_TEXT_BYTES // 1024} KB")
     months: int = Field(default=6, ge=1, le=MAX_MONTHS, description="how many months of history to replay")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="seeds the draws of work routed to another team")
 
