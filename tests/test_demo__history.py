@@ -192,6 +192,8 @@ def test_the_cockpit_on_the_demo_hospital_looks_like_a_hospitals(demo_history):
     app = create_app(Settings(database_url=demo_history.url, test_clock=True))
     app.dependency_overrides[get_clock] = lambda: Clock(NOW)
     with TestClient(app) as client:
+        nurse = client.post("/api/v1/auth/token", data={"username": "icu.nurse1", "password": "houqin-demo"})
+        assert nurse.status_code == 200  # the hospital's staff share the demo password
         token = client.post("/api/v1/auth/token", data={"username": "supervisor", "password": "houqin-demo"})
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         body = client.get("/api/v1/dashboard", params={"from": "2026-06-01", "to": "2026-11-29"}, headers=headers).json()
