@@ -7,21 +7,23 @@ engine/orders/feedback.py, engine/sla/autoconfirm.py, engine/notify), inserted t
 multi-row statement each, in the caller's transaction. Work order and timer ids come back from the inserts
 (RETURNING), so nothing is guessed about sequences and the live engine carries on numbering after them.
 """
+import json
 import multiprocessing
 import os
 from collections import Counter as Tally
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import JSON, func, insert, update
 from sqlmodel import Session, select
 
 from engine.demo_staff import Staff
 from engine.demo_stories import Move, Order
 from engine.foresight import timeline
 from engine.sla.lateness import past_due
+from engine.storage.stored_json import StoredJSON
 from engine.storage.models import (Asset, AutoConfirmTimer, Counter, Escalation, Feedback, History, Notification,
                                    RecurringRun, SlaTimer, WorkOrder)
 from workflows.schema import ProcessDefinition, raised
@@ -129,9 +131,23 @@ class Writer:
         SQLite one statement per row)."""
         table = model.__table__
         before = self.session.execute(select(func.max(table.c.id))).scalar() or 0
+        if rows and self.session.get_bind().dialect.name == "postgresql":
+            self._copy(table, rows)
+            return before
         for start in range(0, len(rows), BATCH):
             self.session.execute(insert(table), rows[start:start + BATCH])
         return before
+
+    def _copy(self, table, rows: list[dict]) -> None:
+        """PostgreSQL: COPY, in the session's transaction; times stored as the engine stores them (naive UTC),
+        JSON as the engine serialises it. Several times faster than multi-row INSERTs for this many rows."""
+        self.session.flush()
+        columns = list(rows[0])
+        documents = {column.name for column in table.columns if isinstance(column.type, (JSON, StoredJSON))}
+        cursor = self.session.connection().connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([json.dumps(row[c]) if c in documents else _stored(row[c]) for c in columns])
 
     # --- one work order's rows ---------------------------------------------------------------------------
 
@@ -336,6 +352,10 @@ def _replay_range(bounds: tuple[int, int]) -> list[Replayed]:
         out.append(Replayed(outcome.priority, outcome.escalation_level, [_timer_row(t) for t in outcome.timers],
                             outcome.rungs))
     return out
+
+
+def _stored(value):
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if isinstance(value, datetime) else value
 
 
 def _timer_row(timer) -> dict:

@@ -42,12 +42,13 @@ def _fingerprint(url: str) -> tuple[dict, str]:
         numbers = dict(session.exec(select(WorkOrder.id, WorkOrder.number)).all())
         digest = hashlib.sha256()
         for row in session.exec(select(WorkOrder.number, WorkOrder.state, WorkOrder.priority, WorkOrder.created_at,
-                                       WorkOrder.closed_at, WorkOrder.escalation_level).order_by(WorkOrder.number)):
+                                       WorkOrder.closed_at, WorkOrder.escalation_level, WorkOrder.fields)
+                                .order_by(WorkOrder.number)):
             digest.update(repr(row).encode())
-        for order_id, at, kind, event, to_state in session.exec(
-                select(History.work_order_id, History.at, History.kind, History.event, History.to_state)
-                .order_by(History.id)):
-            digest.update(repr((numbers[order_id], at, kind, event, to_state)).encode())
+        for order_id, at, kind, event, to_state, actor, data in session.exec(
+                select(History.work_order_id, History.at, History.kind, History.event, History.to_state,
+                       History.actor_id, History.data).order_by(History.id)):
+            digest.update(repr((numbers[order_id], at, kind, event, to_state, actor, data)).encode())
         for order_id, name, cycle, status, due in session.exec(
                 select(SlaTimer.work_order_id, SlaTimer.name, SlaTimer.cycle, SlaTimer.status, SlaTimer.due_at)
                 .order_by(SlaTimer.id)):
