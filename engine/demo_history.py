@@ -64,6 +64,12 @@ PRIORITIES = {"repair": (["urgent", "high", "normal", "low"], [5, 13, 67, 15]),
 DEVICES = {"elevator": (["elevator"], 0.9), "hvac": (["air_handler", "chiller"], 0.35),
            "medical_gas": (["medical_gas_outlet"], 0.6), "medical_equipment": (["infusion_pump", "autoclave"], 0.5),
            "electrical": (["generator", "fire_panel"], 0.06), "plumbing": (["water_pump", "boiler"], 0.06)}
+# Places of the tree a repair without a device may name, by category.
+ROOMS = ["ZY-5F-512", "ZY-5F-HS", "ZY-2F-ICU", "MZ-1F-DT", "MZ-2F-E", "YJ-1F-GY", "YJ-3F-SS"]
+ROOMS_BY_CATEGORY = {"electrical": ["MZ-B1-PD", "ZY-5F-512", "MZ-2F-E", "ZY-5F-HS", "MZ-1F-DT"],
+                     "plumbing": ["ZY-B1-SB", "ZY-5F-512", "ZY-2F-ICU", "MZ-1F-DT"],
+                     "hvac": ["YJ-3F-KT", "YJ-3F-OR3", "YJ-3F-SS", "ZY-2F-ICU", "MZ-1F-DT"]}
+
 ITEMS = [("打印纸 20 箱", 1600), ("一次性手套 50 盒", 1500), ("输液泵 2 台", 36000), ("病床 10 张", 85000),
          ("轮椅 4 台", 6400), ("治疗车 2 台", 5200), ("消毒湿巾 100 包", 1200), ("办公椅 6 把", 3000),
          ("血压计 5 台", 4500), ("除颤仪 1 台", 68000), ("床旁桌 10 张", 9000), ("储物柜 3 组", 7200)]
@@ -183,8 +189,7 @@ class History:
             device = c.pick(devices, [1 / (rank + 1) ** 1.2 for rank in range(len(devices))])
             order.asset_id, order.location_id, order.location = device[0], device[3], ""
         elif c.p(0.25):
-            order.location_id = c.pick(ROOMS_BY_CATEGORY.get(category, ROOMS), None)
-            order.location_id = self.places.get(order.location_id)
+            order.location_id = self.places.get(c.pick(ROOMS_BY_CATEGORY.get(category, ROOMS)))
         order.routing = self._route(order, department, devices)
         repair(self._story(order), self.staff, c, order.routing, self.zone)
         return order
@@ -235,12 +240,12 @@ class History:
             return []
         zone = ZoneInfo(schedule.timezone or settings.timezone())
         system = self.staff.ids.get(schedule.run_as) or self._system(schedule.run_as)
+        places = {device[0]: device[3] for device in self.devices}
         orders = []
         for rule in schedule.rules:
             if not rule.active or rule.process not in self.definitions:
                 continue
-            closed_days = self.workday if rule.skip_closed_days and rule.calendar == "workday" else (
-                self.calendars(rule.calendar) if rule.skip_closed_days else None)
+            closed_days = self.calendars(rule.calendar) if rule.skip_closed_days else None
             department = self.staff.departments.get(rule.department) if rule.department else None
             for key, device in recurring.targets(self.session, rule):
                 periods = recurring.periods(rule, zone, after=self.since, now=self.now, limit=100_000,
@@ -250,7 +255,7 @@ class History:
                     title = rule.title.format(date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}",
                                               asset=device.name if device else "",
                                               asset_no=device.asset_no if device else "")[:200]
-                    place = next((d[3] for d in self.devices if device and d[0] == device.id), None)
+                    place = places.get(device.id) if device else None
                     order = Order(rule.process, at, self.staff.ids.get(rule.reporter) or system, title, rule.priority,
                                   dict(rule.fields), department, location=rule.location or "",
                                   location_id=place, asset_id=device.id if device else None,
@@ -261,16 +266,8 @@ class History:
 
     def _system(self, username: str) -> int:
         user = recurring._reporter(self.session, username, default=True)
-        self.staff.usernames[user.id], self.staff.ids[username] = username, user.id
-        self.staff.roles[user.id] = set()
-        self.staff._found.clear()
+        self.staff.know(user.id, username)
         return user.id
-
-
-ROOMS = ["ZY-5F-512", "ZY-5F-HS", "ZY-2F-ICU", "MZ-1F-DT", "MZ-2F-E", "YJ-1F-GY", "YJ-3F-SS"]
-ROOMS_BY_CATEGORY = {"electrical": ["MZ-B1-PD", "ZY-5F-512", "MZ-2F-E", "ZY-5F-HS", "MZ-1F-DT"],
-                     "plumbing": ["ZY-B1-SB", "ZY-5F-512", "ZY-2F-ICU", "MZ-1F-DT"],
-                     "hvac": ["YJ-3F-KT", "YJ-3F-OR3", "YJ-3F-SS", "ZY-2F-ICU", "MZ-1F-DT"]}
 
 
 def _decision(rule: str, strategy: str, team: str, person: str | None, within: str | None, zh: str, en: str) -> dict:

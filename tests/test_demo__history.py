@@ -6,7 +6,6 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
