@@ -10,6 +10,7 @@
 #   cockpit      1,000,000 historical work orders on PostgreSQL, the dashboard timed once after a warm-up
 #   sla_sweep    its own defaults, on PostgreSQL
 #   dispatch     300 new work orders routed with 50 rules and 500 technicians, SQLite
+#   demo history `init --demo` with six months of history, SQLite and PostgreSQL (target: under 60 s)
 #   simulate     the demo hospital's six months (built first, about a minute, untimed), a repair draft replayed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +47,10 @@ fi
 section "5. dispatch"
 "$python" bench/dispatch.py --db sqlite --orders 300
 
-section "6. what-if"
+section "6. demo history"
+"$python" bench/demo_history.py --db both --months 6
+
+section "7. what-if"
 "$python" bench/simulate.py
 
 printf '\nall benchmarks: %ds\n' $(( $(date +%s) - started ))
