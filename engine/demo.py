@@ -64,7 +64,10 @@ TEAMS = [
     ("医用气体班", {"tech6": ["medical_gas"]}, "tech6"),
 ]
 SHIFTS = [("day", "08:00-17:30", "workdays"), ("night", "17:30-08:00", "all"), ("standby", "08:00-08:00", "restdays")]
-ROTA_DAYS = (-40, 60)  # from 40 days ago (the oldest demo repairs) to two months ahead
+ROTA_DAYS = (-40, 60)
+# Under a history (engine/demo_history.py) today's examples are filed now: the history holds the past, and an
+# example filed days ago with no sweeper since would be late with none of its escalations fired.
+ZERO = timedelta(0)  # from 40 days ago (the oldest demo repairs) to two months ahead
 
 
 def load_demo(session: Session, now: datetime, *, months: float = 0, seed: int | None = None) -> list[str]:
@@ -94,7 +97,7 @@ def load_demo(session: Session, now: datetime, *, months: float = 0, seed: int |
             order = workorders.create(session, reporter, process="repair", title=title, location=location,
                                       priority=priority, fields={"category": category},
                                       location_id=places.get(place), asset_id=devices.get(device),
-                                      now=now - timedelta(days=round_ * 6, hours=index * 3))
+                                      now=now - (timedelta(days=round_ * 6, hours=index * 3) if not past else ZERO))
             count += 1
             _drive(session, actors, order.id, STEPS[: (index + round_) % (len(STEPS) + 1)], now)
             if (index + round_) % (len(STEPS) + 1) == len(STEPS) and round_ % 2 == 0:

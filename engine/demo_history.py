@@ -15,7 +15,6 @@ from collections import Counter as Tally
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from sqlmodel import Session, select
 
 from engine import settings
@@ -43,6 +42,7 @@ DESK_HOURS = [0.1] * 7 + [0.5, 2, 3, 3, 2, 1, 2, 2.5, 2, 1.5, 1, 1, 0.8, 0.6, 0.
 # Per process: work orders on a working day, and the share of that on a weekend and on a public holiday.
 VOLUMES = {"repair": (58, 0.6, 0.5), "procurement": (10.5, 0.12, 0.08), "hazard": (3.8, 0.35, 0.3),
            "complaint": (2.1, 0.8, 0.8)}
+HOUR_OF_DAY = list(range(24))
 HOURS = {"repair": REPAIR_HOURS, "procurement": OFFICE_HOURS, "hazard": ROUND_HOURS, "complaint": DESK_HOURS}
 
 CATEGORIES = {"electrical": 22, "plumbing": 24, "hvac": 14, "building": 14, "medical_equipment": 9, "elevator": 6,
@@ -64,6 +64,12 @@ PRIORITIES = {"repair": (["urgent", "high", "normal", "low"], [5, 13, 67, 15]),
 DEVICES = {"elevator": (["elevator"], 0.9), "hvac": (["air_handler", "chiller"], 0.35),
            "medical_gas": (["medical_gas_outlet"], 0.6), "medical_equipment": (["infusion_pump", "autoclave"], 0.5),
            "electrical": (["generator", "fire_panel"], 0.06), "plumbing": (["water_pump", "boiler"], 0.06)}
+# Places of the tree a repair without a device may name, by category.
+ROOMS = ["ZY-5F-512", "ZY-5F-HS", "ZY-2F-ICU", "MZ-1F-DT", "MZ-2F-E", "YJ-1F-GY", "YJ-3F-SS"]
+ROOMS_BY_CATEGORY = {"electrical": ["MZ-B1-PD", "ZY-5F-512", "MZ-2F-E", "ZY-5F-HS", "MZ-1F-DT"],
+                     "plumbing": ["ZY-B1-SB", "ZY-5F-512", "ZY-2F-ICU", "MZ-1F-DT"],
+                     "hvac": ["YJ-3F-KT", "YJ-3F-OR3", "YJ-3F-SS", "ZY-2F-ICU", "MZ-1F-DT"]}
+
 ITEMS = [("打印纸 20 箱", 1600), ("一次性手套 50 盒", 1500), ("输液泵 2 台", 36000), ("病床 10 张", 85000),
          ("轮椅 4 台", 6400), ("治疗车 2 台", 5200), ("消毒湿巾 100 包", 1200), ("办公椅 6 把", 3000),
          ("血压计 5 台", 4500), ("除颤仪 1 台", 68000), ("床旁桌 10 张", 9000), ("储物柜 3 组", 7200)]
@@ -102,7 +108,7 @@ class History:
         self.session, self.now = session, now
         self.zone = ZoneInfo(settings.timezone())
         self.since = now - timedelta(days=round(months * DAYS_PER_MONTH))
-        self.chance = Chance(np.random.default_rng(seed))
+        self.chance = Chance(seed)
         self.staff: Staff = roster(session)
         self.definitions = {row.key: (row.version, published.compiled(session, row.key, row.version).definition)
                             for row in published.current_rows(session)}
@@ -126,11 +132,10 @@ class History:
                 if process not in self.definitions:
                     continue
                 share = 1.0 if working else weekend if day.weekday() >= 5 else holiday
-                weights = np.array(HOURS[process]) / sum(HOURS[process])
-                for _ in range(rng.poisson(base * share)):
-                    hour = int(rng.choice(24, p=weights))
+                for _ in range(int(self.chance.counts.poisson(base * share))):
+                    hour = rng.choices(HOUR_OF_DAY, HOURS[process])[0]
                     filed = datetime(day.year, day.month, day.day, hour, tzinfo=self.zone) + timedelta(
-                        seconds=int(rng.integers(3600)))
+                        seconds=rng.randrange(3600))
                     if self.since <= filed <= self.now:
                         orders.append(self._file(process, filed))
             day += timedelta(days=1)
@@ -184,8 +189,7 @@ class History:
             device = c.pick(devices, [1 / (rank + 1) ** 1.2 for rank in range(len(devices))])
             order.asset_id, order.location_id, order.location = device[0], device[3], ""
         elif c.p(0.25):
-            order.location_id = c.pick(ROOMS_BY_CATEGORY.get(category, ROOMS), None)
-            order.location_id = self.places.get(order.location_id)
+            order.location_id = self.places.get(c.pick(ROOMS_BY_CATEGORY.get(category, ROOMS)))
         order.routing = self._route(order, department, devices)
         repair(self._story(order), self.staff, c, order.routing, self.zone)
         return order
@@ -204,22 +208,17 @@ class History:
         order.team_id = team_id
         if rule.strategy == "manual" or team_id is None:
             return {"strategy": "manual", "team": team}
-        decision = dispatch_routing.Routing(rule=label, strategy=rule.strategy, team=team)
         if rule.strategy == "pool":
-            decision.waits_for = "team"
-            decision.reason_zh = f"规则「{label}」：进入「{team}」抢单池"
-            decision.reason_en = f"rule '{label}': pooled for team {team} to claim"
-            return {"strategy": "pool", "team": team, "history": decision.as_dict()}
+            return {"strategy": "pool", "team": team, "history": _decision(
+                label, "pool", team, None, None, f"规则「{label}」：进入「{team}」抢单池",
+                f"rule '{label}': pooled for team {team} to claim")}
         person = self.chance.pick(self.staff.team_members(team, rule.skill) or self.staff.team_members(team))
-        decision.person = self.staff.usernames[person]
-        decision.accept_within = dispatch_routing._span(rule)
-        decision.reason_zh = f"规则「{label}」：派给「{team}」在班的 {decision.person}，{decision.accept_within} 内接单"
-        decision.reason_en = (f"rule '{label}': offered to {decision.person} of team {team}, on duty; "
-                              f"to accept within {decision.accept_within}")
-        comment = (f"自动派单（规则 {label}，{decision.accept_within} 内接单）/ routed automatically (rule {label}; "
-                   f"accept within {decision.accept_within})")
-        return {"strategy": "offer", "team": team, "person_id": person, "comment": comment,
-                "history": decision.as_dict()}
+        username, within = self.staff.usernames[person], dispatch_routing._span(rule)
+        comment = (f"自动派单（规则 {label}，{within} 内接单）/ routed automatically (rule {label}; "
+                   f"accept within {within})")
+        return {"strategy": "offer", "team": team, "person_id": person, "comment": comment, "history": _decision(
+            label, "offer", team, username, within, f"规则「{label}」：派给「{team}」在班的 {username}，{within} 内接单",
+            f"rule '{label}': offered to {username} of team {team}, on duty; to accept within {within}")}
 
     def _story(self, order: Order) -> Story:
         return Story(order, self.definitions[order.process][1], self.now, self.calendars)
@@ -241,12 +240,12 @@ class History:
             return []
         zone = ZoneInfo(schedule.timezone or settings.timezone())
         system = self.staff.ids.get(schedule.run_as) or self._system(schedule.run_as)
+        places = {device[0]: device[3] for device in self.devices}
         orders = []
         for rule in schedule.rules:
             if not rule.active or rule.process not in self.definitions:
                 continue
-            closed_days = self.workday if rule.skip_closed_days and rule.calendar == "workday" else (
-                self.calendars(rule.calendar) if rule.skip_closed_days else None)
+            closed_days = self.calendars(rule.calendar) if rule.skip_closed_days else None
             department = self.staff.departments.get(rule.department) if rule.department else None
             for key, device in recurring.targets(self.session, rule):
                 periods = recurring.periods(rule, zone, after=self.since, now=self.now, limit=100_000,
@@ -256,7 +255,7 @@ class History:
                     title = rule.title.format(date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}",
                                               asset=device.name if device else "",
                                               asset_no=device.asset_no if device else "")[:200]
-                    place = next((d[3] for d in self.devices if device and d[0] == device.id), None)
+                    place = places.get(device.id) if device else None
                     order = Order(rule.process, at, self.staff.ids.get(rule.reporter) or system, title, rule.priority,
                                   dict(rule.fields), department, location=rule.location or "",
                                   location_id=place, asset_id=device.id if device else None,
@@ -267,13 +266,13 @@ class History:
 
     def _system(self, username: str) -> int:
         user = recurring._reporter(self.session, username, default=True)
-        self.staff.usernames[user.id], self.staff.ids[username] = username, user.id
-        self.staff.roles[user.id] = set()
-        self.staff._found.clear()
+        self.staff.know(user.id, username)
         return user.id
 
 
-ROOMS = ["ZY-5F-512", "ZY-5F-HS", "ZY-2F-ICU", "MZ-1F-DT", "MZ-2F-E", "YJ-1F-GY", "YJ-3F-SS"]
-ROOMS_BY_CATEGORY = {"electrical": ["MZ-B1-PD", "ZY-5F-512", "MZ-2F-E", "ZY-5F-HS", "MZ-1F-DT"],
-                     "plumbing": ["ZY-B1-SB", "ZY-5F-512", "ZY-2F-ICU", "MZ-1F-DT"],
-                     "hvac": ["YJ-3F-KT", "YJ-3F-OR3", "YJ-3F-SS", "ZY-2F-ICU", "MZ-1F-DT"]}
+def _decision(rule: str, strategy: str, team: str, person: str | None, within: str | None, zh: str, en: str) -> dict:
+    """A routing decision as its history entry holds it (engine/dispatch/routing.Routing.as_dict)."""
+    return {"rule": rule, "strategy": strategy, "team": team, "person": person,
+            "waits_for": "person" if person else "team", "accept_within": within, "on_duty": [], "more_on_duty": 0,
+            "candidates": [], "more_candidates": 0, "excluded": [], "reason_zh": zh, "reason_en": en,
+            "reason": f"{zh} / {en}"}

@@ -83,6 +83,11 @@ class Staff:
         return self._memo(("team", team, skill), lambda: [
             uid for uid, skills in self.members.get(self.teams[team], []) if skill is None or skill in skills])
 
+    def know(self, uid: int, username: str) -> None:
+        """Someone added since the roster was read (the account recurring work is filed by)."""
+        self.usernames[uid], self.ids[username], self.roles[uid] = username, uid, set()
+        self._found.clear()
+
     def _memo(self, key, compute):
         if key not in self._found:
             self._found[key] = compute()

@@ -9,6 +9,7 @@ and some teams systematically slower, nights slower to answer, repairs put on ho
 Steps on a working-hours target are mostly taken in working hours, as people work them.
 """
 import math
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -97,22 +98,23 @@ class Story:
 
 
 class Chance:
-    """The random draws, all from one seeded generator."""
+    """The random draws, all from one seed: Python's generator for the many small draws (numpy's costs more
+    per call than it saves), numpy's for the daily counts (Poisson)."""
 
-    def __init__(self, rng: np.random.Generator):
-        self.rng = rng
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.counts = np.random.default_rng(seed)
 
     def lognormal(self, median: float, sigma: float) -> float:
-        return median * math.exp(sigma * self.rng.standard_normal())
+        return median * math.exp(sigma * self.rng.gauss(0.0, 1.0))
 
     def p(self, probability: float) -> bool:
         return self.rng.random() < probability
 
     def pick(self, items, weights=None):
         if weights is None:
-            return items[int(self.rng.integers(len(items)))]
-        total = sum(weights)
-        return items[int(self.rng.choice(len(items), p=[w / total for w in weights]))]
+            return items[self.rng.randrange(len(items))]
+        return self.rng.choices(items, weights)[0]
 
 
 def night(at: datetime, zone) -> bool:

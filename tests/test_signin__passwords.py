@@ -286,7 +286,7 @@ def test_demo_users_keep_their_published_password_and_the_command_line_resets_on
     from engine.demo import DEMO_PASSWORD
     from web.app import create_app
 
-    assert main(["init", "--demo"]) == 0
+    assert main(["init", "--demo", "--demo-months", "0"]) == 0
     capsys.readouterr()
     client = TestClient(create_app())
     assert client.get("/api/v1/workorders", headers=_token(client, "nurse", DEMO_PASSWORD)).status_code == 200

@@ -112,6 +112,15 @@ def _parser() -> argparse.ArgumentParser:
     recompute.add_argument("--db")
     recompute.set_defaults(run=_sla_recompute)
 
+    simulate = commands.add_parser("simulate", help="what-if: replay the last months of real work against a draft "
+                                                    "process definition or calendars file, beside those in force")
+    simulate.add_argument("file", help="a process definition (same key as a published one) or a calendars file")
+    simulate.add_argument("--months", type=int, default=6, help="how many months of history (default 6)")
+    simulate.add_argument("--seed", type=int, default=0, help="seeds the draws of re-routed work (default 0)")
+    simulate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    simulate.add_argument("--db")
+    simulate.set_defaults(run=_simulate)
+
     places = commands.add_parser("locations", help="the location tree").add_subparsers()
     load = places.add_parser("import", help="add locations from an .xlsx or UTF-8 CSV file (code, name, kind, "
                                             "parent_code); every row or none")
@@ -464,6 +473,29 @@ def _sla_recompute(args) -> int:
         print(f"{item.number} {item.timer} (cycle {item.cycle}): calendars v{item.from_version or '-'} -> "
               f"v{item.to_version}, due {item.old_due_at.isoformat()} -> {item.new_due_at.isoformat()}")
     print(f"{len(moved)} timers moved to the newest calendars version")
+    return 0
+
+
+def _simulate(args) -> int:
+    import json
+
+    from engine.foresight import drafts, report
+    from engine.foresight.simulate import MAX_MONTHS, simulate
+    from workflows import DefinitionError
+    from workflows.loader import read_text
+
+    if not 1 <= args.months <= MAX_MONTHS:
+        print(f"houqin: --months must be from 1 to {MAX_MONTHS}", file=sys.stderr)
+        return 2
+    try:
+        with _session(args) as session:
+            draft = drafts.read(session, read_text(args.file), args.file)
+            result = simulate(session, draft, months=args.months, seed=args.seed, now=args.clock.now())
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return 1
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else report.text(result))
     return 0
 
 

@@ -7,9 +7,11 @@ from web.api import attachments, ledger
 from web.api import dispatch, inbox, teams
 from web.api import users
 from web.api import asset_health, assets, follow_ups, labels, locations
+from web.api import simulate
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(labels.router)  # first: /assets/labels.pdf before any /assets/{asset_id}
+router.include_router(simulate.router)  # what-if: before /processes/{key} could take its path
 for module in (auth, processes, workorders, dashboard, notifications, sla, channels):
     router.include_router(module.router)
 for module in (ledger, attachments):  # the closed loop: risk ledger, photos and files

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from engine.published import definitions
 from web.deps import ClockDep, SessionDep
-from web.i18n import Translator
+from web.i18n import Translator, catalogue
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, language, redirect, render, roles
 from workflows import DefinitionError
 from workflows.limits import MAX_TEXT_BYTES
@@ -49,7 +49,14 @@ def _editor(request, session, actor, *, key: str | None, text: str, version: int
         except DefinitionError as exc:
             errors = _problems(exc)
     return render(request, "designer_edit.html", actor, status_code=status_code, key=key, text=text,
-                  version=version, versions=versions, errors=errors or [], diagram=diagram)
+                  version=version, versions=versions, errors=errors or [], diagram=diagram,
+                  simulate_text=_simulate_text(t))
+
+
+def _simulate_text(t: Translator) -> dict[str, str]:
+    """The what-if panel's strings, which its script fills in: the `simulate` section and the role names."""
+    keys = [key for key in catalogue("zh") if key.startswith(("simulate.", "role."))]
+    return {key: t(key) for key in keys}
 
 
 def _problems(exc: DefinitionError) -> list[dict]:
