@@ -12,6 +12,8 @@
 #   dispatch     300 new work orders routed with 50 rules and 500 technicians, SQLite
 #   demo history `init --demo` with six months of history, SQLite and PostgreSQL (target: under 60 s)
 #   simulate     the demo hospital's six months (built first, about a minute, untimed), a repair draft replayed
+#   risk_score   10,000 open repairs scored over 2 months of demo history, SQLite (target 1 s)
+#   risk_backtest  6 months of demo history: trained on months 1-4, tested on 5-6, against the 80% rule
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
@@ -52,5 +54,11 @@ section "6. demo history"
 
 section "7. what-if"
 "$python" bench/simulate.py
+
+section "8. at-risk scoring"
+"$python" bench/risk_score.py --open 10000
+
+section "9. at-risk backtest"
+"$python" bench/risk_backtest.py --months 6
 
 printf '\nall benchmarks: %ds\n' $(( $(date +%s) - started ))

@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel
 
 import engine.storage.models  # noqa: F401
 from engine.clock import Clock
+from engine.foresight import risk
 from engine.people import users
 from engine.people.users import actor_for, add_user
 from engine.published import definitions, versions
@@ -49,6 +50,7 @@ def _reset_postgres(url: str) -> None:
     # forget the machines compiled for this URL (on SQLite every test has its own URL).
     definitions._compiled.clear()
     versions.forget()
+    risk.forget()  # at-risk models fitted on the last test's history
 
 
 @pytest.fixture

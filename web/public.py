@@ -182,8 +182,31 @@ class WorkOrderPublic(WorkOrderRowPublic):
                                                 "(POST /workorders/{id}/follow-ups), oldest first")
 
 
+class RiskReasonPublic(Public):
+    """Why: the group of similar timers that answered, how many of them were still running at this share."""
+
+    text: str = Field(description="in the caller's language, e.g. 同类工单 82% 在剩余时间内未完成")
+    group: dict[str, Any] = Field(description="what the similar work orders share: process, timer, and as many of "
+                                              "priority, category, team, state as had enough of them")
+    similar: int = Field(description="similar timers still running at this share of their target")
+    used: float = Field(description="share of its target the timer has used (pauses left out)")
+
+
+class RiskPublic(Public):
+    """The chance the work order misses a deadline: its riskiest running timer's."""
+
+    probability: float
+    timer: str
+    threshold: float = Field(description="its timer's `at_risk`: listed from this probability")
+    reason: RiskReasonPublic
+
+
+class WorkOrderListItemPublic(WorkOrderRowPublic):
+    risk: RiskPublic | None = Field(default=None, description="with at_risk=true: why it is listed; null otherwise")
+
+
 class WorkOrdersPublic(Public):
-    items: list[WorkOrderRowPublic]
+    items: list[WorkOrderListItemPublic]
     total: int
     limit: int
     offset: int

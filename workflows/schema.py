@@ -220,16 +220,38 @@ class SlaTarget(Strict):
     _parse = field_validator("within", mode="before")(lambda cls, v: _positive(_duration(v), "an SLA target"))
 
 
+# The probability of missing the deadline above which a running timer's work order is at risk
+# (engine/foresight/risk.py), when its timer declares no `at_risk` of its own.
+DEFAULT_AT_RISK = 0.6
+
+
+def _probability(text: str, written: str) -> float:
+    """A probability strictly between 0 and 1, written `0.6`: 0 would flag everything, 1 nothing before the breach."""
+    match = re.fullmatch(r"(0?\.\d{1,4})", text)
+    if not match or not 0 < float(match.group(1)) < 1:
+        raise ValueError(f"'{written}' is not a probability: write one between 0 and 1, e.g. 'risk 0.6'")
+    return float(match.group(1))
+
+
 @dataclass(frozen=True)
 class RungTime:
-    """When a rung falls: a `fraction` of the target (`80%`), or `shift` from the due time (`due + 30m`)."""
+    """When a rung falls: a `fraction` of the target (`80%`), `shift` from the due time (`due + 30m`), or
+    once the probability of missing the deadline reaches `risk` (`risk 0.6`), which has no clock time:
+    the sweeper fires it from the at-risk scores (engine/foresight/risk.py), once per timer cycle."""
 
     fraction: float | None = None
     shift: Duration = Duration()
+    risk: float | None = None
 
     @classmethod
     def parse(cls, text: str) -> "RungTime":
         text = str(text).strip()
+        match = re.fullmatch(r"risk(?:\s+(\S+))?", text)
+        if match:
+            if match.group(1) is None:
+                raise ValueError(f"'{text}' says no probability: write 'risk 0.6' (warned once the chance of "
+                                 f"missing the deadline reaches 60%)")
+            return cls(risk=_probability(match.group(1), text))
         if text.endswith("%"):
             # Digits only: float() would take 'nan', 'inf', '-100' and '1e300', none a point in time.
             match = re.fullmatch(r"(\d{1,4}(?:\.\d{1,4})?)\s*%", text)
@@ -239,7 +261,7 @@ class RungTime:
             return cls(fraction=float(match.group(1)) / 100)
         match = re.fullmatch(r"due\s*(?:([+-])\s*(.+))?", text)
         if not match:
-            raise ValueError(f"'{text}' is not a time: write '80%', 'due' or 'due + 30m'")
+            raise ValueError(f"'{text}' is not a time: write '80%', 'due', 'due + 30m' or 'risk 0.6'")
         if not match.group(1):
             return cls()
         span = Duration.parse(match.group(2))
@@ -327,6 +349,26 @@ class SlaTimerSpec(Strict):
     target_field: str | None = None
     targets: dict[str, SlaTarget]
     escalation: list[EscalationStep] = []
+    # The at-risk queue lists a running timer's work order once its probability of missing the deadline
+    # passes this; DEFAULT_AT_RISK (0.6) when not given.
+    at_risk: float | None = None
+
+    @field_validator("at_risk")
+    @classmethod
+    def _threshold(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value < 1:
+            raise ValueError(f"at_risk {value:g} is not a probability: write one between 0 and 1, e.g. 0.6 "
+                             f"(listed at risk once the chance of missing the deadline passes 60%)")
+        return value
+
+    @property
+    def risk_threshold(self) -> float:
+        return self.at_risk if self.at_risk is not None else DEFAULT_AT_RISK
+
+    @property
+    def risk_rungs(self) -> list[EscalationStep]:
+        """The rungs that fall on a probability of missing the deadline, not at a time."""
+        return [step for step in self.escalation if step.time.risk is not None]
 
     @field_validator("start", "stop", mode="before")
     @classmethod

@@ -155,6 +155,13 @@ class _Checks:
         if levels != sorted(set(levels)):
             self.report((*path, "escalation"), "escalation levels must be distinct and listed in increasing order")
         for i, step in enumerate(timer.escalation):
+            if step.time.risk is not None:
+                # A forecast warns; moving the deadline or the work on a forecast would make the what-if and
+                # the replayed history depend on the model, which they do not run.
+                for option in ("raise_priority", "reassign"):
+                    if getattr(step, option):
+                        self.report((*path, "escalation", i, option), f"a rung at '{step.at}' warns before the "
+                                    f"breach: it may notify and watch, not {option} (give that to a rung at a time)")
             for j, target in enumerate(step.recipients):
                 self.recipient(step.notify[j], target, (*path, "escalation", i, "notify", j))
             for j, target in enumerate(step.watchers):

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from engine import settings
 from engine.errors import Forbidden, Invalid, NotFound, refused
+from engine.foresight import risk
 from engine.notify.notifications import notify
 from engine.notify.progress import tell_reporter
 from engine.orders import visibility as permissions
@@ -253,6 +254,22 @@ def search(session: Session, actor: Actor, filters: Filters, now: datetime) -> t
     limit = max(1, min(filters.limit, MAX_PAGE))
     items = session.exec(query.offset(max(filters.offset, 0)).limit(limit)).all()
     return list(items), total
+
+
+def search_at_risk(session: Session, actor: Actor, filters: Filters,
+                   now: datetime) -> tuple[list[WorkOrder], int, dict[int, "risk.Scored"]]:
+    """`search` among the open work orders whose riskiest timer is above its threshold (engine/foresight/
+    risk.py), highest risk first; with each one's risk."""
+    scored = risk.at_risk(session, now)
+    query = _apply_filters(session, select(WorkOrder.id).where(WorkOrder.id.in_(list(scored) or [-1])), filters, now)
+    visible = permissions.visible_clause(actor)
+    if visible is not None:
+        query = query.where(visible)
+    ids = sorted(session.exec(query).all(), key=lambda order_id: (-scored[order_id].risk.probability, order_id))
+    offset, limit = max(filters.offset, 0), max(1, min(filters.limit, MAX_PAGE))
+    page = ids[offset:offset + limit]
+    found = {order.id: order for order in session.exec(select(WorkOrder).where(WorkOrder.id.in_(page))).all()}
+    return [found[order_id] for order_id in page], len(ids), {order_id: scored[order_id] for order_id in page}
 
 
 def _apply_filters(session: Session, query, f: Filters, now: datetime):

@@ -34,6 +34,7 @@ from sqlmodel import Session, select
 
 from engine import settings
 from engine.dispatch import offers, rotas
+from engine.foresight import risk
 from engine.errors import Conflict
 from engine.notify.notifications import notify
 from engine.people.users import users_with_role
@@ -80,7 +81,100 @@ def sweep(source: SessionSource, now: datetime, *, batch: int = BATCH) -> list[F
 
 
 def _sweep(session: Session, now: datetime, batch: int) -> list[Fired]:
-    return rows.sweep(session, SlaTimer, now, _work_timer, batch=batch)
+    fired = rows.sweep(session, SlaTimer, now, _work_timer, batch=batch)
+    return fired + _sweep_risk(session, now)
+
+
+# --- rungs at a risk ----------------------------------------------------------------------------
+# A rung `at: risk 0.6` has no time, so no `next_check_at` brings the sweeper to it: each sweep (at most
+# once per risk.SWEEP_EVERY) scores the open work orders (engine/foresight/risk.py, under a second for ten
+# thousand) and fires the rungs whose probability has been reached, each once per timer cycle by the
+# same claim as any rung (the escalations row, unique on timer and level).
+
+def _sweep_risk(session: Session, now: datetime) -> list[Fired]:
+    if not risk.sweep_due(session, now):
+        return []
+    try:
+        candidates = _risk_candidates(session, now)
+    except Exception:  # noqa: BLE001 - a failed forecast must not stop the escalations at a time
+        session.rollback()
+        log.exception("at-risk scores failed; rungs at a risk wait for the next sweep")
+        return []
+    fired = []
+    for scored, step in candidates:
+        try:
+            with unit_of_work(session):
+                outcome = _fire_risk(session, scored, step, now)
+        except IntegrityError:  # fired already, by another sweeper
+            session.rollback()
+            continue
+        except Exception:  # noqa: BLE001 - one broken work order must not stop the others' warnings
+            session.rollback()
+            log.exception("timer %s: the rung at a risk failed; the next sweep tries again", scored.timer_id)
+            continue
+        if outcome is not None:
+            fired.append(outcome)
+    return fired
+
+
+def _risk_candidates(session: Session, now: datetime) -> list[tuple[risk.Scored, EscalationStep]]:
+    """Running timers whose risk reached a rung at a risk not fired yet for them."""
+    wanted = []
+    for scored in risk.score_open(session, now):
+        if scored.status != "running":
+            continue  # a paused clock does not run out
+        spec = compiled(session, scored.process, scored.version).definition.sla.get(scored.risk.timer)
+        wanted += [(scored, step) for step in (spec.risk_rungs if spec else [])
+                   if scored.risk.probability >= step.time.risk]
+    if not wanted:
+        return []
+    ids = {scored.timer_id for scored, _ in wanted}
+    done = set(session.exec(select(Escalation.timer_id, Escalation.level).where(Escalation.timer_id.in_(ids))).all())
+    session.rollback()
+    return [(scored, step) for scored, step in wanted if (scored.timer_id, step.level) not in done]
+
+
+def _fire_risk(session: Session, scored: "risk.Scored", step: EscalationStep, now: datetime) -> Fired | None:
+    rows.begin(session)
+    session.expire_all()
+    timer = rows.claim(session, select(SlaTimer).where(SlaTimer.id == scored.timer_id, SlaTimer.status == "running"))
+    if timer is None or lateness.timer_is_late(timer, now):
+        return None  # stopped, paused or late since it was scored: nothing to warn of any more
+    order = rows.claim(session, select(WorkOrder).where(WorkOrder.id == timer.work_order_id))
+    if order is None:
+        return None
+    spec = compiled(session, order.process, order.definition_version).definition.sla.get(timer.name)
+    claim = Escalation(timer_id=timer.id, work_order_id=order.id, level=step.level, fired_at=now)
+    session.add(claim)
+    session.flush()  # the claim goes first: a rung fired already fails here, before any effect
+    actions = []
+    if step.watch:
+        added = _watch(session, order, _resolve(session, order, step.watchers, now))
+        if added:
+            actions.append({"watch": added})
+    people = _resolve(session, order, step.recipients, now)
+    names = [user.username for user in people]
+    claim.recipients = names
+    session.add(claim)
+    message = _risk_message(spec, timer, scored.risk)
+    session.add(History(
+        work_order_id=order.id, at=now, kind="escalation", comment=message,
+        data={"level": step.level, "timer": timer.name, "cycle": timer.cycle, "recipients": names, "actions": actions,
+              "risk": scored.risk.as_dict()},
+    ))
+    notify(session, [user.id for user in people], order=order, kind="warning", title=f"{order.number} {order.title}",
+           body=message, now=now, extra={"level": step.level, "timer": timer.name, "due_at": timer.due_at.isoformat(),
+                                         "risk": round(scored.risk.probability, 4)})
+    return Fired(work_order_id=order.id, number=order.number, timer=timer.name, cycle=timer.cycle, level=step.level,
+                 recipients=names, actions=actions, at=now)
+
+
+def _risk_message(spec: SlaTimerSpec | None, timer: SlaTimer, found: "risk.Risk") -> str:
+    zh, en = (spec.label.zh, spec.label.en) if spec and spec.label else (timer.name, timer.name)
+    due = timer.due_at.astimezone(ZoneInfo(settings.timezone())).strftime("%m-%d %H:%M")
+    share = round(found.probability * 100)
+    return (f"{zh}预警：将于 {due} 到期，同类工单 {share}% 在剩余时间内未完成 / "
+            f"{en} at risk: due at {due}; {share}% of similar work orders did not finish in the time left")
 
 
 def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
@@ -132,7 +226,7 @@ def _step(session: Session, timer_id: int, now: datetime) -> tuple[Fired | None,
         timer.next_check_at = None  # stopped or paused behind our back: nothing to watch
         session.add(timer)
         return None, False
-    _catch_up(session, timer)
+    _catch_up(session, timer, spec)
     step = sla.next_rung(timer, spec)
     outcome = None
     if step is not None and sla.rung_time(session, timer, step) <= now:
@@ -145,8 +239,11 @@ def _step(session: Session, timer_id: int, now: datetime) -> tuple[Fired | None,
     return outcome, more
 
 
-def _catch_up(session: Session, timer: SlaTimer) -> None:
-    highest = session.exec(select(func.max(Escalation.level)).where(Escalation.timer_id == timer.id)).one()
+def _catch_up(session: Session, timer: SlaTimer, spec: SlaTimerSpec) -> None:
+    query = select(func.max(Escalation.level)).where(Escalation.timer_id == timer.id)
+    if spec.risk_rungs:  # fired on a forecast, out of the ladder's order: they never move its level
+        query = query.where(Escalation.level.not_in([step.level for step in spec.risk_rungs]))
+    highest = session.exec(query).one()
     if highest is not None and highest > timer.level:
         timer.level = highest
 

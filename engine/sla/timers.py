@@ -198,8 +198,9 @@ def next_check_on(cal: BusinessCalendar, timer: SlaTimer, spec: SlaTimerSpec) ->
 
 
 def next_rung(timer: SlaTimer, spec: SlaTimerSpec) -> EscalationStep | None:
-    """The first ladder rung above the level already fired, or None."""
-    return next((step for step in spec.escalation if step.level > timer.level), None)
+    """The first ladder rung at a time (`80%`, `due + 30m`) above the level already fired, or None. A rung
+    at a risk has no time: the sweeper fires it from the at-risk scores, and it leaves `level` alone."""
+    return next((step for step in spec.escalation if step.level > timer.level and step.time.risk is None), None)
 
 
 def remaining_seconds(session: Session, timer: SlaTimer, now: datetime) -> float | None:

@@ -14,7 +14,7 @@ from engine.places import assets, locations
 from engine.sla import lateness, timers as sla
 from engine.storage.models import Department, Escalation, History, SlaTimer, User, WorkOrder
 from web.public import (EscalationPublic, HistoryEntryPublic, LinkedOrderPublic, TimerPublic, WorkOrderPublic,
-                        WorkOrderRowPublic)
+                        RiskPublic, RiskReasonPublic, WorkOrderListItemPublic, WorkOrderRowPublic)
 
 
 def usernames(session: Session, ids: set) -> dict[int, str]:
@@ -69,6 +69,22 @@ def summaries(session: Session, orders: list[WorkOrder], now: datetime) -> list[
     places = _Places(session, orders)
     return [WorkOrderRowPublic(**_row(order, users, departments, shown_timers.get(order.id, []), places))
             for order in orders]
+
+
+def list_items(session: Session, orders: list[WorkOrder], now: datetime, *,
+               risks: dict[int, RiskPublic] | None = None) -> list[WorkOrderListItemPublic]:
+    """`summaries` as GET /workorders lists them: with each one's risk when at-risk orders were asked for."""
+    risks = risks or {}
+    return [WorkOrderListItemPublic(**dict(row), risk=risks.get(row.id)) for row in summaries(session, orders, now)]
+
+
+def risk_of(scored, t) -> RiskPublic:
+    """An at-risk score as the API shows it, its reason in the caller's language (`t`, a web.i18n.Translator)."""
+    found = scored.risk
+    return RiskPublic(
+        probability=round(found.probability, 4), timer=found.timer, threshold=scored.threshold,
+        reason=RiskReasonPublic(text=t("risk.reason", percent=round(found.probability * 100)), group=found.group,
+                                similar=found.similar, used=round(found.used, 4)))
 
 
 def timers_of(session: Session, orders: list[WorkOrder], now: datetime) -> dict[int, list[TimerPublic]]:

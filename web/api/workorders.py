@@ -5,8 +5,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.orders import feedback as feedback_service, workorders
 from engine.orders.workorders import EventInput, Filters
-from web.api.present import detail, summaries
+from web.api.present import detail, list_items, risk_of
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, RowId, SessionDep
+from web.i18n import Translator
 from web.public import WorkOrderBase, WorkOrderPublic, WorkOrdersPublic, errors
 
 router = APIRouter(tags=["work orders"])
@@ -75,6 +76,8 @@ def list_work_orders(
     process: str | None = None, state: str | None = None, department: str | None = None,
     assignee: str | None = None, priority: Priority | None = None,
     overdue: bool = False, escalated: bool = False, mine: bool = False,
+    at_risk: Annotated[bool, Query(description="only open work orders likely to miss a deadline (above their "
+                                               "timer's at_risk), highest risk first, each with its `risk`")] = False,
     q: Annotated[str | None, Query(max_length=200)] = None,
     location_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX, description="this place and everything under it")] = None,
     asset_id: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None,
@@ -85,8 +88,14 @@ def list_work_orders(
                       overdue=overdue, escalated=escalated, q=q, limit=limit, offset=offset,
                       reporter_id=actor.id if mine else None, location_id=location_id, asset_id=asset_id)
     now = clock.now()
+    if at_risk:
+        items, total, scored = workorders.search_at_risk(session, actor, filters, now)
+        t = Translator(actor.language)
+        risks = {order_id: risk_of(found, t) for order_id, found in scored.items()}
+        return WorkOrdersPublic(items=list_items(session, items, now, risks=risks), total=total, limit=limit,
+                                offset=offset)
     items, total = workorders.search(session, actor, filters, now)
-    return WorkOrdersPublic(items=summaries(session, items, now), total=total, limit=limit, offset=offset)
+    return WorkOrdersPublic(items=list_items(session, items, now), total=total, limit=limit, offset=offset)
 
 
 @router.get("/workorders/{order_id}", responses=errors(401, 404, 422))

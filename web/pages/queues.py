@@ -6,7 +6,7 @@ from engine.orders import boards, workorders
 from engine.orders.workorders import Filters
 from engine.people import directory
 from engine.published import definitions
-from engine.storage.models import Department
+from engine.storage.models import Department, Team
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import view
@@ -98,8 +98,34 @@ def escalations_page(request: Request, session: SessionDep, actor: ActorPage, cl
     now = clock.now()
     orders = boards.needing_attention(session, actor, now)
     told = view.escalations(session, orders, t)
+    risky, risky_total, scored = workorders.search_at_risk(session, actor, Filters(limit=PAGE), now)
     return render(
         request, "escalations.html", actor, items=_with_events(session, actor, orders, t, now), told=told,
         people=assignee_choices(session), can_edit=bool(actor.roles & workorders.EDITORS),
         higher={p: PRIORITIES[i - 1] for i, p in enumerate(PRIORITIES) if i > 0},
+        at_risk=[(card, _risk_lines(session, card.row, scored[card.row.id], t))
+                 for card in view.cards(session, risky, t, now)],
+        at_risk_more=max(risky_total - len(risky), 0),
     )
+
+
+def _risk_lines(session, order, scored, t: Translator) -> dict:
+    """An at-risk order's probability, reason and where the reason comes from, as a supervisor reads them."""
+    found = scored.risk
+    definition = view.definition(session, order)
+    spec = definition.sla.get(found.timer)
+    group = found.group
+    words = [t.label(definition.title), t.label(spec.label) if spec and spec.label else found.timer]
+    if "priority" in group:
+        words.append(t(f"priority.{group['priority']}"))
+    if group.get("category") is not None:
+        words.append(t.choice(group["category"]))
+    if group.get("team") is not None:
+        team = session.get(Team, group["team"])
+        words.append(t("risk.team", name=team.name if team else group["team"]))
+    if "state" in group and group["state"] in definition.states:
+        words.append(t.label(definition.states[group["state"]].label))
+    percent = round(found.probability * 100)
+    return {"percent": percent, "reason": t("risk.reason", percent=percent),
+            "detail": t("risk.detail", timer=words[1], used=round(found.used * 100), similar=found.similar,
+                        group=t("common.separator").join(words))}
