@@ -1,7 +1,7 @@
 """Benchmark: `houqin init --demo` with six months of history, on SQLite and on PostgreSQL, against 60 s.
 
 Times what the command does after the schema and definitions: the demo's people, places and today's work
-orders, and the history under them (engine/demo_history.py), committed. Prints the time against the 60 s
+orders, and the history under them (engine/demo/history.py), committed. Prints the time against the 60 s
 target, the rows written per table, and a baseline measured in the same run: the same number of work orders
 filed and driven to closed one by one through the live engine (timed on 200 of them, scaled up).
 

@@ -20,7 +20,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(
 from sqlmodel import Session  # noqa: E402
 
 import risk_demo  # noqa: E402
-from engine.demo_history import DAYS_PER_MONTH  # noqa: E402
+from engine.demo.history import DAYS_PER_MONTH  # noqa: E402
 from engine.foresight import backtest  # noqa: E402
 from engine.storage import db  # noqa: E402
 

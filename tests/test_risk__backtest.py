@@ -2,7 +2,7 @@
 beats the naive rule "flag when 80% of the time is used" on both figures the README shows."""
 from datetime import timedelta
 
-from engine.demo_history import DAYS_PER_MONTH
+from engine.demo.history import DAYS_PER_MONTH
 from engine.foresight import backtest
 from foresight_support import MONTHS, demo_history  # noqa: F401 (the fixture)
 

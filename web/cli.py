@@ -196,7 +196,7 @@ def _init(args) -> int:
             print("an admin already exists; left as is")
     if args.demo:
         from engine.demo import load_demo
-        from engine.demo_history import DEFAULT_MONTHS
+        from engine.demo.history import DEFAULT_MONTHS
 
         months = DEFAULT_MONTHS if args.demo_months is None else args.demo_months
         if months < 0 or months > 60:

@@ -14,7 +14,6 @@ engine recorded, which is what makes the draft's column worth reading.
 """
 import calendar as months_calendar
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -31,28 +30,6 @@ from workflows.dispatch import ASSET_TEAM, DispatchSpec
 from workflows.schema import ProcessDefinition
 
 MAX_MONTHS = 24
-
-
-@dataclass(slots=True)
-class TimerRun:
-    """A timer run as the replay keeps it: SlaTimer's attributes without a mapped row (a what-if makes tens of
-    thousands of them, and setting an attribute of a mapped object costs more than the timer rules)."""
-
-    name: str
-    cycle: int
-    calendar: str
-    target_minutes: float
-    target_days: int
-    started_at: datetime
-    due_at: datetime
-    status: str
-    paused_seconds: float
-    level: int
-    breached: bool
-    paused_at: datetime | None = None
-    stopped_at: datetime | None = None
-    working_seconds: float | None = None
-    next_check_at: datetime | None = None
 SHOWN_CHANGES = 500  # changed work orders listed (all are counted)
 
 
@@ -93,7 +70,7 @@ def simulate(session: Session, draft: Draft, *, months: int = 6, seed: int = 0, 
         governed = governing(definition, before_cals, priority=journey.priority, fields=journey.fields,
                              steps=journey.steps)
         outcome = replay(definition, before_cals, priority=journey.priority, fields=journey.fields,
-                         steps=steps, until=_until(journey.steps, cut, now), timer=TimerRun) if steps else Outcome(priority=journey.priority)
+                         steps=steps, until=_until(journey.steps, cut, now)) if steps else Outcome(priority=journey.priority)
         before.add(definition, outcome, team, replayable=cut is None)
         stretches.add(team, journey.process, journey.category, steps, governed)
         replayed.append((journey, definition, governed, outcome, team))
@@ -119,7 +96,7 @@ def simulate(session: Session, draft: Draft, *, months: int = 6, seed: int = 0, 
             result = outcome  # the draft changes nothing this work order's replay reads
         else:
             result = replay(drafted, after_cals, priority=journey.priority, fields=journey.fields, steps=kept,
-                            until=_until(moved, cut, now), timer=TimerRun) if kept else Outcome(priority=journey.priority)
+                            until=_until(moved, cut, now)) if kept else Outcome(priority=journey.priority)
         team_after = routed if routing.active else team
         after.add(drafted, result, team_after, replayable=cut is None)
         change = _change(journey, outcome, result, team, team_after)

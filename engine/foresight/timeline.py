@@ -1,7 +1,7 @@
 """A work order's SLA timers and escalations, replayed in memory from its steps.
 
-The same rules as the live engine, by the same code: the timers are the engine's
-own `SlaTimer` objects (never added to a session) moved by the functions the
+The same rules as the live engine, by the same code: each timer run has the
+attributes of the engine's `SlaTimer` row and is moved by the functions the
 engine uses (engine/sla/timers.py), on calendars given instead of read from the
 database. What the sweeper would have fired, it fires at the moment the rung
 fell due (the live sweeper comes a few seconds later), before any step taken at
@@ -16,7 +16,6 @@ from datetime import datetime
 
 from engine.sla import timers as sla
 from engine.sla.lateness import LIVE, timer_is_late
-from engine.storage.models import SlaTimer
 from workflows.calendars import BusinessCalendar
 from workflows.schema import EscalationStep, ProcessDefinition, SlaTimerSpec, raised
 
@@ -33,6 +32,29 @@ class Step:
     event: str | None
     state: str
     priority: str | None = None
+
+
+@dataclass(slots=True)
+class TimerRun:
+    """A timer run as the replay keeps it: SlaTimer's attributes without a mapped row (a what-if or the demo
+    history makes tens of thousands of them, and setting an attribute of a mapped object costs more than the
+    timer rules)."""
+
+    name: str
+    cycle: int
+    calendar: str
+    target_minutes: float
+    target_days: int
+    started_at: datetime
+    due_at: datetime
+    status: str
+    paused_seconds: float
+    level: int
+    breached: bool
+    paused_at: datetime | None = None
+    stopped_at: datetime | None = None
+    working_seconds: float | None = None
+    next_check_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +74,7 @@ class Outcome:
     """What the steps did to the timers: every timer run (stopped or still live at `until`), the rungs that
     fired, and the priority the work order ends with (escalations may raise it)."""
 
-    timers: list[SlaTimer] = field(default_factory=list)
+    timers: list[TimerRun] = field(default_factory=list)
     rungs: list[Rung] = field(default_factory=list)
     priority: str = "normal"
 
@@ -62,20 +84,17 @@ class Outcome:
 
 
 def replay(definition: ProcessDefinition, calendars: Calendars, *, priority: str, fields: dict,
-           steps: list[Step], until: datetime, timer: Callable[..., SlaTimer] = SlaTimer) -> Outcome:
-    """Run `steps` (in time order, the first the creation) through the definition's timers up to `until`.
-    `timer` makes each timer run (SlaTimer's keywords; anything with its attributes will do where no row
-    is wanted: a what-if replays thousands of work orders and a mapped object costs more than the rules)."""
-    return _Replay(definition, calendars, priority, fields, timer).run(steps, until)
+           steps: list[Step], until: datetime) -> Outcome:
+    """Run `steps` (in time order, the first the creation) through the definition's timers up to `until`."""
+    return _Replay(definition, calendars, priority, fields).run(steps, until)
 
 
 class _Replay:
-    def __init__(self, definition: ProcessDefinition, calendars: Calendars, priority: str, fields: dict,
-                 make: Callable[..., SlaTimer] = SlaTimer):
-        self.definition, self.calendars, self.fields, self.make = definition, calendars, fields, make
+    def __init__(self, definition: ProcessDefinition, calendars: Calendars, priority: str, fields: dict):
+        self.definition, self.calendars, self.fields = definition, calendars, fields
         self.final = definition.final_states()
         self.outcome = Outcome(priority=priority)
-        self.live: dict[str, SlaTimer] = {}
+        self.live: dict[str, TimerRun] = {}
         self.cycles: dict[str, int] = {}
         self.since: dict[int, datetime] = {}  # a live timer's rungs cannot fire before it (re)started
 
@@ -112,7 +131,7 @@ class _Replay:
         if target is None:
             return
         self.cycles[name] = self.cycles.get(name, 0) + 1
-        timer = self.make(name=name, cycle=self.cycles[name], calendar=target.calendar,
+        timer = TimerRun(name=name, cycle=self.cycles[name], calendar=target.calendar,
                          target_minutes=target.within.minutes, target_days=target.within.days,
                          started_at=now, due_at=now, status="running", paused_seconds=0.0, level=-1,
                          breached=False)
@@ -151,7 +170,7 @@ class _Replay:
             if timer.status == "running" and (timer.due_at <= now if inclusive else timer.due_at < now):
                 timer.breached = True
 
-    def _next_rung(self, now: datetime, inclusive: bool) -> tuple[datetime, SlaTimer, EscalationStep] | None:
+    def _next_rung(self, now: datetime, inclusive: bool) -> tuple[datetime, TimerRun, EscalationStep] | None:
         best = None
         for timer in self.live.values():
             if timer.status != "running":
@@ -165,7 +184,7 @@ class _Replay:
                 best = (at, timer, step)
         return best
 
-    def _fire(self, timer: SlaTimer, step: EscalationStep, at: datetime) -> None:
+    def _fire(self, timer: TimerRun, step: EscalationStep, at: datetime) -> None:
         timer.level = step.level
         self.outcome.rungs.append(Rung(timer=timer.name, cycle=timer.cycle, level=step.level, at=at,
                                        notify=tuple(step.notify), raise_priority=step.raise_priority))
@@ -178,6 +197,6 @@ class _Replay:
             timer.breached = True
         timer.next_check_at = sla.next_check_on(self._cal(timer), timer, self.definition.sla[timer.name])
 
-    def _cal(self, timer: SlaTimer) -> BusinessCalendar:
+    def _cal(self, timer: TimerRun) -> BusinessCalendar:
         return self.calendars(timer.calendar)
 

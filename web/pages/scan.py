@@ -14,7 +14,7 @@ from engine.places import locations
 from engine.storage.models import Asset, Location
 from web.deps import ROW_ID_MAX, SessionDep
 from web.i18n import Translator
-from web.pages.common import ActorPage, csrf_protect, language, redirect, render
+from web.pages.common import ActorPage, csrf_protect, redirect, render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 PROCESS = "repair"  # what a scanned code reports: a fault

@@ -3,8 +3,8 @@
 Work orders of every shipped process arrive with a hospital's rhythm: more in the morning, fewer at
 night, on weekends and on public holidays (the `workday` calendar knows which days those are, make-up
 working days included); rounds come from the published schedule, period by period, as the recurring
-rules would have made them. What happens to each is drawn in engine/demo_stories.py and written in
-engine/demo_rows.py through the engine's own timer rules, so the live engine carries on from "now": open
+rules would have made them. What happens to each is drawn in engine/demo/stories.py and written in
+engine/demo/rows.py through the engine's own timer rules, so the live engine carries on from "now": open
 work orders wait in every state with their timers running, the sweeper finds nothing overdue that it
 has not already fired.
 
@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from engine import settings
-from engine.demo_staff import DEPARTMENTS, Staff, hire, roster
-from engine.demo_stories import Chance, Order, Story, complaint, hazard, procurement, repair, round_
-from engine.demo_rows import Writer
+from engine.demo.staff import DEPARTMENTS, Staff, hire, roster
+from engine.demo.stories import Chance, Order, Story, complaint, hazard, procurement, repair, round_
+from engine.demo.rows import Writer
 from engine.dispatch import routing as dispatch_routing
 from engine.foresight import journeys
 from engine.orders import recurring

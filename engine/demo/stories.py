@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from engine.demo_staff import Staff
+from engine.demo.staff import Staff
 from workflows.calendars import BusinessCalendar
 from workflows.schema import ProcessDefinition
 

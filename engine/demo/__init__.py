@@ -6,10 +6,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from engine import demo_history, settings
+from engine import settings
+from engine.demo import history as demo_history
+from engine.demo.places import load_places
 from engine.dispatch import rotas
 from engine.errors import HouqinError
-from engine.demo_places import load_places
 from engine.orders import feedback, follow_ups, workorders
 from engine.people.users import actor_for, department_named, hash_password, team_named
 from engine.storage.models import RotaEntry, User, UserRole, WorkOrder
@@ -65,14 +66,14 @@ TEAMS = [
 ]
 SHIFTS = [("day", "08:00-17:30", "workdays"), ("night", "17:30-08:00", "all"), ("standby", "08:00-08:00", "restdays")]
 ROTA_DAYS = (-40, 60)
-# Under a history (engine/demo_history.py) today's examples are filed now: the history holds the past, and an
+# Under a history (engine/demo/history.py) today's examples are filed now: the history holds the past, and an
 # example filed days ago with no sweeper since would be late with none of its escalations fired.
 ZERO = timedelta(0)  # from 40 days ago (the oldest demo repairs) to two months ahead
 
 
 def load_demo(session: Session, now: datetime, *, months: float = 0, seed: int | None = None) -> list[str]:
     """Demo people and work orders, all written in the caller's one transaction; with `months`, that much
-    history before `now` (engine/demo_history.py, drawn from `seed`) under today's work orders."""
+    history before `now` (engine/demo/history.py, drawn from `seed`) under today's work orders."""
     if session.exec(select(User).where(User.username == "nurse")).first():
         return ["demo data already present"]
     digest = hash_password(DEMO_PASSWORD)  # one hash for everyone: argon2 is slow on purpose

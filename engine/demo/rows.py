@@ -10,6 +10,7 @@ multi-row statement each, in the caller's transaction. Work order and timer ids 
 import json
 import multiprocessing
 import os
+import threading
 from collections import Counter as Tally
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -19,8 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, func, insert, update
 from sqlmodel import Session, select
 
-from engine.demo_staff import Staff
-from engine.demo_stories import Move, Order
+from engine.demo.staff import Staff
+from engine.demo.stories import Move, Order
 from engine.foresight import timeline
 from engine.sla.lateness import past_due
 from engine.storage.stored_json import StoredJSON
@@ -331,7 +332,9 @@ def replay_all(orders: list[Order], definitions, calendars, now: datetime) -> li
     workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     _JOB = (orders, definitions, calendars, now)
     try:
-        if workers < 2 or len(orders) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        # Forking a process that runs other threads could leave a lock held for good in the child.
+        if (workers < 2 or len(orders) < PARALLEL_FROM or threading.active_count() > 1
+                or "fork" not in multiprocessing.get_all_start_methods()):
             return _replay_range((0, len(orders)))
         size = -(-len(orders) // (workers * 4))
         with multiprocessing.get_context("fork").Pool(workers) as pool:

@@ -1,5 +1,5 @@
 """The demo hospital's staff at full size: clinical departments with their nurses and heads, technicians in
-every team, more dispatchers, inspectors and logistics staff. Added beside the few people of engine/demo.py.
+every team, more dispatchers, inspectors and logistics staff. Added beside the few people of engine/demo/__init__.py.
 
 Everyone shares the demo password through one hash computed once: argon2 is slow on purpose, and two
 hundred people hashed one by one would take longer than the whole six months of history.
@@ -132,7 +132,7 @@ def hire(session: Session, now: datetime, password: str) -> int:
 
 def _rota(session: Session, now: datetime, teams: dict[str, int], added: dict[str, list[int]]) -> None:
     """The new technicians on their team's day shift; the new teams' nights and standbys go round, as in
-    engine/demo.py, over the same window of days."""
+    engine/demo/__init__.py, over the same window of days."""
     from engine.demo import ROTA_DAYS
 
     today = now.astimezone(ZoneInfo(settings.timezone())).date()
