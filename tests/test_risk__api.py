@@ -64,8 +64,7 @@ def test_the_reason_speaks_the_callers_language(api, session, who, history):
 
 
 def test_at_risk_combines_with_the_other_filters_paging_and_visibility(api, session, who, history):
-    _open(session, who, 6, "electrical")  # at risk, though not at 0.9
-    worst = _open(session, who, 16, "electrical")
+    worrying, worst = _open(session, who, 6, "electrical"), _open(session, who, 16, "electrical")
     supervisor = api.as_("supervisor")
 
     def ids(**params):

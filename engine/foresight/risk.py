@@ -380,7 +380,8 @@ def score_open(session: Session, now: datetime, *, fitted: Model | None = None) 
     specs: dict[tuple, ProcessDefinition | None] = {}
     calendars: dict[tuple, BusinessCalendar] = {}
     categories = _categories_of(session, rows, specs)
-    budgets = _budgets.setdefault(str(session.get_bind().url), {})
+    # Only the timers live now are remembered: a long-running server never keeps those of closed work orders.
+    remembered, budgets = _budgets.get(str(session.get_bind().url), {}), {}
     out = []
     for (timer_id, order_id, name, cal_name, cal_version, minutes, days, started, due, status, paused_at, paused,
          breached, process, version, priority, team, state, _) in rows:
@@ -396,10 +397,11 @@ def score_open(session: Session, now: datetime, *, fitted: Model | None = None) 
             cal = calendars[(cal_name, cal_version)] = calendar.lookup(session, cal_name, cal_version)
         remaining = cal.working_seconds(reference, due)
         if days:  # a budget of working days: its working time is what the timer has run plus what is left
-            known = budgets.get(timer_id)
+            known = remembered.get(timer_id)
             if known is None or known[0] != due:
                 worked = cal.working_seconds(started, reference) - (paused or 0.0)
-                known = budgets[timer_id] = (due, max(worked + remaining, 1.0))
+                known = (due, max(worked + remaining, 1.0))
+            budgets[timer_id] = known
             budget = known[1]
         else:
             budget = max(minutes * 60, 1.0)
@@ -408,21 +410,24 @@ def score_open(session: Session, now: datetime, *, fitted: Model | None = None) 
                                 min(max(used, 0.0), 1.0))
         if risk is not None:
             out.append(Scored(timer_id, order_id, process, version, status, risk, spec.risk_threshold))
+    _budgets[str(session.get_bind().url)] = budgets
     return out
 
 
 def _categories_of(session: Session, rows, specs: dict) -> dict[int, object]:
     """Each open work order's category, read from its fields only when it is new or has changed (its
     version) since the last call: decoding every open order's fields would cost more than the scoring."""
-    known = _categories.setdefault(str(session.get_bind().url), {})
+    remembered, known = _categories.get(str(session.get_bind().url), {}), {}
     wanted: dict[int, int] = {}
     for row in rows:
         key = (row.process, row.definition_version)
         if key not in specs:
             specs[key] = definition_of(session, *key)
-        cached = known.get(row.work_order_id)
+        cached = remembered.get(row.work_order_id)
         if cached is None or cached[0] != row.version:
             wanted[row.work_order_id] = row.version
+        else:
+            known[row.work_order_id] = cached
     ids = list(wanted)
     for i in range(0, len(ids), 500):
         for order_id, process, version, fields in session.exec(
@@ -430,6 +435,7 @@ def _categories_of(session: Session, rows, specs: dict) -> dict[int, object]:
                 .where(WorkOrder.id.in_(ids[i:i + 500]))).all():
             definition = specs.get((process, version))
             known[order_id] = (wanted[order_id], category(definition, fields) if definition else None)
+    _categories[str(session.get_bind().url)] = known  # the open work orders' only
     return {row.work_order_id: known[row.work_order_id][1] for row in rows if row.work_order_id in known}
 
 

@@ -34,8 +34,8 @@ from sqlmodel import Session, select
 
 from engine import settings
 from engine.dispatch import offers, rotas
-from engine.foresight import risk
 from engine.errors import Conflict
+from engine.foresight import risk
 from engine.notify.notifications import notify
 from engine.people.users import users_with_role
 from engine.published.definitions import compiled
