@@ -196,7 +196,8 @@ def test_three_workers_fire_each_escalation_and_send_each_notification_once(db_u
 
     session.rollback()
     # Each rung once: the warning (level 0) and the overdue escalation (level 1) of each late order.
-    fired = session.exec(select(Escalation.work_order_id, Escalation.level)).all()
+    # (Rungs at a risk, which warn of other orders before their breach, are not what this counts.)
+    fired = session.exec(select(Escalation.work_order_id, Escalation.level).where(Escalation.level.in_((0, 1)))).all()
     assert sorted(fired) == sorted((order_id, level) for order_id in late for level in (0, 1))
     # ...each with one notification to the dispatcher and one line on the order's timeline.
     told = session.exec(select(Notification.work_order_id, func.count()).where(Notification.work_order_id.in_(late))
