@@ -26,7 +26,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
 
 from sqlalchemy import func  # noqa: E402
-from sqlmodel import Session, SQLModel, select  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
 
 from engine.foresight import drafts, journeys  # noqa: E402
 from engine.foresight.simulate import months_before, simulate  # noqa: E402
@@ -40,18 +40,10 @@ SHORTER = ("urgent: {within: 15m, calendar: 24x7}", "urgent: {within: 10m, calen
 
 
 def build(path: Path, months: int) -> str:
-    from engine.demo import load_demo
-    from engine.orders import recurring
-    from engine.storage.unit_of_work import unit_of_work
+    from engine.demo import create_database
 
     url = f"sqlite:///{path}"
-    SQLModel.metadata.create_all(db.get_engine(url))
-    with Session(db.get_engine(url), expire_on_commit=False) as session:
-        with unit_of_work(session):
-            definitions.publish_directory(session, now=NOW)
-            recurring.publish_file(session, now=NOW)
-        with unit_of_work(session):
-            load_demo(session, NOW, months=months, seed=2026)
+    create_database(url, NOW, months=months, seed=2026)
     return url
 
 

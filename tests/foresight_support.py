@@ -52,21 +52,10 @@ class DemoHistory:
 
 def build(path: Path, *, now: datetime = NOW, months: float = MONTHS, seed: int = SEED) -> DemoHistory:
     """What `houqin init --demo --demo-months M --demo-seed S` writes, into a new SQLite file at `path`."""
-    from sqlmodel import SQLModel
-
-    from engine.demo import load_demo
-    from engine.orders import recurring
-    from engine.published import definitions
-    from engine.storage.unit_of_work import unit_of_work
+    from engine.demo import create_database
 
     url = f"sqlite:///{path}"
-    SQLModel.metadata.create_all(db_module.get_engine(url))
-    with Session(db_module.get_engine(url), expire_on_commit=False) as session:
-        with unit_of_work(session):
-            definitions.publish_directory(session, now=now)
-            recurring.publish_file(session, now=now)
-        with unit_of_work(session):
-            load_demo(session, now, months=months, seed=seed)
+    create_database(url, now, months=months, seed=seed)
     return DemoHistory(url, now, path)
 
 

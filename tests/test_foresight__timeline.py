@@ -8,15 +8,14 @@ demo history stand on this.
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func
 from sqlmodel import select
 
 from engine.dispatch import offers
 from engine.foresight import journeys, timeline
 from engine.orders import workorders
 from engine.published import definitions
-from engine.sla import escalation
 from engine.storage.models import Escalation, SlaTimer, WorkOrder
+from simulate_support import sweep_until
 from sla_support import at
 
 # (priority, steps as (minutes after filing, event, extra)); "edit:P" sets the priority.
@@ -55,7 +54,7 @@ def _drive(session, people, start):
     end = plan[-1][0] + timedelta(hours=6)
     orders = {}
     for when, index, event, extra in [*plan, (end, None, "end", None)]:
-        _sweep_until(session, when)
+        sweep_until(session, when)
         if event == "create":
             orders[index] = workorders.create(session, people["nurse"], process="repair", title=f"报修 {index}",
                                               priority=extra, fields={"category": "building"}, now=when).id
@@ -66,16 +65,6 @@ def _drive(session, people, start):
             workorders.fire(session, actor, orders[index], event, workorders.EventInput(**extra), when)
         session.commit()
     return orders, end
-
-
-def _sweep_until(session, when):
-    """Sweep at every moment a timer needs looking at before `when` (strictly: a step at the same moment goes first)."""
-    while True:
-        due = session.exec(select(func.min(SlaTimer.next_check_at)).where(SlaTimer.next_check_at < when)).one()
-        session.commit()
-        if due is None:
-            return
-        escalation.sweep(session, due)
 
 
 def _engine_timers(session, order_id):

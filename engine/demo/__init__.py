@@ -110,6 +110,25 @@ def load_demo(session: Session, now: datetime, *, months: float = 0, seed: int |
             "demo users: " + ", ".join(p[0] for p in PEOPLE), *past]
 
 
+def create_database(url: str, now: datetime, *, months: float, seed: int) -> None:
+    """A new database at `url` holding what `houqin init --demo` writes there (its tables made from the models, not
+    migrated): the shipped definitions and schedules published, and the demo hospital with `months` of history."""
+    from sqlmodel import SQLModel
+
+    from engine.orders import recurring
+    from engine.published import definitions
+    from engine.storage import db
+    from engine.storage.unit_of_work import unit_of_work
+
+    SQLModel.metadata.create_all(db.get_engine(url))
+    with Session(db.get_engine(url), expire_on_commit=False) as session:
+        with unit_of_work(session):
+            definitions.publish_directory(session, now=now)
+            recurring.publish_file(session, now=now)
+        with unit_of_work(session):
+            load_demo(session, now, months=months, seed=seed)
+
+
 def _teams(session: Session, now: datetime) -> None:
     by_name = {user.username: user for user in session.exec(select(User)).all()}
     today = now.astimezone(ZoneInfo(settings.timezone())).date()

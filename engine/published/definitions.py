@@ -5,6 +5,7 @@ it started on, so editing a process never changes the rules under running work.
 """
 import hashlib
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import func
@@ -33,7 +34,14 @@ def calendar_names(session: Session | None = None) -> set[str]:
 
 def parse(text: str, file: str = "<definition>", session: Session | None = None) -> ProcessDefinition:
     """Check a definition as publishing would; raises workflows.DefinitionError."""
-    return load_definition(text, file, calendar_names(session))
+    return _checked(text, file, frozenset(calendar_names(session)))
+
+
+@lru_cache(maxsize=32)
+def _checked(text: str, file: str, calendars: frozenset[str]) -> ProcessDefinition:
+    # Reading YAML with every node's position is most of a publish: the same text checked against the same
+    # calendars (the shipped files at every start, a draft previewed again) is read once. Errors are not kept.
+    return load_definition(text, file, set(calendars))
 
 
 def publish(session: Session, text: str, *, now: datetime, file: str = "<definition>",
