@@ -11,6 +11,7 @@ def test_api_docs_load_only_local_assets(api):
     for asset in assets:
         assert not asset.startswith(("http://", "https://", "//")), asset
         assert api.client.get(asset).status_code == 200, asset
+    assert api.client.get("/redoc").status_code == 404  # ReDoc would fetch its script from a CDN: not served
 
 
 def test_every_operation_describes_its_responses(app):

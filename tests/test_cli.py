@@ -101,3 +101,18 @@ def test_definitions_validate_prints_file_line_column(tmp_path, capsys):
         assert int(line_no) > 1 and int(column) >= 1 and message.strip()
     assert any("unknown state 'acepted'" in line for line in lines)
     assert any("unknown role 'patient'" in line for line in lines)
+
+
+def test_definitions_validate_checks_the_whole_folder_each_data_file_as_its_own_kind(tmp_path, capsys):
+    everything = sorted(str(path) for path in DEFINITIONS.glob("*.yaml"))
+    assert main(["definitions", "validate", *everything]) == 0
+    out = capsys.readouterr().out
+    assert f"{DEFINITIONS / 'calendars.yaml'}: ok" in out and f"{DEFINITIONS / 'schedules.yaml'}: ok" in out
+    assert f"{DEFINITIONS / 'equipment.yaml'}: ok" in out and f"{DEFINITIONS / 'repair.yaml'}: ok" in out
+
+    broken = tmp_path / "calendars.yaml"  # a calendars file is read as calendars, and its mistake located
+    broken.write_text((DEFINITIONS / "calendars.yaml").read_text(encoding="utf-8") + "\n  oops: [\n", encoding="utf-8")
+    assert main(["definitions", "validate", str(broken), str(DEFINITIONS / "repair.yaml")]) == 1
+    problem = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(str(broken)))
+    assert int(problem.split(":")[1]) > 1
+    assert main(["calendars", "check", str(DEFINITIONS / "calendars.yaml")]) == 0

@@ -32,7 +32,8 @@ STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """The app, with `settings` (default: read from the environment) and `clock` (default: real time)."""
     settings = settings or settings_module.current()
-    app = FastAPI(title="Houqin", version="0.1.0", lifespan=_lifespan, docs_url=None,
+    # /docs is served from local assets (below); ReDoc would load its script from a CDN an intranet cannot reach.
+    app = FastAPI(title="Houqin", version="0.1.0", lifespan=_lifespan, docs_url=None, redoc_url=None,
                   description="Hospital logistics work orders: repairs, procurement, hazards, complaints.")
     app.state.settings, app.state.clock = settings, clock or Clock()
     # The hospital's directory, when HOUQIN_LDAP_URL is set; a bad group mapping stops the start here.

@@ -100,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     _file_command(equipment, "check", "check the equipment file; prints file:line:col: message",
                   "HOUQIN_EQUIPMENT or definitions/equipment.yaml", _equipment_check, db=False)
     calendars = commands.add_parser("calendars", help="business calendars").add_subparsers()
+    _file_command(calendars, "check", "check the calendars file; prints file:line:col: message",
+                  "HOUQIN_CALENDARS or definitions/calendars.yaml", _calendars_check, db=False)
     _file_command(calendars, "publish", "publish the calendars file as a new version if it changed "
                   "(running timers stay on theirs; see `sla recompute`)",
                   "HOUQIN_CALENDARS or definitions/calendars.yaml", _calendars_publish)
@@ -265,11 +267,19 @@ def _user_reset_password(args) -> int:
 
 
 def _validate(args) -> int:
+    from pathlib import Path
+
     from engine.published.definitions import calendar_names
     from workflows import DefinitionError, load_file
 
+    # definitions/ holds the calendars, schedule and equipment files beside the processes: each is checked as
+    # its own command checks it, so `houqin definitions validate definitions/*.yaml` checks the whole folder.
+    data_files = {"calendars": _calendars_check, "schedules": _schedules_check, "equipment": _equipment_check}
     calendars, failed = calendar_names(), False
     for path in args.files:
+        if Path(path).stem in data_files:
+            failed |= data_files[Path(path).stem](argparse.Namespace(file=path)) != 0
+            continue
         try:
             load_file(path, calendars)
         except DefinitionError as exc:
@@ -443,6 +453,20 @@ def _schedules_publish(args) -> int:
         return 1
     row, created = published
     print(f"{path}: schedules version {row.version}" + ("" if created else " (unchanged)"))
+    return 0
+
+
+def _calendars_check(args) -> int:
+    from engine.sla import calendar
+    from workflows.calendars import CalendarError, load_calendars
+
+    path = args.file or calendar.calendar_file()
+    try:
+        calendars = load_calendars(path)
+    except CalendarError as exc:
+        print(exc)
+        return 1
+    print(f"{path}: ok, {len(calendars)} calendars")
     return 0
 
 
