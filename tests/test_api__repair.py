@@ -133,7 +133,9 @@ def test_cancel_by_reporter_or_dispatcher_only(people):
     order = people.new_order("nurse")
     people.fire("nurse2", order["id"], "cancel", expect=404)  # another department cannot even see it
     people.fire("tech", order["id"], "cancel", expect=403)  # staff see it, but may not cancel
-    assert people.fire("nurse", order["id"], "cancel")["state"] == "cancelled"
+    unexplained = people.fire("nurse", order["id"], "cancel", expect=422)  # a cancel says why
+    assert "comment" in unexplained["detail"]
+    assert people.fire("nurse", order["id"], "cancel", comment="已自行修好")["state"] == "cancelled"
 
 
 def test_unknown_work_order_is_404(people):

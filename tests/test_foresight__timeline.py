@@ -27,7 +27,7 @@ SCRIPTS = [
               (820, "start", {}), (900, "resolve", {"fields": {"labour_minutes": 10}}), (960, "confirm", {})]),
     ("normal", [(30, "assign", {"assignee": "tech"}), (600, "accept", {}), (900, "start", {}),
                 (3000, "resolve", {"fields": {"labour_minutes": 60}}), (3100, "confirm", {})]),
-    ("low", [(60, "edit:urgent", {}), (90, "assign", {"assignee": "tech"}), (100, "cancel", {})]),
+    ("low", [(60, "edit:urgent", {}), (90, "assign", {"assignee": "tech"}), (100, "cancel", {"comment": "重复报修"})]),
     ("normal", [(45, "assign", {"assignee": "tech"})]),  # still open at the end
     ("urgent", []),  # never touched: the whole ladder
 ]

@@ -49,6 +49,21 @@ def test_a_nurse_reports_a_leak_and_sees_it_with_its_timers(app, people, test_cl
     assert order["fields"] == {"category": "plumbing"} and order["description"] == "一直滴水"
 
 
+def test_cancelling_stands_apart_asks_why_and_is_sent_only_once_confirmed(app, people):
+    order = people.new_order("nurse", title="灯不亮")
+    main, apart = visitor(app, "dispatcher").get(f"/orders/{order['id']}").text.split('class="events apart"')
+    assert _buttons(main) == ["assign"] and _buttons(apart) == ["cancel"]  # the work's own button, then the way out
+    assert 'name="confirmed"' in apart and "确定撤单？" in text_of(apart) and "原因" in text_of(apart)
+
+    nurse = visitor(app, "nurse")
+    unticked = nurse.follow(nurse.post(f"/orders/{order['id']}/events/cancel", {"comment": "已自行修好", "version": "1"}))
+    assert "请先勾选确认" in text_of(unticked.text)
+    assert people.as_("nurse").get(f"/api/v1/workorders/{order['id']}").json()["state"] == "reported"
+    nurse.post(f"/orders/{order['id']}/events/cancel", {"comment": "已自行修好", "confirmed": "yes", "version": "1"})
+    detail = people.as_("nurse").get(f"/api/v1/workorders/{order['id']}").json()
+    assert detail["state"] == "cancelled" and detail["history"][-1]["comment"] == "已自行修好"
+
+
 def test_a_form_missing_a_required_field_comes_back_marked_and_creates_nothing(app, people):
     nurse = visitor(app, "nurse")
     response = nurse.post("/submit/repair", {"title": "漏水", "location": "5F", "priority": "normal"})

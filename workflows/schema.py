@@ -198,6 +198,9 @@ class EventSpec(Strict):
     # inbox, 我的待办). `false` for what one may do at any time but nobody waits for: a cancel,
     # a reassignment.
     inbox: bool = True
+    # The question the pages ask before an event that cannot be undone (撤单): its button stands apart
+    # from the work's own, and its form is sent only once the question is ticked.
+    confirm: Label | None = None
 
     @field_validator("from_", "distinct_from", mode="before")
     @classmethod

@@ -38,13 +38,15 @@ OrderId = Path(ge=1, le=2**31 - 1)  # ids are 32-bit integers in the database
 class EventForm:
     """One button: an event the viewer may fire now, with the inputs it needs."""
 
-    def __init__(self, name: str, label: str, fields: list[forms.Field], assigns: str | None, comment: str):
+    def __init__(self, name: str, label: str, fields: list[forms.Field], assigns: str | None, comment: str,
+                 confirm: str | None = None):
         self.name, self.label, self.fields, self.assigns, self.comment = name, label, fields, assigns, comment
+        self.confirm = confirm  # the question asked before an event that cannot be undone
 
     @property
     def simple(self) -> bool:
-        """Nothing to fill in: one tap fires it."""
-        return not self.fields and not self.assigns and self.comment != "required"
+        """Nothing to fill in or confirm: one tap fires it."""
+        return not self.fields and not self.assigns and self.comment != "required" and not self.confirm
 
 
 def event_forms(available: list[Transition], definition: ProcessDefinition, t: Translator,
@@ -52,7 +54,8 @@ def event_forms(available: list[Transition], definition: ProcessDefinition, t: T
     """A button for each transition the viewer may fire now (`engine.orders.workorders.available`)."""
     return [
         EventForm(transition.name, t.label(definition.event_label(transition.name)),
-                  forms.fields_for(definition, _wanted(transition), t), transition.assigns, transition.comment)
+                  forms.fields_for(definition, _wanted(transition), t), transition.assigns, transition.comment,
+                  t.label(transition.spec.confirm) if transition.spec.confirm else None)
         for transition in available if transition.name not in skip
     ]
 
@@ -248,6 +251,8 @@ def change_priority(request: Request, session: SessionDep, actor: ActorPage, for
 def _fire(session, actor, order, definition, event: str, form, t: Translator, now) -> str:
     transition = workorders.compiled_of(session, order).transition(event, order.state)
     values = {}
+    if transition is not None and transition.spec.confirm and form.get("confirmed") != "yes":
+        raise Invalid(t("order.confirm_first", event=t.label(definition.event_label(event))))
     if transition is not None:
         fields = forms.fields_for(definition, _wanted(transition), t)
         values, errors = forms.read(form, fields, t)
