@@ -20,6 +20,14 @@ class Forbidden(HouqinError):
     """The caller's role may not do this (403)."""
 
 
+class TooSoon(HouqinError):
+    """The same thing again before its interval is over (429); it may be done again in `seconds`."""
+
+    def __init__(self, message: str, seconds: int):
+        super().__init__(message)
+        self.seconds = seconds
+
+
 class Invalid(HouqinError):
     """The input is wrong; `errors` lists each field and what to fix (422)."""
 

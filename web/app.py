@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from engine import settings as settings_module
 from engine.clock import Clock
-from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound
+from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound, TooSoon
 from engine.people.ldap_signin import LdapDirectory
 from engine.settings import Settings
 from web.api import router as api_router
@@ -26,7 +26,7 @@ from web.deps import ClockDep
 from web.limits import BodyLimitMiddleware, document_refusals
 from web.public import ClockPublic, errors
 
-STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422}
+STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422, TooSoon: 429}
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -88,7 +88,8 @@ async def _engine_error(request: Request, exc: HouqinError) -> JSONResponse:
     content = {"detail": exc.message}
     if isinstance(exc, Invalid) and exc.errors:
         content["errors"] = exc.errors
-    return JSONResponse(status_code=status, content=content)
+    headers = {"Retry-After": str(exc.seconds)} if isinstance(exc, TooSoon) else None
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException):

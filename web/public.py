@@ -46,7 +46,7 @@ ERROR_TEXT = {
     404: "no such thing (or not visible to the caller)", 409: "conflicts with the current state or version",
     411: "the upload has no Content-Length", 413: "the body is over the limit the message names",
     415: "not a media type this route takes: a body that is not JSON, or a file type Houqin does not accept",
-    422: "invalid input, per field", 429: "too many failed sign-ins",
+    422: "invalid input, per field", 429: "too many, too soon: failed sign-ins, or an urge within the hour",
 }
 
 
@@ -152,6 +152,8 @@ class WorkOrderRowPublic(WorkOrderBase):
     first_contact: str | None
     escalation_level: int
     reopen_count: int
+    urge_count: int = Field(description="how often the requesting department urged it (催办)")
+    urged_at: Timestamp | None = Field(description="when it was last urged; it may be urged again an hour later")
     closed: bool
     auto_confirmed: bool
     created_at: Timestamp
@@ -376,6 +378,8 @@ class FiguresPublic(Public):
     reopened: int
     reached_feedback: int
     reopen_rate: float | None
+    urged: int = Field(description="work orders their department urged (催办) at least once")
+    urges: int = Field(description="urges in all")
     average_rating: float | None
     auto_confirmed: int
     auto_confirmed_share: float | None

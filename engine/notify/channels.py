@@ -14,7 +14,7 @@ from engine.notify import delivery, targets
 from engine.storage.models import Channel, Outbox
 
 KINDS = ("webhook", "wecom", "dingtalk", "email")
-NOTIFICATION_KINDS = ("assignment", "escalation", "warning", "feedback", "progress", "pool")
+NOTIFICATION_KINDS = ("assignment", "escalation", "warning", "feedback", "progress", "pool", "urge")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 # The column widths, checked here so that a form (which has no schema in front of it) gets a message, not a 500.
 _LIMITS = {"name": 64, "target": 500, "secret": 500}

@@ -137,6 +137,8 @@ def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime,
         "reopened": counts["reopened"],
         "reached_feedback": counts["reached_feedback"],
         "reopen_rate": _rate(counts["reopened"], counts["reached_feedback"]),
+        "urged": counts["urged"],
+        "urges": counts["urges"],
         "average_rating": verdicts["average_rating"],
         "auto_confirmed": verdicts["auto"],
         "auto_confirmed_share": _rate(verdicts["auto"], verdicts["ratings"] + verdicts["auto"]),
@@ -183,9 +185,11 @@ def _counts(session: Session, in_scope, processes: dict[str, ProcessDefinition])
         _count_if(escalated),
         _count_if(and_(hazard, WorkOrder.closed == False)),  # noqa: E712
         _count_if(and_(hazard, WorkOrder.closed == True)),  # noqa: E712
+        _count_if(WorkOrder.urge_count > 0),
+        func.coalesce(func.sum(WorkOrder.urge_count), 0),
     ).select_from(WorkOrder).where(in_scope)).one()
     names = ("total", "completed", "reopened", "reached_feedback", "escalated_open", "escalated_total",
-             "hazards_open", "hazards_closed_out")
+             "hazards_open", "hazards_closed_out", "urged", "urges")
     return {name: int(value or 0) for name, value in zip(names, row)}
 
 

@@ -26,6 +26,8 @@ SUMMARY = [
     ("average_response_minutes", "平均响应时间（分钟，工作时间）", "Average response (working minutes)", False),
     ("on_time_rate", "按时率", "On-time rate", True),
     ("reopen_rate", "返工率", "Reopen rate", True),
+    ("urged", "被催办工单", "Work orders urged", False),
+    ("urges", "催办次数", "Urges", False),
     ("satisfaction_rate", "满意率（实评）", "Satisfaction (real ratings)", True),
     ("ratings", "实评数", "Real ratings", False),
     ("average_rating", "平均评分", "Average rating", False),

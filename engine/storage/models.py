@@ -192,6 +192,8 @@ class WorkOrder(SQLModel, table=True):
     version: int = 1
     escalation_level: int = 0
     reopen_count: int = 0
+    urge_count: int = 0  # 催办: how often the department chased it (engine/orders/urging.py)
+    urged_at: datetime | None = _when(default=None)
     closed: bool = False
     auto_confirmed: bool = False
     created_at: datetime = _when()

@@ -56,7 +56,8 @@ def _row(order: WorkOrder, users: dict, departments: dict, timers: list[TimerPub
         "description": order.description, "fields": order.fields,
         "reporter": users.get(order.reporter_id), "assignee": users.get(order.assignee_id),
         "first_contact": users.get(order.first_contact_id), "escalation_level": order.escalation_level,
-        "reopen_count": order.reopen_count, "closed": order.closed, "auto_confirmed": order.auto_confirmed,
+        "reopen_count": order.reopen_count, "urge_count": order.urge_count, "urged_at": order.urged_at,
+        "closed": order.closed, "auto_confirmed": order.auto_confirmed,
         "created_at": order.created_at, "updated_at": order.updated_at, "closed_at": order.closed_at,
         "sla": timers,
     }

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.orders import feedback as feedback_service, workorders
+from engine.orders import feedback as feedback_service, urging, workorders
 from engine.orders.workorders import EventInput, Filters
 from web.api.present import detail, list_items, risk_of
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, RowId, SessionDep
@@ -118,6 +118,19 @@ def patch_work_order(order_id: OrderId, body: WorkOrderPatch,
     changes = body.model_dump(exclude={"expected_version"})
     order = workorders.update(session, actor, order_id, changes, body.expected_version, now)
     return detail(session, order, actor, now)
+
+
+class UrgeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str = Field(default="", max_length=urging.MAX_LENGTH, description="what the department is waiting for")
+
+
+@router.post("/workorders/{order_id}/urge", responses=errors(400, 401, 403, 404, 409, 422, 429))
+def urge(order_id: OrderId, body: UrgeRequest, session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
+    """催办: the reporter or their department chases an open work order, at most once an hour. The assignee and
+    the desk are told; the work order's version stays as it is."""
+    now = clock.now()
+    return detail(session, urging.urge(session, actor, order_id, body.comment, now), actor, now)
 
 
 @router.post("/workorders/{order_id}/feedback", responses=errors(400, 401, 403, 404, 409, 422))

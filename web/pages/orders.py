@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from engine import settings
 from engine.errors import HouqinError, Invalid
-from engine.orders import attachments, comments, feedback, follow_ups, workorders
+from engine.orders import attachments, comments, feedback, follow_ups, urging, workorders
 from engine.people import directory
 from engine.people.users import Actor
 from engine.storage import unit_of_work
@@ -105,7 +105,17 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
         can_edit=bool(actor.roles & workorders.EDITORS), priorities=PRIORITIES,
         files=attachments.listing(session, actor, order.id), max_megabytes=attachments.max_megabytes(),
         can_follow_up=follow_ups.may_raise(actor, order), follow_up_processes=follow_ups.PROCESSES,
+        urge=_urge(session, actor, order, now),
     )
+
+
+def _urge(session, actor: Actor, order: WorkOrder, now: datetime) -> dict | None:
+    """The urge form for the department that asked, while the work waits for the staff; `again`: the local time
+    from which it may be urged again, while the last urge is under an hour old."""
+    if not (urging.may_urge(actor, order) and urging.waiting_for_staff(session, order)):
+        return None
+    again = order.urged_at + urging.INTERVAL if order.urged_at else None
+    return {"again": again.astimezone(ZoneInfo(settings.timezone())).strftime("%H:%M") if again and again > now else None}
 
 
 def _shown(field: forms.Field, t: Translator) -> str:
@@ -224,6 +234,16 @@ def give_feedback(request: Request, session: SessionDep, actor: ActorPage, form:
                   order_id: int = OrderId):
     return _act(request, session, actor, form, order_id,
                 lambda order, definition, t: _feedback(session, actor, order, form, t, clock.now()))
+
+
+@router.post("/orders/{order_id}/urge")
+def urge(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+         order_id: int = OrderId):
+    def chase(order, definition, t):
+        urging.urge(session, actor, order.id, str(form.get("comment", ""))[:urging.MAX_LENGTH + 1], clock.now())
+        return t("order.urged")
+
+    return _act(request, session, actor, form, order_id, chase)
 
 
 @router.post("/orders/{order_id}/comment")
