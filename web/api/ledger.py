@@ -68,8 +68,13 @@ def export_ledger(
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
     """The filtered ledger as a spreadsheet (`.xlsx`) or CSV (UTF-8 with a byte-order mark), as a download."""
-    now = clock.now()
-    found, rows = ledger.every_row(session, actor, _filters(request, process, status, department, location_id=location_id), now)
+    return export_response(session, actor, _filters(request, process, status, department, location_id=location_id),
+                           format, clock.now())
+
+
+def export_response(session, actor, filters: ledger.Filters, format: str, now) -> Response:
+    """The ledger rows `filters` pick as a download named for the ledger and the day (the ledger page's too)."""
+    found, rows = ledger.every_row(session, actor, filters, now)
     title = found.spec.title.en if actor.language == "en" else found.spec.title.zh
     stamp = f"{periods.local(now):%Y%m%d}"
     disposition = (f'attachment; filename="{found.process}-ledger-{stamp}.{format}"; '

@@ -13,8 +13,8 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import HouqinError, NotFound
-from web.pages import (account, admin, asset_health, assets, cockpit, designer, follow_ups, inbox, locations, orders,
-                       queues, rotas, scan, submit)
+from web.pages import (account, admin, asset_health, assets, cockpit, designer, follow_ups, inbox, ledger, locations,
+                       orders, queues, rotas, scan, submit)
 from web.pages.common import CsrfRejected, PageForbidden, PasswordChangeRequired, SignInRequired, redirect, render
 from web.ratelimit import LoginLimiter
 from web.session import ApiCsrfMiddleware, LazySessionMiddleware
@@ -37,6 +37,7 @@ def mount(app: FastAPI) -> None:
     app.include_router(locations.router)  # the location tree (位置)
     app.include_router(scan.router)  # the URLs printed in QR codes: /s/a/{asset_no}, /s/l/{code}
     app.include_router(follow_ups.router)  # a round's follow-up form
+    app.include_router(ledger.router)  # the risk ledger (风险台账)
     app.include_router(assets.router)  # the equipment register
     app.include_router(asset_health.router)  # last: fixed names under /assets/ match first
     api_error = app.exception_handlers.get(HouqinError)

@@ -42,6 +42,7 @@ MENU = [
     ("/dispatch", "nav.dispatch", frozenset({"dispatcher", "supervisor", "admin"})),
     ("/escalations", "nav.escalations", frozenset({"supervisor", "dispatcher", "leader", "admin"})),
     ("/cockpit", "nav.cockpit", frozenset({"supervisor", "leader", "admin", "dept_head", "dispatcher"})),
+    ("/ledger", "nav.ledger", frozenset({"inspector", "supervisor", "leader", "admin", "dispatcher"})),
     ("/designer", "nav.designer", frozenset({"designer", "admin"})),
     ("/admin", "nav.admin", frozenset({"admin"})),
     ("/assets", "assets.nav", frozenset({"logistics", "admin"})),
