@@ -73,3 +73,31 @@ def test_a_new_process_starts_from_a_skeleton_that_publishes(app, people):
     skeleton = html.unescape(page[start:page.index("</textarea>", start)])
     response = designer.post("/designer/publish", {"yaml": skeleton.replace("new_process", "lost_property")})
     assert response.headers["location"] == "/designer/lost_property"
+
+
+def test_a_new_choice_is_labelled_in_the_yaml_and_every_page_says_it(app, people):
+    """Choice labels belong to the definition: a designer adds one with its label, and no code changes."""
+    lift = "      - {value: lift_car, label: {zh: 电梯轿厢, en: Lift car}}\n"
+    changed = _repair_yaml(app).replace("      - {value: building,", lift + "      - {value: building,", 1)
+    designer = visitor(app, "designer")
+    designer.get("/designer/repair")
+    assert "已发布 repair 第 2 版" in text_of(designer.follow(designer.post("/designer/publish",
+                                                                       {"yaml": changed, "key": "repair"})).text)
+    nurse = visitor(app, "nurse")
+    form = nurse.get("/submit/repair").text
+    assert '<option value="lift_car"' in form and "电梯轿厢" in text_of(form)
+    order = people.new_order("nurse", fields={"category": "lift_car"})
+    assert "电梯轿厢" in text_of(nurse.get(f"/orders/{order['id']}").text)
+    nurse.post("/language", {"language": "en", "next": "/inbox"})
+    assert "Lift car" in text_of(nurse.get(f"/orders/{order['id']}").text)
+
+
+def test_a_choice_written_wrong_is_refused_at_its_line(app, people):
+    broken = _repair_yaml(app).replace("      - {value: plumbing, label: {zh: 给排水, en: Plumbing}}",
+                                       "      - {value: plumbing, label: {zh: 给排水}}", 1)
+    line = broken.splitlines().index("      - {value: plumbing, label: {zh: 给排水}}") + 1
+    result = people.as_("designer").post("/api/v1/processes/validate", content=broken.encode(),
+                                         headers={"Content-Type": "application/yaml"}).json()
+    assert result["valid"] is False
+    [problem] = result["errors"]
+    assert problem["line"] == line and "label of choice 'plumbing'" in problem["message"]

@@ -82,7 +82,7 @@ def test_the_health_file_counts_the_work_labour_parts_and_computes_mtbf_and_mttr
     api.fire("tech", third["id"], "resolve", fields={"labour_minutes": 45, "parts": ["门机皮带"]})
     test_clock.set(at("2026-09-22T09:00:00"))
     cancelled = api.new_order("nurse", asset_id=lift, title="报错了")
-    api.fire("nurse", cancelled["id"], "cancel")
+    api.fire("nurse", cancelled["id"], "cancel", comment="报错了")
     test_clock.set(at("2026-09-25T09:00:00"))
     round_ = api.new_order("desk", process="maintenance", asset_id=lift, title="电梯月度保养",
                            fields={"category": "elevator"})
@@ -202,7 +202,7 @@ def test_the_cockpit_shows_fault_trends_by_class_device_and_building_or_floor(ap
     test_clock.set(at("2026-09-10T09:00:00"))
     api.new_order("nurse", location_id=hospital["room"], title="门把手坏了", fields={"category": "building"})
     cancelled = api.new_order("nurse", asset_id=hospital["aircon"])
-    api.fire("nurse", cancelled["id"], "cancel")
+    api.fire("nurse", cancelled["id"], "cancel", comment="报错了")
     test_clock.set(NOW)
 
     def trends(**params):

@@ -70,5 +70,8 @@ class Translator:
     def label(self, value) -> str:
         return label(value, self.language)
 
-    def choice(self, value) -> str:
-        return choice(value, self.language)
+    def choice(self, value, field=None) -> str:
+        """A choice as its definition labels it (the value itself may carry its label, else the field's
+        `field.choice_label`), or as the catalogue does for a choice the definition leaves unlabelled."""
+        given = getattr(value, "label", None) or (field.choice_label(value) if field is not None else None)
+        return self.label(given) if given else choice(value, self.language)

@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
+from pydantic_core import core_schema
 
 from workflows.durations import Duration
 from workflows.limits import (LIST_ITEMS, MAX_LEVEL, MAX_LIST_ITEMS, MAX_RUNG_PERCENT, MAX_TEXT_LENGTH, NAME_PATTERN,
@@ -54,6 +56,35 @@ class Label(Strict):
     en: str
 
 
+class Choice(str):
+    """One value a choice field may hold, as work orders store it, with the label the definition gives it.
+
+    Written `plumbing`, or `{value: plumbing, label: {zh: 给排水, en: Plumbing}}`: the label is the
+    process's own, so a designer adds a choice without touching code (the short form's label comes
+    from the pages' catalogue). A `str`, so every check of a value against the choices holds as is.
+    """
+
+    label: Label | None = None
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler):
+        return core_schema.no_info_plain_validator_function(cls._read)
+
+    @classmethod
+    def _read(cls, item) -> "Choice":
+        if isinstance(item, str):
+            return item if isinstance(item, Choice) else cls(item)
+        if isinstance(item, dict) and set(item) <= {"value", "label"} and isinstance(item.get("value"), str):
+            made = cls(item["value"])
+            if "label" in item:
+                try:
+                    made.label = Label.model_validate(item["label"])
+                except ValidationError:
+                    raise ValueError(f"the label of choice '{item['value']}' must be {{zh: …, en: …}}") from None
+            return made
+        raise ValueError("a choice is a value (e.g. plumbing) or {value: plumbing, label: {zh: 给排水, en: Plumbing}}")
+
+
 def _duration(value):
     return Duration.parse(value)
 
@@ -85,7 +116,7 @@ class FieldSpec(Strict):
     items: str | None = None
     label: Label | None = None
     required: bool = False
-    choices: list[str] | None = None
+    choices: list[Choice] | None = None
     min: float | None = Field(default=None, allow_inf_nan=False)
     max: float | None = Field(default=None, allow_inf_nan=False)
     max_items: int | None = None
@@ -142,6 +173,10 @@ class FieldSpec(Strict):
             self._item = FieldSpec.model_construct(
                 type=self.value_type, choices=self.choices, min=self.min, max=self.max, max_length=self.max_length)
         return self
+
+    def choice_label(self, value) -> Label | None:
+        """The label the definition gives the choice `value` (None: none given, or no such choice)."""
+        return next((choice.label for choice in self.choices or () if choice == value), None)
 
     @property
     def value_type(self) -> str:
@@ -497,6 +532,11 @@ class ProcessDefinition(Strict):
         if self.reporting and self.reporting.response_timer is not None:
             return self.reporting.response_timer or None
         return next(iter(self.sla), None)
+
+    def fault_field(self) -> FieldSpec | None:
+        """The field the cockpit counts faults by (`reporting.fault_field`), whose choices name the categories."""
+        name = self.reporting.fault_field if self.reporting else None
+        return self.fields.get(name) if name else None
 
     def event_label(self, name: str) -> Label:
         """The first label declared for an event name (a timeline row names only the event)."""

@@ -176,7 +176,7 @@ def page(session: Session, actor: Actor | None, f: Filters, now: datetime) -> tu
 
 
 def every_row(session: Session, actor: Actor | None, f: Filters, now: datetime) -> tuple[Ledger, Iterator[dict]]:
-    """All matching rows, fetched a batch at a time (for exports)."""
+    """All matching rows, fetched a batch at a time (for exports: people by their display names)."""
     ledger = ledger_for(session, f.process)
     query = _query(session, actor, ledger, f)
 
@@ -184,7 +184,7 @@ def every_row(session: Session, actor: Actor | None, f: Filters, now: datetime) 
         offset = 0
         while True:
             orders = list(session.exec(query.offset(offset).limit(BATCH)).all())
-            yield from _rows(session, ledger, orders, now)
+            yield from _rows(session, ledger, orders, now, display_names=True)
             if len(orders) < BATCH:
                 return
             offset += BATCH
@@ -192,7 +192,8 @@ def every_row(session: Session, actor: Actor | None, f: Filters, now: datetime) 
     return ledger, walk()
 
 
-def _rows(session: Session, ledger: Ledger, orders: list[WorkOrder], now: datetime) -> list[dict]:
+def _rows(session: Session, ledger: Ledger, orders: list[WorkOrder], now: datetime, *,
+          display_names: bool = False) -> list[dict]:
     if not orders:
         return []
     definition, spec = ledger.definition, ledger.spec
@@ -216,7 +217,8 @@ def _rows(session: Session, ledger: Ledger, orders: list[WorkOrder], now: dateti
             closings[row.work_order_id] = row
     people = {order.reporter_id for order in orders} | {h.actor_id for hs in rounds.values() for h in hs} | {
         h.actor_id for h in closings.values()}
-    names = dict(session.exec(select(User.id, User.username).where(User.id.in_(people - {None}))).all())
+    names = {uid: (display_name or username) if display_names else username for uid, username, display_name in
+             session.exec(select(User.id, User.username, User.display_name).where(User.id.in_(people - {None}))).all()}
     departments = {} if spec.department_field else dict(session.exec(select(Department.id, Department.name).where(
         Department.id.in_({o.department_id for o in orders} - {None}))).all())
     places = locations.full_names(session, {order.location_id for order in orders})
@@ -272,13 +274,19 @@ def _cells(ledger: Ledger, row: dict, language: str) -> list:
             for r in row["inspections"]),
         "failed_rounds": row["failed_rounds"], "closed_out_by": row["closed_out_by"],
         "closed_out_at": when(row["closed_out_at"]),
-        **row["fields"],
+        **{name: _choice(definition.fields[name], value, language) for name, value in row["fields"].items()},
     }
     out = []
     for column in ledger.columns(language):
         value = values.get(column["key"])
         out.append(", ".join(map(str, value)) if isinstance(value, list) else value)
     return out
+
+
+def _choice(spec, value, language: str):
+    """A choice as its definition labels it; any other value, or a choice left unlabelled, as stored."""
+    label = spec.choice_label(value) if spec.type == "choice" and isinstance(value, str) else None
+    return (label.en if language == "en" else label.zh) if label else value
 
 
 def to_xlsx(ledger: Ledger, rows: Iterator[dict], language: str = "zh") -> bytes:

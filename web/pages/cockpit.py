@@ -63,7 +63,9 @@ def cockpit_page(request: Request, session: SessionDep, actor: ActorPage, clock:
     by_process = charts.bars([(titles.get(k, k), v) for k, v in data["by_process"].items()])
     by_department = charts.bars([(k or t("cockpit.no_department"), v) for k, v in data["by_department"].items()])
     by_location = charts.bars([(row["location"], row["count"]) for row in data["top_locations"]])
-    by_category = charts.bars([(f"{t.choice(row['category'])} · {titles.get(row['process'], row['process'])}", row["count"])
+    faults_by = {key: definition.fault_field() for key, definition in current.items()}
+    by_category = charts.bars([(f"{t.choice(row['category'], faults_by.get(row['process']))} · "
+                                f"{titles.get(row['process'], row['process'])}", row["count"])
                                for row in data["top_categories"]])
     names = {p.username: p.display_name for p in directory.people(session)}
     labour = charts.bars([(names.get(row["technician"], row["technician"] or "—"), row["minutes"])

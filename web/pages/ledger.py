@@ -95,7 +95,7 @@ def _shown(found: ledger.Ledger, row: dict, t: Translator) -> dict:
         "found_at": _local(row["found_at"]), "deadline": _local(row["deadline"]),
         "closed_out_at": _local(row["closed_out_at"]),
         "status": t.label(row["status_label"]) if row["status_label"] else row["status"],
-        "cells": [t.choice(value) if fields[name].type == "choice" and value is not None else (value or "")
+        "cells": [t.choice(value, fields[name]) if fields[name].type == "choice" and value is not None else (value or "")
                   for name, value in row["fields"].items()],
     }
 

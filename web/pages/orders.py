@@ -125,7 +125,9 @@ def _shown(field: forms.Field, t: Translator) -> str:
     if isinstance(value, list):
         value = [t("form.unreadable") if is_unreadable(item) else item for item in value]
     if field.spec.type == "choice":
-        return t.choice(value)
+        return t.choice(value, field.spec)
+    if isinstance(value, list) and field.spec.value_type == "choice":
+        return t("common.separator").join(t.choice(item, field.spec) for item in value)
     if field.spec.type == "boolean":
         return t("common.yes") if value else t("common.no")
     if isinstance(value, list):

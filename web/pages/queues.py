@@ -119,7 +119,7 @@ def _risk_lines(session, order, scored, t: Translator) -> dict:
     if "priority" in group:
         words.append(t(f"priority.{group['priority']}"))
     if group.get("category") is not None:
-        words.append(t.choice(group["category"]))
+        words.append(t.choice(group["category"], definition.fault_field()))
     if group.get("team") is not None:
         team = session.get(Team, group["team"])
         words.append(t("risk.team", name=team.name if team else group["team"]))
