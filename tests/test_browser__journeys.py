@@ -184,7 +184,7 @@ def test_a_leaking_tap_from_the_nurses_phone_to_five_stars(browser, server, make
     nurse.shoot("order-feedback")
     page.click("button:has-text('满意，确认验收')")
     expect(page.locator(".flash.ok")).to_have_text("感谢您的评价。")
-    expect(page.locator(".order-head .badge.state")).to_have_text("已关闭")
+    expect(page.locator(".order-head .badge.state")).to_have_text("已办结")
     expect(page.locator(".timeline")).to_contain_text("★★★★★")
     expect(page.locator(".timeline")).to_contain_text("工时（分钟）: 45")
     nurse.shoot("order-closed")
@@ -224,7 +224,7 @@ def test_a_supervisor_reassigns_an_overdue_repair(browser, server, make_user, se
     expect(page.locator(".flash.ok")).to_contain_text("已完成“改派”")
     assert _order(session, order.number).assignee_id == users["tech2"].id
 
-    page.locator(f"li.card[data-number='{order.number}'] button:has-text('提为紧急')").click()
+    page.locator(f"li.card[data-number='{order.number}'] button:has-text('提为特急')").click()
     expect(page.locator(".flash.ok")).to_have_text("优先级已修改。")
     assert _order(session, order.number).priority == "urgent"
 

@@ -16,7 +16,7 @@ def test_the_report_holds_the_months_figures(month, tmp_path, capsys, test_clock
     assert f"wrote {out}" in capsys.readouterr().out
 
     book = load_workbook(out)
-    assert book.sheetnames[:4] == ["概览 Summary", "按时率 On time", "响应 Response", "工时 Labour"]
+    assert book.sheetnames[:4] == ["概览 Summary", "及时率 On time", "响应 Response", "工时 Labour"]
     summary = {row[1]: row[2] for row in book["概览 Summary"].iter_rows(min_row=2, values_only=True)}
     assert summary["Work orders"] == 8 and summary["Completed"] == 5 and summary["Completion rate"] == 0.625
     assert summary["Median response (working minutes)"] == 20.0
@@ -28,7 +28,7 @@ def test_the_report_holds_the_months_figures(month, tmp_path, capsys, test_clock
 
     labour = list(book["工时 Labour"].iter_rows(min_row=2, values_only=True))
     assert labour == [("tech1", 90, 2), ("tech2", 60, 1)]
-    on_time = {(r[0], r[1]): r[5] for r in book["按时率 On time"].iter_rows(min_row=2, values_only=True)}
+    on_time = {(r[0], r[1]): r[5] for r in book["及时率 On time"].iter_rows(min_row=2, values_only=True)}
     assert on_time[("repair", "response")] == 0.75
     locations = list(book["故障地点 Locations"].iter_rows(min_row=2, values_only=True))
     assert locations[0] == ("急诊大厅", 3)

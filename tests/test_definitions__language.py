@@ -138,9 +138,9 @@ def test_diagram_labels_states_and_highlights_the_current_one():
     definition = load_file(DEFINITIONS / "repair.yaml")
     text = mermaid(definition, current="on_hold")
     assert text.startswith('---\n"报修"\n---\nstateDiagram-v2')  # the title, quoted: front matter is YAML
-    assert 'state "暂停" as on_hold' in text
+    assert 'state "挂起" as on_hold' in text
     assert "Class on_hold s_active" in text
-    assert "in_progress --> on_hold: 暂停" in text
+    assert "in_progress --> on_hold: 挂起" in text
     english = mermaid(definition, language="en")
     assert 'state "On hold" as on_hold' in english and "s_active" not in english.split("classDef s_active")[1]
 

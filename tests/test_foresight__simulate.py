@@ -106,7 +106,7 @@ def test_work_orders_whose_path_the_draft_no_longer_allows_stop_there(session, h
     draft = re.sub(r"  - name: hold\n(    .*\n)+?    inbox: false.*\n", "", _repair(session), count=1)
     draft = draft.replace("from: [assigned, accepted, in_progress, on_hold]", "from: [assigned, accepted, in_progress]")
     draft = re.sub(r"  - name: resume\n(    .*\n)+?    roles: \[assignee\]\n", "", draft, count=1)
-    draft = draft.replace("    pause: [on_hold]\n", "").replace("  on_hold:     {label: {zh: 暂停, en: On hold}}\n", "")
+    draft = draft.replace("    pause: [on_hold]\n", "").replace("  on_hold:     {label: {zh: 挂起, en: On hold}}\n", "")
     held = session.exec(select(func.count(func.distinct(WorkOrder.id))).where(WorkOrder.state != "x")
                         .where(WorkOrder.id.in_(_held(session)))).one()
     result = _run(session, draft, history)

@@ -314,7 +314,7 @@ INJECTED_EVENT = 'label: {zh: "恢复维修\\n  on_hold --> closed: sneaky\\n  s
 
 
 def test_labels_are_escaped_and_cannot_add_lines_to_the_diagram(people):
-    text = (repair_with("on_hold:     {label: {zh: 暂停, en: On hold}}", INJECTED_STATE)
+    text = (repair_with("on_hold:     {label: {zh: 挂起, en: On hold}}", INJECTED_STATE)
             .replace("label: {zh: 恢复维修, en: Resume}", INJECTED_EVENT, 1))
     text = text.replace("title: {zh: 报修, en: Repair}", 'title: {zh: "报修\\n---\\nconfig: {theme: dark}", en: Repair}', 1)
     checked = people.as_("designer").post("/api/v1/processes/validate", content=text.encode(), headers=YAML).json()

@@ -98,7 +98,7 @@ def test_nobody_is_told_what_they_did_themselves(people):
     assert notes(people, "nurse") == []
     other = people.new_order("nurse", title="重复的")
     people.fire("dispatcher", other["id"], "cancel", comment="重复报修")
-    assert [n["body"] for n in notes(people, "nurse")] == ["已取消：重复报修"]
+    assert [n["body"] for n in notes(people, "nurse")] == ["已撤单：重复报修"]
 
 
 def test_the_reporters_news_goes_to_the_channels_an_admin_chose(people, session):

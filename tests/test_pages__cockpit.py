@@ -29,7 +29,7 @@ def month(api, test_clock):
 def test_the_supervisor_sees_this_months_figures_and_charts(app, month):
     page = visitor(app, "supervisor").get("/cockpit").text
     words = text_of(page)
-    assert "3 工单总数" in words and "100.0% 满意率" in words and "33.3% 办结率" in words
+    assert "3 工单总数" in words and "100.0% 满意度" in words and "33.3% 工单完成率" in words
     assert "45 工时合计（分钟）" in words
     assert page.count('<svg class="chart') == 7  # trend, volume, process, department, location, category, labour
     assert "住院楼5F 512: 2" in page  # top fault location, both leaks

@@ -29,8 +29,10 @@ def test_the_repair_form_asks_for_what_the_definition_declares_and_not_for_later
     page = visitor(app, "nurse").get("/submit/repair").text
     assert 'name="f.category"' in page and "给排水" in page and "故障类别" in page
     assert 'name="f.labour_minutes"' not in page and 'name="f.hold_reason"' not in page  # filled in by events later
-    picker = text_of(visitor(app, "nurse").get("/submit").text)
-    assert "报修" in picker and "投诉" in picker and "物资申领" in picker
+    picker = visitor(app, "nurse").get("/submit").text
+    tiles = re.findall(r'<a class="tile" href="/submit/(\w+)">\s*<strong>([^<]+)</strong>', picker)
+    # each tile says what the user wants to do, 报修 first, as the definitions rank them
+    assert tiles[:4] == [("repair", "我要报修"), ("procurement", "物资申领"), ("complaint", "我要投诉"), ("hazard", "隐患上报")]
 
 
 def test_a_nurse_reports_a_leak_and_sees_it_with_its_timers(app, people, test_clock):
@@ -145,7 +147,7 @@ def test_the_nurse_confirms_with_five_stars_and_the_order_closes(app, people):
 
     closed = nurse.follow(nurse.post(f"/orders/{order['id']}/feedback", {"rating": "5", "satisfied": "yes", "comment": "很快"}))
     words = text_of(closed.text)
-    assert "感谢您的评价" in words and "已关闭" in words and "★★★★★" in words and "很快" in words
+    assert "感谢您的评价" in words and "已办结" in words and "★★★★★" in words and "很快" in words
     assert _buttons(closed.text) == []
 
 
@@ -184,7 +186,7 @@ def test_a_supervisor_sees_the_overdue_order_and_reassigns_raises_and_comments(a
     test_clock.advance(days=1)
     supervisor = visitor(app, "supervisor")
     page = supervisor.get("/escalations").text
-    assert order["number"] in page and 'data-event="reassign"' in page and "提为高" in text_of(page)
+    assert order["number"] in page and 'data-event="reassign"' in page and "提为紧急" in text_of(page)
     supervisor.post(f"/orders/{order['id']}/events/reassign", {"assignee": "tech2", "version": "2", "next": "/escalations"})
     supervisor.get("/escalations")
     supervisor.post(f"/orders/{order['id']}/priority", {"priority": "high", "version": "3", "next": "/escalations"})
@@ -193,7 +195,7 @@ def test_a_supervisor_sees_the_overdue_order_and_reassigns_raises_and_comments(a
     detail = people.as_("supervisor").get(f"/api/v1/workorders/{order['id']}").json()
     assert (detail["assignee"], detail["priority"]) == ("tech2", "high")
     timeline = text_of(visitor(app, "nurse").get(f"/orders/{order['id']}").text)
-    assert "今天下班前修好" in timeline and "普通 → 高" in timeline and "改派" in timeline
+    assert "今天下班前修好" in timeline and "一般 → 紧急" in timeline and "改派" in timeline
 
 
 def test_the_dispatch_board_leaves_out_work_the_dispatcher_cannot_act_on(app, people):

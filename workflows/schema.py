@@ -476,6 +476,14 @@ class ReportingSpec(Strict):
     labour_field: str | None = None
 
 
+class SubmitSpec(Strict):
+    """How the process is offered to those who file work: the tile's words, saying what the user wants to do
+    (我要报修), and its place among the tiles (lower first)."""
+
+    label: Label
+    rank: int = Field(default=100, ge=0, le=1000)
+
+
 class ProcessDefinition(Strict):
     key: str
     version: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -492,6 +500,7 @@ class ProcessDefinition(Strict):
     # The events the reporter is told about (in-app, and the channels an admin configured),
     # with the comment as the reason: e.g. [assign, accept, resolve, reject].
     notify_reporter: list[str] = []
+    submit: SubmitSpec | None = None
     _event_labels: dict[str, Label] = PrivateAttr(default_factory=dict)  # made once, at load
     _events_from: dict[str, list[EventSpec]] = PrivateAttr(default_factory=dict)  # made once, at load
     dispatch: "DispatchSpec | None" = None

@@ -20,15 +20,15 @@ RATE = "0.0%"
 SUMMARY = [
     ("total", "工单总数", "Work orders", False),
     ("completed", "已办结", "Completed", False),
-    ("completion_rate", "办结率", "Completion rate", True),
+    ("completion_rate", "工单完成率", "Completion rate", True),
     (("response_minutes", "median"), "响应时间中位数（分钟，工作时间）", "Median response (working minutes)", False),
     (("response_minutes", "p90"), "响应时间90分位（分钟，工作时间）", "90th percentile response (working minutes)", False),
     ("average_response_minutes", "平均响应时间（分钟，工作时间）", "Average response (working minutes)", False),
-    ("on_time_rate", "按时率", "On-time rate", True),
-    ("reopen_rate", "返工率", "Reopen rate", True),
+    ("on_time_rate", "及时率", "On-time rate", True),
+    ("reopen_rate", "返修率", "Reopen rate", True),
     ("urged", "被催办工单", "Work orders urged", False),
     ("urges", "催办次数", "Urges", False),
-    ("satisfaction_rate", "满意率（实评）", "Satisfaction (real ratings)", True),
+    ("satisfaction_rate", "满意度（实评）", "Satisfaction (real ratings)", True),
     ("ratings", "实评数", "Real ratings", False),
     ("average_rating", "平均评分", "Average rating", False),
     ("auto_confirmed", "超时自动确认", "Auto-confirmed", False),
@@ -59,7 +59,7 @@ def workbook(month: str, data: dict) -> bytes:
         summary.append([zh, en, value])
         if rate:
             summary.cell(row=summary.max_row, column=3).number_format = RATE
-    _table(book, "按时率 On time", ["流程 Process", "时限 Timer", "名称 Name", "按时 Met", "已结束 Ended", "按时率 Rate",
+    _table(book, "及时率 On time", ["流程 Process", "时限 Timer", "名称 Name", "按时 Met", "已结束 Ended", "及时率 Rate",
                                      "平均用时（分钟） Average (min)"],
            [[t["process"], t["timer"], (t["label"] or {}).get("zh"), t["met"], t["ended"], t["rate"], t["average_minutes"]]
             for t in data["timers"]], rate_column=6)

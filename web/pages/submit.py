@@ -25,6 +25,8 @@ LinkId = Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)]
 @router.get("/submit")
 def pick(request: Request, session: SessionDep, actor: ActorPage):
     processes = [definitions.compiled(session, row.key, row.version).definition for row in definitions.current_rows(session)]
+    # The tiles in the order the processes ask for (报修 first), each saying what the user wants to do.
+    processes.sort(key=lambda d: (d.submit.rank if d.submit else 100, d.key))
     return render(request, "submit_pick.html", actor, processes=processes)
 
 
