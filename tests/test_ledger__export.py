@@ -34,7 +34,7 @@ def test_the_xlsx_export_has_a_row_per_hazard_with_every_failed_round(ledger):
     boxes = dict(zip(HEADERS, table[3]))
     assert boxes == {
         "编号": made["boxes"]["number"], "发现时间": datetime(2026, 10, 12, 9, 30), "标题": "消防通道堆放纸箱",
-        "地点": None, "位置": "门诊楼3F 消防通道", "发现人": "inspector", "隐患类别": "fire", "风险等级": "high", "责任科室": "门诊部",
+        "地点": None, "位置": "门诊楼3F 消防通道", "发现人": "inspector", "隐患类别": "消防", "风险等级": "较大", "责任科室": "门诊部",
         "整改措施": "纸箱已清运", "整改期限": datetime(2026, 10, 15, 10, 30), "状态": "已销号", "是否逾期": "否",
         "复查记录": ROUNDS, "复查不通过次数": 1, "销号人": "inspector", "销号时间": datetime(2026, 10, 14, 14, 0),
     }

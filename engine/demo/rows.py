@@ -106,7 +106,7 @@ class Writer:
                     location_id=order.location_id, asset_id=order.asset_id, origin_id=None, title=order.title,
                     description="", fields=fields, reporter_id=order.reporter, assignee_id=holder, team_id=team,
                     first_contact_id=self._first_contact(order), version=1, escalation_level=level,
-                    reopen_count=reopened, closed=closed,
+                    reopen_count=reopened, urge_count=0, urged_at=None, closed=closed,
                     auto_confirmed=any(move.verdict is not None and move.verdict.auto for move in order.moves),
                     created_at=order.filed, updated_at=last.at, closed_at=last.at if closed else None)
 
