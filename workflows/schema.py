@@ -484,6 +484,11 @@ class SubmitSpec(Strict):
     rank: int = Field(default=100, ge=0, le=1000)
 
 
+def submit_rank(definition: "ProcessDefinition") -> tuple[int, str]:
+    """Where a process's tile stands among the others: by its `submit.rank`, then by key."""
+    return (definition.submit.rank if definition.submit else SubmitSpec.model_fields["rank"].default, definition.key)
+
+
 class ProcessDefinition(Strict):
     key: str
     version: int | None = Field(default=None, ge=1, le=1_000_000)

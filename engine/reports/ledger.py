@@ -274,19 +274,14 @@ def _cells(ledger: Ledger, row: dict, language: str) -> list:
             for r in row["inspections"]),
         "failed_rounds": row["failed_rounds"], "closed_out_by": row["closed_out_by"],
         "closed_out_at": when(row["closed_out_at"]),
-        **{name: _choice(definition.fields[name], value, language) for name, value in row["fields"].items()},
+        # a choice as its definition labels it; any other value, or a choice left unlabelled, as stored
+        **{name: label(definition.fields[name].choice_label(value), value) for name, value in row["fields"].items()},
     }
     out = []
     for column in ledger.columns(language):
         value = values.get(column["key"])
         out.append(", ".join(map(str, value)) if isinstance(value, list) else value)
     return out
-
-
-def _choice(spec, value, language: str):
-    """A choice as its definition labels it; any other value, or a choice left unlabelled, as stored."""
-    label = spec.choice_label(value) if spec.type == "choice" and isinstance(value, str) else None
-    return (label.en if language == "en" else label.zh) if label else value
 
 
 def to_xlsx(ledger: Ledger, rows: Iterator[dict], language: str = "zh") -> bytes:

@@ -1,11 +1,14 @@
 """The risk ledger (风险台账): filter it, page through it, export it for the quarterly review."""
+from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from engine.errors import Invalid
+from engine.people.users import Actor
 from engine.reports import ledger, periods
 from web.deps import ActorDep, ClockDep, SessionDep
 from web.public import LedgerPublic, errors, files
@@ -72,7 +75,7 @@ def export_ledger(
                            format, clock.now())
 
 
-def export_response(session, actor, filters: ledger.Filters, format: str, now) -> Response:
+def export_response(session: Session, actor: Actor, filters: ledger.Filters, format: str, now: datetime) -> Response:
     """The ledger rows `filters` pick as a download named for the ledger and the day (the ledger page's too)."""
     found, rows = ledger.every_row(session, actor, filters, now)
     title = found.spec.title.en if actor.language == "en" else found.spec.title.zh

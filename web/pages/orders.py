@@ -16,6 +16,7 @@ from engine.errors import HouqinError, Invalid
 from engine.orders import attachments, comments, feedback, follow_ups, urging, workorders
 from engine.people import directory
 from engine.people.users import Actor
+from engine.reports import periods
 from engine.storage import unit_of_work
 from engine.storage.models import WorkOrder
 from engine.storage.stored_json import is_unreadable
@@ -115,7 +116,7 @@ def _urge(session, actor: Actor, order: WorkOrder, now: datetime) -> dict | None
     if not (urging.may_urge(actor, order) and urging.waiting_for_staff(session, order)):
         return None
     again = order.urged_at + urging.INTERVAL if order.urged_at else None
-    return {"again": again.astimezone(ZoneInfo(settings.timezone())).strftime("%H:%M") if again and again > now else None}
+    return {"again": f"{periods.local(again):%H:%M}" if again and again > now else None}
 
 
 def _shown(field: forms.Field, t: Translator) -> str:

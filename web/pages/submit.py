@@ -15,7 +15,7 @@ from web.limits import takes_files
 from web.pages import forms, scan
 from web.pages import locations as places
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render
-from workflows.schema import PRIORITIES
+from workflows.schema import PRIORITIES, submit_rank
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 TITLE_MAX, TEXT_MAX, LOCATION_MAX = 200, 10000, 200
@@ -26,7 +26,7 @@ LinkId = Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)]
 def pick(request: Request, session: SessionDep, actor: ActorPage):
     processes = [definitions.compiled(session, row.key, row.version).definition for row in definitions.current_rows(session)]
     # The tiles in the order the processes ask for (报修 first), each saying what the user wants to do.
-    processes.sort(key=lambda d: (d.submit.rank if d.submit else 100, d.key))
+    processes.sort(key=submit_rank)
     return render(request, "submit_pick.html", actor, processes=processes)
 
 
