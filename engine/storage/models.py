@@ -189,6 +189,10 @@ class WorkOrder(SQLModel, table=True):
     assignee_id: int | None = Field(default=None, foreign_key="users.id")
     team_id: int | None = Field(default=None, foreign_key="teams.id")
     first_contact_id: int | None = Field(default=None, foreign_key="users.id")
+    # 电话报修 for a caller without an account (engine/orders/callers.py): their name and phone; the work order's
+    # department answers for them (confirms, rates, is told). None when the requester has an account.
+    caller_name: str | None = Field(default=None, max_length=100)
+    caller_phone: str | None = Field(default=None, max_length=32)
     version: int = 1
     escalation_level: int = 0
     reopen_count: int = 0
