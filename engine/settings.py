@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     calendars: Path | None = None    # default: <definitions>/calendars.yaml
     schedules: Path | None = None    # default: <definitions>/schedules.yaml
     equipment: Path | None = None    # the register's device classes; default: <definitions>/equipment.yaml
+    targets: Path | None = None      # the cockpit's targets; default: <definitions>/targets.yaml
+    appraisal: Path | None = None    # piece-rate points; default: <definitions>/appraisal.yaml
     attachments_dir: Path | None = None  # default: <data_dir>/attachments
     max_attachment_mb: float = 10.0
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # a JSON or form body (uploads have the limit above)
@@ -100,6 +102,14 @@ class Settings(BaseSettings):
     @property
     def equipment_path(self) -> Path:
         return self.equipment or self.definitions / "equipment.yaml"
+
+    @property
+    def targets_path(self) -> Path:
+        return self.targets or self.definitions / "targets.yaml"
+
+    @property
+    def appraisal_path(self) -> Path:
+        return self.appraisal or self.definitions / "appraisal.yaml"
 
     @property
     def attachments_path(self) -> Path:

@@ -2,6 +2,7 @@
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -99,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     equipment = commands.add_parser("equipment", help="the equipment register's device classes").add_subparsers()
     _file_command(equipment, "check", "check the equipment file; prints file:line:col: message",
                   "HOUQIN_EQUIPMENT or definitions/equipment.yaml", _equipment_check, db=False)
+    targets = commands.add_parser("targets", help="the hospital's targets the cockpit holds figures to").add_subparsers()
+    _file_command(targets, "check", "check the targets file; prints file:line:col: message",
+                  "HOUQIN_TARGETS or definitions/targets.yaml", _targets_check, db=False)
+    appraisal = commands.add_parser("appraisal", help="the monthly appraisal's piece-rate points").add_subparsers()
+    _file_command(appraisal, "check", "check the piece-rate file; prints file:line:col: message",
+                  "HOUQIN_APPRAISAL or definitions/appraisal.yaml", _appraisal_check, db=False)
     calendars = commands.add_parser("calendars", help="business calendars").add_subparsers()
     _file_command(calendars, "check", "check the calendars file; prints file:line:col: message",
                   "HOUQIN_CALENDARS or definitions/calendars.yaml", _calendars_check, db=False)
@@ -274,7 +281,8 @@ def _validate(args) -> int:
 
     # definitions/ holds the calendars, schedule and equipment files beside the processes: each is checked as
     # its own command checks it, so `houqin definitions validate definitions/*.yaml` checks the whole folder.
-    data_files = {"calendars": _calendars_check, "schedules": _schedules_check, "equipment": _equipment_check}
+    data_files = {"calendars": _calendars_check, "schedules": _schedules_check, "equipment": _equipment_check,
+                  "targets": _targets_check, "appraisal": _appraisal_check}
     calendars, failed = calendar_names(), False
     for path in args.files:
         if Path(path).stem in data_files:
@@ -419,6 +427,54 @@ def _equipment_check(args) -> int:
             print(problem)
         return 1
     print(f"{path}: ok, {len(equipment.classes)} classes")
+    return 0
+
+
+def _targets_check(args) -> int:
+    """The processes, timers and priorities named checked against the process files in definitions/."""
+    from engine import settings
+    from workflows.targets import load_file as load_targets
+
+    path = Path(args.file) if args.file else settings.current().targets_path
+    return _data_file_check(path, lambda: load_targets(path, processes=_shipped_processes()),
+                            lambda found: f"{len(found.targets)} targets")
+
+
+def _appraisal_check(args) -> int:
+    """The processes, states and choices named checked against the process files in definitions/."""
+    from engine import settings
+    from workflows.appraisal import load_file as load_appraisal
+
+    path = Path(args.file) if args.file else settings.current().appraisal_path
+    return _data_file_check(path, lambda: load_appraisal(path, processes=_shipped_processes()),
+                            lambda found: f"{len(found.processes)} processes")
+
+
+def _shipped_processes() -> dict:
+    """The process files of definitions/, by key: what the data files beside them may name."""
+    from engine import settings
+    from engine.published.definitions import DATA_FILES, calendar_names
+    from workflows import load_file
+
+    calendars = calendar_names()
+    return {d.key: d for d in (load_file(f, calendars) for f in sorted(settings.definitions_dir().glob("*.yaml"))
+                               if f.stem not in DATA_FILES)}
+
+
+def _data_file_check(path, read, summary) -> int:
+    """`read()` the file and print `path: ok, <summary>`, or every problem with its line, and fail."""
+    from workflows import DefinitionError
+
+    try:
+        found = read()
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return 1
+    except OSError as exc:
+        print(f"{path}: cannot be read: {exc.strerror}")
+        return 1
+    print(f"{path}: ok, {summary(found)}")
     return 0
 
 

@@ -173,9 +173,18 @@ class LinkedOrderPublic(Public):
     closed: bool
 
 
+class CallerPublic(Public):
+    """Someone without an account who phoned the request in (电话报修); their department answers for them."""
+
+    name: str
+    phone: str | None
+
+
 class WorkOrderPublic(WorkOrderRowPublic):
     """One work order with what the caller may do now, its escalations and its whole history."""
 
+    caller: CallerPublic | None = Field(default=None, description="the caller without an account the service desk "
+                                        "filed it for; null when the reporter is the requester")
     available_events: list[str]
     escalations: list[EscalationPublic]
     history: list[HistoryEntryPublic]
@@ -237,6 +246,28 @@ class InboxGroupPublic(Public):
 class InboxPublic(Public):
     total: int
     groups: list[InboxGroupPublic]
+
+
+# --- follow-up calls -----------------------------------------------------------------------------
+
+class CallDuePublic(WorkOrderRowPublic):
+    """A work order due its follow-up call (回访), with the attempts that reached nobody so far."""
+
+    call_by: Timestamp | None = Field(description="past this it is no longer called (the definition's "
+                                                  "calls.within after closing); null: no limit")
+    picked: Literal["always", "sampled"] = Field(description="always: its priority (or every work order) is "
+                                                             "called; sampled: its number fell in the sampled share")
+    attempts: int = Field(description="calls recorded that reached nobody")
+    last_attempt_at: Timestamp | None
+
+
+class CallsPublic(Public):
+    """GET /calls: the follow-up calls the caller may make, longest waiting first."""
+
+    items: list[CallDuePublic]
+    total: int
+    limit: int
+    offset: int
 
 
 # --- processes -----------------------------------------------------------------------------------
@@ -358,6 +389,22 @@ class LocationCountPublic(Public):
     count: int
 
 
+class TargetPublic(Public):
+    """One target of definitions/targets.yaml against its figure (engine/reports/targets.py)."""
+
+    name: str
+    label: Label
+    figure: str
+    unit: Literal["rate", "minutes"]
+    lower_is_better: bool
+    target: float | None = Field(description="the value to reach; none for a faster-than target with no baseline figure")
+    actual: float | None = Field(description="the figure; none when nothing was measured")
+    met: bool | None = Field(description="none when either side is missing")
+    gap: float | None = Field(description="how far past the target (positive) or short of it (negative)")
+    baseline: float | None = Field(description="the figure over the baseline months")
+    change: float | None = Field(description="actual minus baseline")
+
+
 class FiguresPublic(Public):
     total: int
     by_state: dict[str, int]
@@ -391,6 +438,7 @@ class FiguresPublic(Public):
     labour_by_technician: list[LabourPublic]
     top_categories: list[CategoryCountPublic]
     top_locations: list[LocationCountPublic]
+    targets: list[TargetPublic] = Field(description="each target of definitions/targets.yaml against this figure")
 
 
 class MonthFiguresPublic(FiguresPublic):
@@ -434,6 +482,41 @@ class FaultTrendsPublic(Public):
 class DashboardPublic(FiguresPublic):
     by_month: list[MonthFiguresPublic]
     fault_trends: FaultTrendsPublic
+
+
+# --- appraisal -----------------------------------------------------------------------------------
+
+class AppraisalFiguresPublic(Public):
+    """What one person or team finished in the month (engine/reports/appraisal.py)."""
+
+    done: int = Field(description="work orders closed in the month in a state that is work done")
+    points: float = Field(description="piece-rate points (计件) of those, per definitions/appraisal.yaml")
+    on_time_rate: float | None
+    on_time_met: int
+    on_time_ended: int
+    satisfaction_rate: float | None = Field(description="of the requesters' real ratings, never confirmations by silence")
+    ratings: int
+    satisfied: int
+    reworked: int = Field(description="done work orders sent back for rework at least once")
+    rework_rate: float | None
+    urged: int = Field(description="done work orders their department urged")
+    labour_minutes: Number = Field(description="labour recorded in the month, on any work order")
+
+
+class AppraisalPersonPublic(AppraisalFiguresPublic):
+    user: str
+    name: str
+    team: str | None
+
+
+class AppraisalTeamPublic(AppraisalFiguresPublic):
+    team: str
+
+
+class AppraisalPublic(Public):
+    month: str
+    people: list[AppraisalPersonPublic]
+    teams: list[AppraisalTeamPublic] = Field(description="empty for a technician, who sees their own line only")
 
 
 # --- notifications -------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from workflows import ProcessDefinition, load_definition
 from workflows.machine import CompiledProcess
 
 # Files in definitions/ that are data of their own, not processes.
-DATA_FILES = ("calendars", "schedules", "equipment")
+DATA_FILES = ("calendars", "schedules", "equipment", "targets", "appraisal")
 _compiled: dict[tuple[str, str, int], CompiledProcess] = {}
 _by_text: dict[str, CompiledProcess] = {}  # by checksum
 
@@ -64,7 +64,7 @@ def publish(session: Session, text: str, *, now: datetime, file: str = "<definit
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(f"process '{definition.key}' was published by someone else at the same time; reload it and try again") from None
+        raise Conflict("published_meanwhile", process=definition.key) from None
     return row, True
 
 
@@ -107,7 +107,7 @@ def row(session: Session, key: str, version: int | None = None) -> Definition:
     found = latest(session, key) if version is None else session.exec(
         select(Definition).where(Definition.key == key, Definition.version == version)).first()
     if found is None:
-        raise NotFound(f"no process '{key}'" + (f" version {version}" if version else ""))
+        raise NotFound("no_process_version", process=key, version=version) if version else NotFound("no_process", process=key)
     return found
 
 

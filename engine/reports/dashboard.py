@@ -14,6 +14,7 @@ Percentiles come from PostgreSQL's percentile_cont; SQLite has none, so there
 they are read with ORDER BY … OFFSET, two rows each, interpolated the same way:
 both give the same answer.
 """
+import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -21,14 +22,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, exists, false, func, or_, true
 from sqlmodel import Session, select
 
+from engine.errors import Invalid
 from engine.orders import visibility as permissions
 from engine.people.users import Actor
 from engine.published import definitions
-from engine.reports import periods
+from engine.reports import periods, targets
 from engine.sla import lateness
 from engine.storage.models import Department, Escalation, Feedback, History, Location, SlaTimer, Team, User, WorkOrder
 from workflows.schema import ProcessDefinition
+from workflows.targets import Targets
 
+log = logging.getLogger(__name__)
 TOP = 10
 MAX_MONTHS = 36
 ENDED = ("met", "breached")
@@ -77,13 +81,36 @@ def figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, 
     """The cockpit's figures for `scope`; with `monthly`, also `by_month`: the same for each local month."""
     processes = {row.key: definitions.compiled(session, row.key, row.version).definition
                  for row in definitions.current_rows(session)}
-    out = _figures(session, actor, scope, now, processes)
+    goals = _goals()
+    baseline = _baseline(session, actor, scope, now, processes, goals)
+    out = _figures(session, actor, scope, now, processes, goals, baseline)
     if monthly:
         out["by_month"] = [
-            {"month": name, **_figures(session, actor, replace(scope, start=start, end=end), now, processes)}
+            {"month": name, **_figures(session, actor, replace(scope, start=start, end=end), now, processes, goals,
+                                       baseline)}
             for name, start, end in months(scope, now)
         ]
     return out
+
+
+def _goals() -> Targets:
+    """The targets in force; none while the file is bad (the figures are still worth showing)."""
+    try:
+        return targets.current()
+    except Invalid as exc:
+        log.error("the cockpit shows no targets: %s", exc.message)
+        return Targets()
+
+
+def _baseline(session: Session, actor: Actor | None, scope: Scope, now: datetime, processes: dict,
+              goals: Targets) -> dict | None:
+    """Each target's figure over the baseline months, for the same departments, processes and teams."""
+    if goals.baseline is None or not goals.targets:
+        return None
+    start, _ = periods.month(goals.baseline.start)
+    _, end = periods.month(goals.baseline.end)
+    found = _figures(session, actor, replace(scope, start=start, end=end), now, processes, goals, None)
+    return {row["name"]: row["actual"] for row in found["targets"]}
 
 
 def months(scope: Scope, now: datetime) -> list[tuple[str, datetime, datetime]]:
@@ -107,7 +134,8 @@ def months(scope: Scope, now: datetime) -> list[tuple[str, datetime, datetime]]:
     return found
 
 
-def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, processes: dict) -> dict:
+def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, processes: dict,
+             goals: Targets, baseline: dict | None) -> dict:
     in_scope = _in_scope(actor, scope)
     counts = _counts(session, in_scope, processes)
     timers = _timers(session, in_scope, processes)
@@ -115,7 +143,7 @@ def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime,
     verdicts = _verdicts(session, in_scope)
     labour = _labour(session, in_scope, processes)
     ended, met = sum(t["ended"] for t in timers), sum(t["met"] for t in timers)
-    return {
+    out = {
         # the first cockpit's figures, as they were
         "total": counts["total"],
         "by_state": _grouped(session, in_scope, WorkOrder.state),
@@ -151,6 +179,9 @@ def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime,
         "top_categories": _top_categories(session, in_scope, processes),
         "top_locations": _top_locations(session, in_scope, processes),
     }
+    shares = targets.answered(session, in_scope, processes, goals)
+    out["targets"] = targets.evaluate(goals, out, shares, baseline)
+    return out
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import HouqinError, NotFound
-from web.pages import (account, admin, asset_health, assets, cockpit, designer, follow_ups, inbox, ledger, locations,
+from web.pages import (account, admin, appraisal, asset_health, assets, calls, cockpit, designer, follow_ups, inbox, ledger, locations,
                        orders, queues, rotas, scan, submit)
 from web.pages.common import CsrfRejected, PageForbidden, PasswordChangeRequired, SignInRequired, redirect, render
 from web.ratelimit import LoginLimiter
@@ -38,6 +38,8 @@ def mount(app: FastAPI) -> None:
     app.include_router(scan.router)  # the URLs printed in QR codes: /s/a/{asset_no}, /s/l/{code}
     app.include_router(follow_ups.router)  # a round's follow-up form
     app.include_router(ledger.router)  # the risk ledger (风险台账)
+    app.include_router(calls.router)  # the follow-up call queue (回访)
+    app.include_router(appraisal.router)  # the monthly appraisal (绩效考核)
     app.include_router(assets.router)  # the equipment register
     app.include_router(asset_health.router)  # last: fixed names under /assets/ match first
     api_error = app.exception_handlers.get(HouqinError)

@@ -72,12 +72,40 @@ def cockpit_page(request: Request, session: SessionDep, actor: ActorPage, clock:
                           for row in data["labour_by_technician"]])
     faults = fault_trends(session, actor, scope, now, level=level)
     return render(
-        request, "cockpit.html", actor, faults=faults, fault_charts=fault_charts(faults, t), overall=data, trend=trend, volume=volume, by_process=by_process,
+        request, "cockpit.html", actor, goals=goals_table(data, t), faults=faults, fault_charts=fault_charts(faults, t), overall=data, trend=trend, volume=volume, by_process=by_process,
         by_department=by_department, by_location=by_location, by_category=by_category, labour=labour,
         months=months, processes=titles, departments=departments, this_month=labels[-1] if labels else "",
         places=places, chosen={"department": department or "", "process": process or "",
                                "place": place if location_id else ""},
     )
+
+
+def goals_table(data: dict, t: Translator) -> list[dict]:
+    """Each target against the period's figure and each month's, as the page words them."""
+    monthly = {m["month"]: {row["name"]: row for row in m["targets"]} for m in data["by_month"]}
+    rows = []
+    for row in data["targets"]:
+        amount = lambda value: _amount(row["unit"], value, t)  # noqa: E731
+        rows.append({
+            "label": t.label(row["label"]), "met": row["met"],
+            "target": (t("cockpit.goals.at_most", value=amount(row["target"])) if row["lower_is_better"]
+                       else t("cockpit.goals.at_least", value=amount(row["target"]))) if row["target"] is not None else "—",
+            "actual": amount(row["actual"]),
+            "gap": "" if row["gap"] is None else t("cockpit.goals.ahead" if row["gap"] >= 0 else "cockpit.goals.short",
+                                                  by=amount(abs(row["gap"]))),
+            "baseline": amount(row["baseline"]),
+            "change": "" if row["change"] is None else ("+" if row["change"] > 0 else "−" if row["change"] < 0 else "±")
+            + amount(abs(row["change"])),
+            "months": [{"month": name, "value": amount(line[row["name"]]["actual"]), "met": line[row["name"]]["met"]}
+                       for name, line in monthly.items()],
+        })
+    return rows
+
+
+def _amount(unit: str, value: float | None, t: Translator) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:.1f}%" if unit == "rate" else t("cockpit.goals.minutes", n=f"{value:.1f}")
 
 
 def fault_charts(faults: dict, t: Translator) -> dict:

@@ -40,9 +40,12 @@ MENU = [
     ("/department", "nav.department", None),
     ("/work", "nav.work", frozenset({"technician"})),
     ("/dispatch", "nav.dispatch", frozenset({"dispatcher", "supervisor", "admin"})),
+    # 回访: the shipped processes have the desk make their follow-up calls; the page asks the definitions' calls.by
+    ("/calls", "nav.calls", frozenset({"dispatcher"})),
     ("/escalations", "nav.escalations", frozenset({"supervisor", "dispatcher", "leader", "admin"})),
     ("/cockpit", "nav.cockpit", frozenset({"supervisor", "leader", "admin", "dept_head", "dispatcher"})),
     ("/ledger", "nav.ledger", frozenset({"inspector", "supervisor", "leader", "admin", "dispatcher"})),
+    ("/appraisal", "nav.appraisal", frozenset({"supervisor", "leader", "technician"})),
     ("/designer", "nav.designer", frozenset({"designer", "admin"})),
     ("/admin", "nav.admin", frozenset({"admin"})),
     ("/assets", "assets.nav", frozenset({"logistics", "admin"})),
