@@ -1,5 +1,6 @@
 """The process designer: errors at their lines, publishing a version, diffs; running work stays on its version."""
 import html
+import re
 
 import pytest
 
@@ -24,6 +25,16 @@ def test_the_designer_lists_each_process_with_its_version(app, people):
     for key in ("repair", "procurement", "hazard", "complaint"):
         assert key in words
     assert "v1" in words
+
+
+@pytest.mark.parametrize("language, heading", [("zh", "发布时间"), ("en", "Published")])
+def test_the_designer_list_heads_its_columns_with_words_and_leaves_no_placeholder(app, people, language, heading):
+    designer = visitor(app, "designer")
+    designer.post("/language", {"language": language})
+    page = designer.get("/designer").text
+    headings = [text_of(cell).strip() for cell in re.findall(r"<th>(.*?)</th>", page)]
+    assert heading in headings and "" not in headings  # each column says what it holds
+    assert not re.search(r"\{\w*\}|TODO|lorem", text_of(page), re.I)
 
 
 def test_a_broken_definition_is_refused_with_its_error_at_its_line(app, people):

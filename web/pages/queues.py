@@ -1,5 +1,6 @@
 """The lists people work from: my department, the dispatch board, my work, escalations."""
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from engine.orders import boards, workorders
@@ -59,13 +60,22 @@ def department_page(
         filters.location_id = getattr(places.named(session, place), "id", -1)
     now = clock.now()
     orders, total = workorders.search(session, actor, filters, now)
+    query = {"process": process or "", "state": state or "", "q": q or "", "late": late, "mine": mine or only_mine,
+             "place": place or ""}
     return render(
         request, "department.html", actor, cards=view.cards(session, orders, t, now), total=total, page=page,
         pages=max(1, -(-total // PAGE)), processes=processes, states=_state_choices(session, process, t),
-        departments=departments, chosen=chosen or "",
-        query={"process": process or "", "state": state or "", "q": q or "", "late": late, "mine": mine or only_mine,
-               "place": place or ""}, places=places.choices(session),
+        departments=departments, chosen=chosen or "", query=query, filtered=_filtered(query, chosen),
+        places=places.choices(session),
     )
+
+
+def _filtered(query: dict, chosen: str | None) -> str:
+    """The list's filters for the pager's links; the department always, as an empty one means all of them."""
+    kept = {"q": query["q"], "process": query["process"], "state": query["state"], "department": chosen or ""}
+    kept |= {name: "true" for name in ("late", "mine") if query[name]}
+    kept |= {"place": query["place"]} if query["place"] else {}
+    return urlencode(kept)
 
 
 @router.get("/dispatch", dependencies=[roles("/dispatch")])
