@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from engine.dispatch import offers
 from engine.people import directory
 from engine.published import definitions
 from engine.sla import calendar
@@ -31,6 +32,9 @@ class Timer:
     remaining_seconds: float | None
     late: bool
     ticking: bool  # the countdown moves now: running, and its calendar is open this minute
+    working: bool  # its calendar keeps working hours, so its durations are working time, and say so
+    left: str  # what the countdown says before the page's script takes over ("剩余 1小时 20分（工作时间）")
+    took: str  # how long a stopped timer ran ("用时 45分（工作时间）"), or ""
 
 
 @dataclass
@@ -61,18 +65,55 @@ def definition(session: Session, order: WorkOrder) -> ProcessDefinition:
 
 
 def timer(session: Session, shown: TimerPublic, t: Translator, now: datetime) -> Timer:
+    clock = _calendar(session, shown)
+    working = clock is not None and not clock.always_open
+    remaining, spent = shown.remaining_seconds, shown.working_seconds
+    stopped_sla = remaining is None and spent is not None and shown.name != offers.OFFER
     return Timer(
-        name=shown.name, label=t.label(shown.label) if shown.label else shown.name, status=shown.state,
-        due_at=shown.due_at, remaining_seconds=shown.remaining_seconds, late=shown.breached,
-        ticking=shown.state == "running" and _open_now(session, shown, now),
+        name=shown.name, label=_label(shown, t), status=shown.state, due_at=shown.due_at, remaining_seconds=remaining,
+        late=shown.breached, working=working,
+        ticking=shown.state == "running" and clock is not None and _open_at(clock, now),
+        left=countdown(remaining, t, working=working, late=shown.breached, paused=shown.state == "paused")
+        if remaining is not None else "",
+        took=t("timer.took", span=duration(spent, t, working=working)) if stopped_sla else "",
     )
 
 
-def _open_now(session: Session, timer: TimerPublic, now: datetime) -> bool:
+def _open_at(clock: calendar.BusinessCalendar, now: datetime) -> bool:
+    return clock.working_seconds(now, now + timedelta(minutes=1)) > 0
+
+
+def _label(shown: TimerPublic, t: Translator) -> str:
+    if shown.label:
+        return t.label(shown.label)
+    return t("timer.offer") if shown.name == offers.OFFER else shown.name
+
+
+def _calendar(session: Session, timer: TimerPublic) -> calendar.BusinessCalendar | None:
     try:
-        return calendar.for_timer(session, timer).working_seconds(now, now + timedelta(minutes=1)) > 0
+        return calendar.for_timer(session, timer)
     except KeyError:  # a calendar removed since the timer started: show the figure, do not tick
-        return False
+        return None
+
+
+def duration(seconds: float, t: Translator, *, working: bool) -> str:
+    """A span as people say it: days and hours, hours and minutes, or minutes. Working time is counted in hours
+    (a "day" of working time is no day anyone lives) and said to be working time. houqin.js says the same."""
+    s = abs(round(seconds))
+    days, hours, minutes = (0, s // 3600, s % 3600 // 60) if working else (s // 86400, s % 86400 // 3600, s % 3600 // 60)
+    if days:
+        text = f"{days}{t('timer.d')} {hours}{t('timer.h')}"
+    elif hours:
+        text = f"{hours}{t('timer.h')} {minutes}{t('timer.m')}"
+    else:
+        text = f"{minutes}{t('timer.m')}"
+    return text + t("timer.working") if working else text
+
+
+def countdown(remaining: float, t: Translator, *, working: bool, late: bool, paused: bool) -> str:
+    """What is left, or how late it is: "剩余 1小时 20分（工作时间）", "已超时 2天 3小时"."""
+    text = f"{t('timer.late') if late or remaining < 0 else t('timer.left')} {duration(remaining, t, working=working)}"
+    return f"{text} · {t('timer.paused')}" if paused else text
 
 
 def card(session: Session, row: WorkOrder, shown: WorkOrderRowPublic, names: dict, t: Translator,

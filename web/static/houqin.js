@@ -10,17 +10,17 @@
     event.detail.headers["X-CSRF-Token"] = csrf;
   });
 
-  // Timers: remaining working time from the server, counted down while the calendar is open.
-  function span(seconds) {
+  // Timers: remaining working time from the server, counted down while the calendar is open; the same
+  // words as the server's first text (web/pages/view.py: working time in hours, and said to be so).
+  function span(seconds, working) {
     var s = Math.abs(Math.round(seconds));
-    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-    if (d) return d + text("d") + " " + h + text("h");
-    if (h) return h + text("h") + " " + m + text("m");
-    return m + text("m");
+    var d = working ? 0 : Math.floor(s / 86400);
+    var h = Math.floor((working ? s : s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    var said = d ? d + text("d") + " " + h + text("h") : h ? h + text("h") + " " + m + text("m") : m + text("m");
+    return working ? said + text("working") : said;
   }
   var started = Date.now();
   var timers = Array.prototype.slice.call(document.querySelectorAll(".countdown[data-remaining]"));
-  timers.forEach(function (el) { el.setAttribute("data-label", el.textContent.trim()); });
   function tick() {
     var elapsed = (Date.now() - started) / 1000;
     timers.forEach(function (el) {
@@ -28,7 +28,8 @@
       if (el.getAttribute("data-ticking") === "yes") remaining -= elapsed;
       var late = remaining < 0 || el.classList.contains("late");
       el.classList.toggle("late", late);
-      var what = late ? text("late") + " " + span(remaining) : text("left") + " " + span(remaining);
+      var working = el.getAttribute("data-working") === "yes";
+      var what = (late ? text("late") : text("left")) + " " + span(remaining, working);
       if (el.getAttribute("data-status") === "paused") what += " · " + text("paused");
       el.textContent = (el.getAttribute("data-label") + " " + what).trim();
     });
