@@ -36,6 +36,24 @@
   }
   if (timers.length) { tick(); setInterval(tick, 1000); }
 
+  // The menu scrolls sideways on a phone: it starts at the current page, and an edge with more beyond it fades.
+  var menu = document.querySelector(".menu");
+  function edges() {
+    var beyond = menu.scrollWidth - menu.clientWidth;
+    menu.classList.toggle("more-before", menu.scrollLeft > 1);
+    menu.classList.toggle("more-after", menu.scrollLeft < beyond - 1);
+  }
+  if (menu) {
+    var current = menu.querySelector("[aria-current]");
+    if (current) {
+      var box = menu.getBoundingClientRect(), item = current.getBoundingClientRect();
+      if (item.right > box.right) menu.scrollLeft += item.right - box.right + item.width;
+    }
+    edges();
+    menu.addEventListener("scroll", edges, { passive: true });
+    window.addEventListener("resize", edges);
+  }
+
   // A link to /orders/1#event-1-resolve opens that event's form.
   if (location.hash) {
     var target = document.getElementById(location.hash.slice(1));
