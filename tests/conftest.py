@@ -6,6 +6,7 @@ replace the app's clock dependency, so API calls and direct engine calls see the
 The suite runs on SQLite by default; set HOUQIN_TEST_DATABASE_URL to a PostgreSQL URL
 (e.g. postgresql+psycopg://houqin@127.0.0.1/houqin_test) to run it on PostgreSQL.
 """
+import atexit
 import os
 from datetime import datetime, timezone
 
@@ -24,7 +25,53 @@ from engine.people.users import actor_for, add_user
 from engine.published import definitions, versions
 from engine.storage import db as db_module
 
-POSTGRES_URL = os.environ.get("HOUQIN_TEST_DATABASE_URL")
+
+
+def _own_database(url: str) -> str:
+    """This run's own database beside the one named (houqin_test → houqin_test_<pid>), made empty now and
+    dropped at exit: runs side by side on one server (two checkouts, CI beside a developer) never truncate
+    each other's tables. Databases left by runs that died are dropped here too."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    named = make_url(url)
+    own = f"{named.database}_{os.getpid()}"
+    server = create_engine(named.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        for (name,) in connection.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :pattern"),
+                                          {"pattern": f"{named.database}\\_%"}):
+            pid = name.rsplit("_", 1)[-1]
+            if pid.isdigit() and not _running(int(pid)):
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{own}"'))
+    server.dispose()
+
+    def drop() -> None:
+        for engine in list(db_module._engines.values()):  # their pooled connections would hold the database open
+            engine.dispose()
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+        server.dispose()
+
+    url_of_own = named.set(database=own).render_as_string(hide_password=False)
+    atexit.register(drop)
+    return url_of_own
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        pass
+    return True
+
+
+POSTGRES_URL = _own_database(os.environ["HOUQIN_TEST_DATABASE_URL"]) if os.environ.get("HOUQIN_TEST_DATABASE_URL") else None
+if POSTGRES_URL:  # what the tests that read the variable themselves (worker processes, migrations) use too
+    os.environ["HOUQIN_TEST_DATABASE_URL"] = POSTGRES_URL
 # Argon2 still, with cheap parameters: the suite signs in hundreds of people.
 users._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
 PASSWORD = "correct-horse-battery"
@@ -162,5 +209,7 @@ def app(db_url, request):
 
 @pytest.fixture
 def api(app, make_user):
-    with TestClient(app) as client:
+    """The API as an English-reading client: the suite pins the English texts of refusals (a caller without
+    Accept-Language reads Chinese; tests of the languages send their own header, or none)."""
+    with TestClient(app, headers={"Accept-Language": "en"}) as client:
         yield Api(client, make_user)

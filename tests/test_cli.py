@@ -46,11 +46,12 @@ def _scratch_postgres(url: str) -> str:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    scratch = make_url(url).set(database="houqin_migrations")
+    name = f"{make_url(url).database}_migrations"  # beside this run's own database (conftest), as its own
+    scratch = make_url(url).set(database=name)
     server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS houqin_migrations"))
-        connection.execute(text("CREATE DATABASE houqin_migrations"))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     server.dispose()
     return scratch.render_as_string(hide_password=False)
 
