@@ -10,15 +10,17 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlmodel import select
 
 from engine import settings
 from engine.errors import NotFound
 from engine.people import directory
-from engine.places import locations
+from engine.places import classes, health, locations
 from engine.published import definitions
 from engine.reports import periods, workbook as report
 from engine.reports.dashboard import Scope, figures
 from engine.reports.fault_trends import fault_trends
+from engine.storage.models import Asset
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import charts
@@ -74,6 +76,7 @@ def cockpit_page(request: Request, session: SessionDep, actor: ActorPage, clock:
     return render(
         request, "cockpit.html", actor, goals=goals_table(data, t), faults=faults, fault_charts=fault_charts(faults, t), overall=data, trend=trend, volume=volume, by_process=by_process,
         by_department=by_department, by_location=by_location, by_category=by_category, labour=labour,
+        equipment=classes.current(), devices_open=_open_devices(session, actor, faults),
         months=months, processes=titles, departments=departments, this_month=labels[-1] if labels else "",
         places=places, chosen={"department": department or "", "process": process or "",
                                "place": place if location_id else ""},
@@ -94,18 +97,33 @@ def goals_table(data: dict, t: Translator) -> list[dict]:
             "gap": "" if row["gap"] is None else t("cockpit.goals.ahead" if row["gap"] >= 0 else "cockpit.goals.short",
                                                   by=amount(abs(row["gap"]))),
             "baseline": amount(row["baseline"]),
-            "change": "" if row["change"] is None else ("+" if row["change"] > 0 else "−" if row["change"] < 0 else "±")
-            + amount(abs(row["change"])),
+            "change": _signed(row["unit"], row["change"], t),
             "months": [{"month": name, "value": amount(line[row["name"]]["actual"]), "met": line[row["name"]]["met"]}
                        for name, line in monthly.items()],
         })
     return rows
 
 
+def _signed(unit: str, change: float | None, t: Translator) -> str:
+    """+1.2% or −3.0 分钟; ±0.0% for a change that rounds to nothing."""
+    if change is None:
+        return ""
+    shown = round(abs(change) * 100 if unit == "rate" else abs(change), 1)
+    sign = "±" if shown == 0 else "+" if change > 0 else "−"
+    return sign + _amount(unit, abs(change), t)
+
+
 def _amount(unit: str, value: float | None, t: Translator) -> str:
     if value is None:
         return "—"
     return f"{value * 100:.1f}%" if unit == "rate" else t("cockpit.goals.minutes", n=f"{value:.1f}")
+
+
+def _open_devices(session, actor, faults: dict) -> set[int]:
+    """The trends' devices whose health file the reader may open: a department head sees the trends of every
+    device their department's work was about, but opens only their own and the shared ones."""
+    ids = [line["id"] for line in faults["by_asset"]]
+    return {asset.id for asset in session.exec(select(Asset).where(Asset.id.in_(ids))).all() if health.may_see(actor, asset)}
 
 
 def fault_charts(faults: dict, t: Translator) -> dict:
@@ -123,7 +141,7 @@ def export(session: SessionDep, actor: ActorPage, clock: ClockDep, month: Annota
     try:
         data = report.month_figures(session, month, actor=actor, now=now)
     except ValueError:
-        raise NotFound(f"no month {month}") from None
+        raise NotFound("no_month", month=month) from None
     return Response(report.workbook(month, data), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="houqin-{month}.xlsx"'})
 
