@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from engine.people.users import department_named
 from engine.places import locations
 from engine.storage.models import Asset
 from page_support import visitor
@@ -99,3 +100,16 @@ def test_the_cockpit_page_narrows_to_a_building(app, api, hospital):
     assert page.text.count("本部 / 门诊楼") == 1 and everywhere.count("本部 / 门诊楼") > 1
     assert "本部 / 住院楼 / 5F / 512病房" in page.text
     assert chief.get("/cockpit", params={"place": "nowhere"}).status_code == 200  # an unknown place: no filter
+
+
+def test_the_work_order_links_its_device_only_for_those_who_may_open_its_file(app, api, hospital, session):
+    lift = session.get(Asset, hospital["lift"])
+    lift.department_id = department_named(session, "后勤保障部", create=True).id  # kept by logistics, not the ward
+    session.add(lift)
+    session.commit()
+    order = api.new_order("nurse", asset_id=hospital["lift"])
+    nurse, desk = visitor(app, "nurse"), visitor(app, "desk")
+    assert "EL-001 1号电梯" in nurse.get(f"/orders/{order['id']}").text
+    assert f'href="/assets/{hospital["lift"]}"' not in nurse.get(f"/orders/{order['id']}").text
+    assert nurse.get(f"/assets/{hospital['lift']}").status_code == 404  # where the link would have led her
+    assert f'href="/assets/{hospital["lift"]}"' in desk.get(f"/orders/{order['id']}").text

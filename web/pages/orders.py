@@ -14,11 +14,12 @@ from starlette.datastructures import UploadFile
 from engine import settings
 from engine.errors import HouqinError, Invalid
 from engine.orders import attachments, comments, feedback, follow_ups, urging, workorders
+from engine.places import health
 from engine.people import directory
 from engine.people.users import Actor
 from engine.reports import periods
 from engine.storage import unit_of_work
-from engine.storage.models import WorkOrder
+from engine.storage.models import Asset, WorkOrder
 from engine.storage.stored_json import is_unreadable
 from web.api import present
 from web.deps import ClockDep, SessionDep
@@ -106,6 +107,7 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
         can_edit=bool(actor.roles & workorders.EDITORS), priorities=PRIORITIES,
         files=attachments.listing(session, actor, order.id), max_megabytes=attachments.max_megabytes(),
         can_follow_up=follow_ups.may_raise(actor, order), follow_up_processes=follow_ups.PROCESSES,
+        device_open=order.asset_id is not None and health.may_see(actor, session.get(Asset, order.asset_id)),
         urge=_urge(session, actor, order, now),
     )
 
@@ -141,6 +143,7 @@ def _people(order: WorkOrder, history: list[HistoryEntryPublic]) -> list:
     people = [order.reporter_id, order.assignee_id, order.first_contact_id]
     for row in history:
         people.append(row.actor)
+        people.append((row.data or {}).get("assignee"))  # a username: the page says the name
         people += (row.data or {}).get("recipients") or []
     return [p for p in people if p is not None]
 
@@ -161,7 +164,7 @@ def _timeline(history: list[HistoryEntryPublic], names: dict, definition: Proces
             shown = _shown(forms.Field(name, spec, "", False, value), t) if spec else str(value)
             details.append((t.label(spec.label) if spec and spec.label else name, shown))
         if data.get("assignee"):
-            details.append((t("order.assignee"), data["assignee"]))
+            details.append((t("order.assignee"), names.get(data["assignee"], data["assignee"])))
         if row.kind == "feedback":
             verdict = "feedback.satisfied" if data.get("satisfied") else "feedback.unsatisfied"
             details.append((t("feedback.verdict"), t(verdict)))
