@@ -32,6 +32,10 @@ def test_the_report_holds_the_months_figures(month, tmp_path, capsys, test_clock
     assert on_time[("repair", "response")] == 0.75
     locations = list(book["故障地点 Locations"].iter_rows(min_row=2, values_only=True))
     assert locations[0] == ("急诊大厅", 3)
+    targets = {row[0]: row for row in book["目标 Targets"].iter_rows(min_row=2, values_only=True)}  # definitions/targets.yaml
+    assert targets["满意度"] == ("满意度", "Satisfaction", 0.95, 0.75, "未达标 Missed", None, None)
+    assert targets["报修修复及时率"][2:5] == (0.9, 0.75, "未达标 Missed")  # R2 breached its second cycle
+    assert book["目标 Targets"]["D2"].number_format == "0.0%"
 
 
 def test_a_month_that_is_not_a_month_is_refused(month, tmp_path, capsys):

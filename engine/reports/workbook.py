@@ -73,6 +73,10 @@ def workbook(month: str, data: dict) -> bytes:
            [[r["location"], r["count"]] for r in data["top_locations"]])
     _table(book, "科室 Departments", ["科室 Department", "数量 Count"], [[k, v] for k, v in data["by_department"].items()])
     _table(book, "流程 Processes", ["流程 Process", "数量 Count"], [[k, v] for k, v in data["by_process"].items()])
+    _table(book, "目标 Targets", ["目标", "Target", "目标值 Target value", "本期 Actual", "达标 Met", "基线 Baseline",
+                                  "较基线 Change"],
+           [[t["label"]["zh"], t["label"]["en"], t["target"], t["actual"], _met(t["met"]), t["baseline"], t["change"]]
+            for t in data["targets"]], rate_column=[3, 4, 6, 7], rate_rows=[t["unit"] == "rate" for t in data["targets"]])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -85,16 +89,24 @@ def _heading(sheet, names: list[str]) -> None:
     sheet.freeze_panes = "A2"
 
 
-def _table(book: Workbook, title: str, names: list[str], rows: list[list], rate_column: int | None = None) -> None:
+def _met(met: bool | None) -> str:
+    return "" if met is None else "达标 Met" if met else "未达标 Missed"
+
+
+def _table(book: Workbook, title: str, names: list[str], rows: list[list], rate_column: int | list[int] | None = None,
+           rate_rows: list[bool] | None = None) -> None:
+    """A sheet of `rows`; the `rate_column`s as percentages (in the rows `rate_rows` marks, when given)."""
     sheet = book.create_sheet(title)
     _heading(sheet, names)
-    for row in rows:
+    columns = [rate_column] if isinstance(rate_column, int) else rate_column or []
+    for index, row in enumerate(rows):
         sheet.append(row)
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # a location typed by a user stays text, never a formula
-        if rate_column:
-            sheet.cell(row=sheet.max_row, column=rate_column).number_format = RATE
+        if rate_rows is None or rate_rows[index]:
+            for column in columns:
+                sheet.cell(row=sheet.max_row, column=column).number_format = RATE
 
 
 def write(session: Session, month: str, path: Path | None = None, *, now: datetime) -> Path:
