@@ -509,6 +509,8 @@ class ProcessDefinition(Strict):
     _event_labels: dict[str, Label] = PrivateAttr(default_factory=dict)  # made once, at load
     _events_from: dict[str, list[EventSpec]] = PrivateAttr(default_factory=dict)  # made once, at load
     dispatch: "DispatchSpec | None" = None
+    # Follow-up calls (回访): which work orders the desk calls back, and who calls (workflows/calls.py).
+    calls: "CallsSpec | None" = None
 
     @field_validator("key")
     @classmethod
@@ -570,5 +572,6 @@ class ProcessDefinition(Strict):
 
 # Routing (workflows.dispatch) builds on the types above; imported last so that it can.
 from workflows.dispatch import DispatchSpec  # noqa: E402
+from workflows.calls import CallsSpec  # noqa: E402
 
 ProcessDefinition.model_rebuild()

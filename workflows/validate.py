@@ -2,6 +2,7 @@
 from collections import deque
 
 from workflows import conditions
+from workflows.calls import check_calls
 from workflows.dispatch import check_dispatch
 from workflows.errors import Problem
 from workflows.loader import Located
@@ -23,6 +24,7 @@ def semantic_problems(definition: ProcessDefinition, located: Located, calendars
     checks.reporting()
     checks.notify_reporter()
     check_dispatch(definition, checks.report)
+    check_calls(definition, checks.report)
     return checks.problems
 
 

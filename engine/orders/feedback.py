@@ -26,25 +26,39 @@ def give(
     if order.state != spec.state:
         raise Conflict(f"feedback is given when the work order is '{spec.state}'; it is '{order.state}'")
     _check(satisfied, rating, comment, auto)
-    event = spec.satisfied if satisfied else spec.unsatisfied
-    # A definition may record the verdict's comment in a field, e.g. a complaint's follow-up call notes.
-    values = {spec.comment_field: comment} if spec.comment_field and comment else {}
-    try:
-        workorders.fire(session, actor, order_id, event,
-                        workorders.EventInput(comment=comment, fields=values, expected_version=expected_version),
-                        now)
-    except Invalid as exc:
-        raise _in_comment_terms(exc, spec.comment_field) from None
+    conclude(session, actor, order, spec, satisfied=satisfied, comment=comment, expected_version=expected_version,
+             now=now)
     session.add(Feedback(work_order_id=order.id, satisfied=satisfied, rating=rating, comment=comment, auto=auto,
                          at=now, by_id=actor.id if actor else None))
     session.add(History(work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="feedback",
                         comment=comment, data={"satisfied": satisfied, "rating": rating, "auto": auto}))
     if auto:
         order.auto_confirmed = True
-    if not satisfied and spec.escalate_unsatisfied:
-        _escalate_at_once(session, order, actor, now)
+    escalate_if_unsatisfied(session, order, spec, satisfied, actor, now)
     workorders.flush_order(session, order)
     return order
+
+
+def conclude(session: Session, actor: Actor | None, order, spec, *, satisfied: bool, comment: str,
+             expected_version: int | None, now: datetime) -> None:
+    """The verdict's transition: the satisfied or the unsatisfied event, with the comment in the definition's
+    `comment_field`. Shared by the requester's rating and by a follow-up call that gives the verdict
+    (engine/orders/calls.py), each of which keeps its own record."""
+    event = spec.satisfied if satisfied else spec.unsatisfied
+    # A definition may record the verdict's comment in a field, e.g. a complaint's follow-up call notes.
+    values = {spec.comment_field: comment} if spec.comment_field and comment else {}
+    try:
+        workorders.fire(session, actor, order.id, event,
+                        workorders.EventInput(comment=comment, fields=values, expected_version=expected_version),
+                        now)
+    except Invalid as exc:
+        raise _in_comment_terms(exc, spec.comment_field) from None
+
+
+def escalate_if_unsatisfied(session: Session, order, spec, satisfied: bool, actor: Actor | None,
+                            now: datetime) -> None:
+    if not satisfied and spec.escalate_unsatisfied:
+        _escalate_at_once(session, order, actor, now)
 
 
 def _check(satisfied: bool, rating: int | None, comment: str, auto: bool) -> None:

@@ -26,6 +26,7 @@ from engine.people.users import Actor
 from engine.published import definitions
 from engine.storage.models import Definition, WorkOrder
 from workflows.authority import ANY, AS_ASSIGNEE, AS_REPORTER, IN_DEPARTMENT, ON_DUTY, Transition, reach
+from workflows.calls import is_verdict as calls_give_verdict
 from workflows.machine import CompiledProcess
 from workflows.schema import Label
 
@@ -41,6 +42,8 @@ class Group:
     # The event is the reporter's verdict on the result (the process's feedback): "waiting for your confirmation".
     verdict: bool
     orders: list[WorkOrder] = field(default_factory=list)
+    # The verdict is given by a follow-up call (回访: a complaint's), on the call form: "waiting for your call".
+    call: bool = False
 
     @property
     def count(self) -> int:
@@ -74,7 +77,8 @@ def inbox(session: Session, actor: Actor) -> Inbox:
         if key not in groups:
             compiled = workorders.compiled_of(session, order)
             groups[key] = Group(order.process, compiled.definition.title, waiting.name,
-                                compiled.definition.event_label(waiting.name), _is_verdict(compiled, waiting))
+                                compiled.definition.event_label(waiting.name), _is_verdict(compiled, waiting),
+                                call=_is_verdict(compiled, waiting) and calls_give_verdict(compiled.definition))
         groups[key].orders.append(order)
     listed = {order.id for group in groups.values() for order in group.orders}
     return Inbox(list(groups.values()),  # insertion order: the group whose oldest order is oldest comes first

@@ -388,6 +388,20 @@ class Feedback(SQLModel, table=True):
     by_id: int | None = Field(default=None, foreign_key="users.id")
 
 
+class Call(SQLModel, table=True):
+    """One follow-up call (回访) the desk made about a work order: kept apart from the requester's ratings
+    (`feedback`), so the cockpit counts what the desk heard on the phone on its own (engine/orders/calls.py)."""
+
+    __tablename__ = "calls"
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_orders.id", index=True)
+    reached: bool
+    satisfied: bool | None = None  # only when someone was reached
+    comment: str = ""
+    at: datetime = _when()
+    by_id: int = Field(foreign_key="users.id")
+
+
 class Setting(SQLModel, table=True):
     """Installation-wide values such as the token-signing key."""
 

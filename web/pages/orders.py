@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.datastructures import UploadFile
 
 from engine import settings
-from engine.errors import HouqinError, Invalid
-from engine.orders import attachments, comments, feedback, follow_ups, urging, workorders
+from engine.errors import FIELDS_INVALID, HouqinError, Invalid, problem
+from engine.orders import attachments, calls, comments, feedback, follow_ups, urging, workorders
 from engine.places import health
 from engine.people import directory
 from engine.people.users import Actor
@@ -30,6 +30,7 @@ from web.public import HistoryEntryPublic
 from web.pages.common import (ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render,
                               safe_next)
 from workflows.authority import Transition
+from workflows.calls import is_verdict
 from workflows.machine import mermaid
 from workflows.schema import PRIORITIES, ProcessDefinition
 
@@ -77,9 +78,18 @@ def assignee_choices(session) -> dict[str, list[directory.Person]]:
 
 def _feedback_spec(definition: ProcessDefinition, order: WorkOrder, available: list[Transition]):
     spec = definition.feedback
+    if is_verdict(definition):  # the follow-up call gives the verdict, on the call form: never the star form
+        return None
     if spec and order.state == spec.state and spec.satisfied in {transition.name for transition in available}:
         return spec
     return None
+
+
+def _verdict_events(definition: ProcessDefinition, order: WorkOrder) -> set[str]:
+    """The feedback's events when the order waits for its verdict: given on the star form or the call form,
+    never by a bare button."""
+    spec = definition.feedback
+    return {spec.satisfied, spec.unsatisfied} if spec and order.state == spec.state else set()
 
 
 @router.get("/orders/{order_id}")
@@ -91,7 +101,7 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
     shown = present.detail(session, order, actor, now)  # what GET /api/v1/workorders/{id} answers
     available = workorders.available(session, order, actor)
     feedback_spec = _feedback_spec(definition, order, available)
-    skip = {feedback_spec.satisfied, feedback_spec.unsatisfied} if feedback_spec else set()
+    skip = _verdict_events(definition, order) if feedback_spec or is_verdict(definition) else set()
     events = event_forms(available, definition, t, skip)
     names = directory.name_map(session, _people(order, shown.history))
     card = view.card(session, order, shown, names, t, now)
@@ -108,7 +118,7 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
         files=attachments.listing(session, actor, order.id), max_megabytes=attachments.max_megabytes(),
         can_follow_up=follow_ups.may_raise(actor, order), follow_up_processes=follow_ups.PROCESSES,
         device_open=order.asset_id is not None and health.may_see(actor, session.get(Asset, order.asset_id)),
-        urge=_urge(session, actor, order, now),
+        urge=_urge(session, actor, order, now), call=calls.due(session, actor, order, now),
     )
 
 
@@ -170,6 +180,8 @@ def _timeline(history: list[HistoryEntryPublic], names: dict, definition: Proces
             details.append((t("feedback.verdict"), t(verdict)))
             if data.get("rating"):
                 details.append((t("feedback.rating"), "★" * int(data["rating"])))
+        if row.kind == calls.KIND:
+            details += _call(data, t)
         if row.kind == "update":
             for name in ("priority", "title", "location", "description"):
                 if name in data:
@@ -197,6 +209,14 @@ def _timeline(history: list[HistoryEntryPublic], names: dict, definition: Proces
             "comment": data.get(f"reason_{t.language}") or row.comment if row.kind == "dispatch" else row.comment,
         })
     return out
+
+
+def _call(data: dict, t: Translator) -> list[tuple[str, str]]:
+    """A follow-up call as the timeline says it: reached or not, and what the requester answered."""
+    said = [(t("calls.reached"), t("calls.reached_yes") if data.get("reached") else t("calls.reached_no"))]
+    if "satisfied" in data:
+        said.append((t("calls.satisfied"), t("feedback.satisfied") if data["satisfied"] else t("feedback.unsatisfied")))
+    return said
 
 
 def _local(moment: str) -> str:
@@ -240,6 +260,23 @@ def give_feedback(request: Request, session: SessionDep, actor: ActorPage, form:
                   order_id: int = OrderId):
     return _act(request, session, actor, form, order_id,
                 lambda order, definition, t: _feedback(session, actor, order, form, t, clock.now()))
+
+
+@router.post("/orders/{order_id}/call")
+def record_call(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+                order_id: int = OrderId):
+    def record(order, definition, t):
+        reached = form.get("reached")
+        if reached not in ("yes", "no"):
+            raise Invalid(FIELDS_INVALID, [problem("reached", "call_reached_needed")])
+        # 未接通 leaves nobody's answer to record, whatever the form still had ticked
+        satisfied = {"yes": True, "no": False}.get(str(form.get("satisfied"))) if reached == "yes" else None
+        calls.record(session, actor, order.id, reached=reached == "yes", satisfied=satisfied,
+                     comment=str(form.get("comment", ""))[:calls.MAX_LENGTH + 1], expected_version=_version(form),
+                     now=clock.now())
+        return t("calls.recorded") if reached == "yes" else t("calls.try_again")
+
+    return _act(request, session, actor, form, order_id, record)
 
 
 @router.post("/orders/{order_id}/urge")
