@@ -298,3 +298,17 @@ def test_demo_users_keep_their_published_password_and_the_command_line_resets_on
     assert "at least 10 characters" in capsys.readouterr().err
     assert main(["user", "reset-password", "nobody"]) == 1
     assert "no user named 'nobody'" in capsys.readouterr().err
+
+
+def test_a_user_added_on_the_command_line_chooses_their_own_password_at_first_sign_in(fresh_db, capsys):
+    from web.app import create_app
+
+    assert main(["init"]) == 0
+    assert main(["user", "add", "wang", "--role", "requester", "--password", "first-pass-123"]) == 0
+    assert main(["user", "add", "li", "--role", "requester", "--password", "kept-pass-123", "--keep-password"]) == 0
+    client = TestClient(create_app())
+    assert client.get("/api/v1/workorders", headers=_token(client, "wang", "first-pass-123")).status_code == 403
+    page = visitor(client.app)
+    assert page.sign_in("wang", "first-pass-123").status_code == 303
+    assert page.get("/submit").headers["location"] == "/account/password?next=%2Fsubmit"
+    assert client.get("/api/v1/workorders", headers=_token(client, "li", "kept-pass-123")).status_code == 200

@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", action="append", required=True, help="a role (repeat or comma-separate for several)")
     add.add_argument("--department")
     add.add_argument("--team")
-    add.add_argument("--password", required=True)
+    add.add_argument("--password", required=True, help="a first password, replaced by the user at the first sign-in")
+    add.add_argument("--keep-password", action="store_true", help="the user keeps this password (not asked to change it)")
     add.add_argument("--display-name", default="")
     add.add_argument("--db")
     add.set_defaults(run=_user_add)
@@ -248,7 +249,8 @@ def _user_add(args) -> int:
     try:
         with _session(args) as session, unit_of_work(session):
             add_user(session, username=args.name, password=args.password, roles=roles, department=args.department,
-                     team=args.team, display_name=args.display_name)
+                     team=args.team, display_name=args.display_name,
+                     must_change_password=not args.keep_password)  # whoever typed it knows it, so does the shell's history
     except Invalid as exc:
         print(f"houqin: {exc.message}", file=sys.stderr)
         return 1
