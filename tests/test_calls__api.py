@@ -89,9 +89,16 @@ def test_a_call_is_recorded_once_on_the_timeline_and_never_as_a_rating(people):
     again = call(people, order["id"], who="desk2", expect=409, reached=True, satisfied=False, comment="不满意")
     assert order["number"] in again["detail"]
     assert len(calls_in_history(people, order["id"])) == 1
-    # The cockpit's ratings are the requester's stars alone: the call is not one of them.
-    figures = people.as_("supervisor").get("/api/v1/dashboard", params={"from": "2026-10-01", "to": "2026-10-31"}).json()
+    # The cockpit's ratings are the requester's stars alone: the call is counted apart.
+    figures = cockpit(people)
     assert (figures["ratings"], figures["satisfaction_rate"]) == (1, 1.0)
+    assert (figures["calls"], figures["call_satisfaction_rate"], figures["calls_unreached"]) == (1, 1.0, 0)
+
+
+def cockpit(api) -> dict:
+    response = api.as_("supervisor").get("/api/v1/dashboard", params={"from": "2026-10-01", "to": "2026-10-31"})
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def test_a_call_that_reached_nobody_is_tried_again_until_someone_answers(people, test_clock):
@@ -107,6 +114,9 @@ def test_a_call_that_reached_nobody_is_tried_again_until_someone_answers(people,
     assert queue(people)["items"] == []
     assert [entry["data"] for entry in calls_in_history(people, order["id"])] == [
         {"reached": False}, {"reached": False}, {"reached": True, "satisfied": False}]
+    figures = cockpit(people)
+    assert (figures["calls"], figures["calls_unreached"], figures["call_satisfaction_rate"]) == (1, 2, 0.0)
+    assert (figures["ratings"], figures["satisfaction_rate"]) == (1, 1.0)  # the requester's own stars
 
 
 def test_only_those_the_definition_names_make_calls(people):

@@ -43,7 +43,7 @@ def test_a_satisfied_complainant_closes_the_complaint_with_the_call_notes_as_its
     assert closed["history"][-1]["data"] == {"reached": True, "satisfied": True}
     assert queued(api) == []
     figures = api.as_("boss").get("/api/v1/dashboard", params={"from": "2026-10-01", "to": "2026-10-31"}).json()
-    assert figures["ratings"] == 0  # a call is not a rating
+    assert (figures["ratings"], figures["calls"], figures["call_satisfaction_rate"]) == (0, 1, 1.0)  # not a rating
 
 
 def test_an_unsatisfied_complainant_reopens_it_and_a_supervisor_is_told_at_once(replied):

@@ -427,6 +427,9 @@ class FiguresPublic(Public):
     reopen_rate: float | None
     urged: int = Field(description="work orders their department urged (催办) at least once")
     urges: int = Field(description="urges in all")
+    calls: int = Field(description="follow-up calls (回访) that reached the requester; never counted as ratings")
+    calls_unreached: int = Field(description="follow-up calls that reached nobody (each may be tried again)")
+    call_satisfaction_rate: float | None = Field(description="share of the calls that reached someone who was satisfied")
     average_rating: float | None
     auto_confirmed: int
     auto_confirmed_share: float | None

@@ -28,7 +28,8 @@ from engine.people.users import Actor
 from engine.published import definitions
 from engine.reports import periods, targets
 from engine.sla import lateness
-from engine.storage.models import Department, Escalation, Feedback, History, Location, SlaTimer, Team, User, WorkOrder
+from engine.storage.models import (Call, Department, Escalation, Feedback, History, Location, SlaTimer, Team, User,
+                                   WorkOrder)
 from workflows.schema import ProcessDefinition
 from workflows.targets import Targets
 
@@ -141,6 +142,7 @@ def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime,
     timers = _timers(session, in_scope, processes)
     response = _response(session, in_scope, processes)
     verdicts = _verdicts(session, in_scope)
+    calls = _calls(session, in_scope)
     labour = _labour(session, in_scope, processes)
     ended, met = sum(t["ended"] for t in timers), sum(t["met"] for t in timers)
     out = {
@@ -167,6 +169,9 @@ def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime,
         "reopen_rate": _rate(counts["reopened"], counts["reached_feedback"]),
         "urged": counts["urged"],
         "urges": counts["urges"],
+        "calls": calls["reached"],
+        "calls_unreached": calls["unreached"],
+        "call_satisfaction_rate": _rate(calls["satisfied"], calls["reached"]),
         "average_rating": verdicts["average_rating"],
         "auto_confirmed": verdicts["auto"],
         "auto_confirmed_share": _rate(verdicts["auto"], verdicts["ratings"] + verdicts["auto"]),
@@ -325,6 +330,16 @@ def _verdicts(session: Session, in_scope) -> dict:
     ).join(WorkOrder, WorkOrder.id == Feedback.work_order_id).where(in_scope)).one()
     return {"ratings": int(count), "satisfied": int(satisfied), "auto": int(auto),
             "average_rating": round(average, 2) if average is not None else None}
+
+
+def _calls(session: Session, in_scope) -> dict:
+    """The desk's follow-up calls (回访), apart from the requesters' ratings: those that reached someone, how many
+    of them found the requester satisfied, and the attempts that reached nobody."""
+    reached = Call.reached == True  # noqa: E712
+    count, satisfied, unreached = session.exec(select(
+        _count_if(reached), _count_if(and_(reached, Call.satisfied == True)), _count_if(~reached),  # noqa: E712
+    ).join(WorkOrder, WorkOrder.id == Call.work_order_id).where(in_scope)).one()
+    return {"reached": int(count), "satisfied": int(satisfied), "unreached": int(unreached)}
 
 
 def _overdue(session: Session, in_scope, now: datetime) -> int:
