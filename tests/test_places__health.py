@@ -255,3 +255,15 @@ def test_the_health_file_takes_the_same_queries_however_many_work_orders(api, ho
     for day in range(8, 14):
         repair(api, test_clock, hospital["lift"], f"2026-09-{day:02d}T09:00:00", f"2026-09-{day:02d}T10:00:00")
     assert queries() == few
+
+
+def test_the_health_page_names_the_devices_class_as_the_equipment_file_labels_it(app, api, hospital, session):
+    unit = Asset(asset_no="AHU-01", name="手术部1号净化空调机组", asset_class="air_handler",
+                 created_at=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    session.add(unit)
+    session.commit()
+    desk = visitor(app, "desk")
+    assert "设备类别 空调机组" in text_of(desk.get(f"/assets/{unit.id}").text)
+    desk.post("/language", {"language": "en"})
+    words = text_of(desk.get(f"/assets/{unit.id}").text)
+    assert "Air handling unit" in words and "air_handler" not in words

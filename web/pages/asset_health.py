@@ -36,7 +36,17 @@ def asset_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
     processes = {key: t.label(d.title) for key, d in current.items()}
     states = {(key, name): t.label(state.label) for key, d in current.items() for name, state in d.states.items()}
     edit = _edit_form(session, asset_id) if actor.roles & MANAGERS else None
-    return render(request, "asset_health.html", actor, asset=file, processes=processes, states=states, edit=edit)
+    return render(request, "asset_health.html", actor, asset=file, processes=processes, states=states, edit=edit,
+                  kind=_kind(file.asset_class, t))
+
+
+def _kind(value: str, t: Translator) -> str:
+    """The device's class as the equipment file labels it, in the reader's language."""
+    try:
+        found = classes.current().get(value)
+    except Invalid:  # no valid equipment file: the class as written
+        found = None
+    return t.label(found.label) if found else t.choice(value)
 
 
 def _edit_form(session, asset_id: int) -> dict:
