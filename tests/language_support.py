@@ -1,7 +1,8 @@
 """Does a text speak one language? What a Chinese reader would find English in it, and the reverse.
 
 A Chinese text may hold Latin letters that are not English: codes (RP-2026-000031, HTTP, .xlsx),
-numbers and units (30 min, 2 h, 5 kg), names (WeCom, Zhang Wei), a field name or a username.
+numbers and units (30 min, 2 h, 5 kg), names (WeCom, Zhang Wei), a field name or a username, a
+value in quotes ('urgent', "plumbing").
 What it must not hold is an English *sentence*: two or more Latin words in a row of which one is
 an ordinary lowercase word ("not found", "Field required"). An English text must hold no Chinese
 at all, except the proper names the caller says it may (a department 心内科, a person 张伟).
@@ -12,6 +13,9 @@ at all, except the proper names the caller says it may (a department 心内科, 
 """
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
+
+import pytest
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]+")
 # A Latin word: letters with inner apostrophes or hyphens ("don't", "re-inspect"); anything holding a
@@ -19,6 +23,7 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-
 _TOKEN = re.compile(r"[A-Za-z0-9_#@+]+(?:['./:-][A-Za-z0-9_#@+]+)*")
 # Between two words of one sentence: spaces and the punctuation a sentence runs on with.
 _JOINER = re.compile(r"[\s,;'\"()]*")
+_QUOTED = re.compile(r"'[^'\s]+'|\"[^\"\s]+\"|`[^`]+`")  # a value the reader would type as it is
 UNITS = frozenset({"h", "min", "s", "ms", "d", "kg", "g", "m", "km", "cm", "mm", "l", "ml", "kb", "mb", "gb", "x"})
 
 
@@ -37,7 +42,7 @@ def latin_sentences(text: str, names: Iterable[str] = ()) -> list[str]:
 
     `names` (people, places, processes the reader named in Latin letters) are taken out first.
     """
-    text = _without(text, names)
+    text = _QUOTED.sub(" ", _without(text, names))
     found, run, end = [], [], None
     for match in _TOKEN.finditer(text):
         token = match.group()
@@ -54,8 +59,8 @@ def latin_sentences(text: str, names: Iterable[str] = ()) -> list[str]:
 
 def _close(run: list[str], found: list[str]) -> None:
     words = [w for w in run if _is_english(w)]
-    # "Zhang Wei", "WeCom DingTalk" are names; "Not found" holds the ordinary word "found".
-    if len(run) >= 2 and any(w.islower() for w in words):
+    # "Zhang Wei", "WeCom DingTalk" are names, http(s) a code; "Not found" is two ordinary words, one lowercase.
+    if len(words) >= 2 and any(w.islower() for w in words):
         found.append(" ".join(run))
 
 
@@ -93,3 +98,27 @@ def _without(text: str, names: Iterable[str]) -> str:
         if name:
             text = text.replace(name, " ")
     return text
+
+
+def english(refusal) -> str:
+    """What the English API says for a refusal: an engine error or a refusal of the compiled process (a code
+    and params), a field's FieldProblem, one problem ({field, code, params}), or a message of the engine's
+    ({code, params}, engine/notify/messages.py)."""
+    from web.i18n import DEFAULT, has, message_text, problem_text, refusal_text
+
+    if isinstance(refusal, dict) and has(DEFAULT, f"messages.{refusal.get('code')}"):
+        return message_text("en", refusal)
+    if isinstance(refusal, dict):
+        return problem_text("en", refusal)
+    if hasattr(refusal, "field"):  # workflows.fields.FieldProblem
+        return problem_text("en", {"code": refusal.code, "params": {"field": refusal.field, **refusal.params}})
+    return refusal_text("en", refusal.code, refusal.params, getattr(refusal, "errors", None))
+
+
+@contextmanager
+def raises_saying(kind, pattern: str):
+    """pytest.raises(kind, match=pattern), the pattern searched in what the English API says for the refusal."""
+    with pytest.raises(kind) as caught:
+        yield caught
+    said = english(caught.value)
+    assert re.search(pattern, said), f"{pattern!r} not in {said!r}"

@@ -36,7 +36,7 @@ def test_every_operation_describes_its_responses(app):
                         refusals.append(f"{method.upper()} {path} {code}")
     assert missing == [] and refusals == []
     error = document["components"]["schemas"]["ErrorPublic"]
-    assert error["required"] == ["detail"] and set(error["properties"]) == {"detail", "errors"}
+    assert error["required"] == ["detail"] and set(error["properties"]) == {"detail", "code", "errors"}
 
 
 def test_a_work_order_response_is_described_field_by_field(app):

@@ -81,7 +81,7 @@ def test_missing_or_bad_fields_are_422_with_what_to_fix(people):
     people.fire("tech", order["id"], "accept")
     people.fire("tech", order["id"], "start")
     body = people.fire("tech", order["id"], "resolve", expect=422)
-    assert body["errors"] == [{"field": "fields.labour_minutes", "message": "labour_minutes is required"}]
+    assert body["errors"] == [{"field": "fields.labour_minutes", "code": "required", "message": "labour_minutes is required"}]
     assert "at least 0" in people.fire("tech", order["id"], "resolve", expect=422, fields={"labour_minutes": -5})["detail"]
     assert "whole number" in people.fire("tech", order["id"], "resolve", expect=422, fields={"labour_minutes": 1.5})["detail"]
     assert "must be a list" in people.fire("tech", order["id"], "resolve", expect=422, fields={"labour_minutes": 5, "parts": "x"})["detail"]

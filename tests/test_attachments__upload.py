@@ -65,7 +65,7 @@ def test_photos_and_pdf_are_accepted_at_any_step_by_whoever_works_on_the_order(o
 def test_the_type_comes_from_the_bytes_not_from_the_name_or_the_declared_type(order, tmp_path):
     api, made = order
     body = upload(api, "nurse", made["id"], HTML, "photo.jpg", "image/jpeg", expect=415)
-    assert "only JPEG, PNG, WebP or HEIC photos, or PDF" in body["detail"]
+    assert "only JPEG, PNG, WebP, HEIC, PDF files can be attached" in body["detail"]
     upload(api, "nurse", made["id"], b"MZ\x90\x00" + b"\x00" * 100, "setup.exe", "application/octet-stream", expect=415)
     assert stored_files(tmp_path) == []
     # A real PNG named and declared as a web page is kept as the PNG it is.

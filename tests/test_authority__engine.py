@@ -10,6 +10,7 @@ from sqlalchemy import event
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.orders import workorders
 from engine.orders.workorders import EventInput
+from language_support import raises_saying
 from workflows.conditions import Condition
 
 NOW = datetime.fromisoformat("2026-10-12T09:00:00+08:00")  # a Monday, working hours
@@ -57,7 +58,7 @@ def test_a_guard_is_evaluated_once_per_fire(session, staff, guard_calls):
 def test_a_guard_that_fails_is_evaluated_once_and_says_which_condition(session, staff, guard_calls):
     order = reviewed_request(session, staff, 180000)
     guard_calls.clear()
-    with pytest.raises(Conflict, match="condition 'amount < 50000' does not hold"):
+    with raises_saying(Conflict, "condition 'amount < 50000' does not hold"):
         workorders.fire(session, staff["purchaser"], order.id, "purchase", EventInput(), NOW)
     assert guard_calls == ["amount < 50000"]
 
@@ -65,9 +66,9 @@ def test_a_guard_that_fails_is_evaluated_once_and_says_which_condition(session, 
 def test_another_departments_head_is_refused_and_a_stranger_finds_nothing(session, staff):
     order = workorders.create(session, staff["nurse"], process="procurement", title="输液泵",
                               fields={"items": ["输液泵 2 台"], "amount": 36000}, now=NOW)
-    with pytest.raises(Forbidden, match="may be done only by: dept_head@department"):
+    with raises_saying(Forbidden, "may be done only by: dept_head@department"):
         workorders.fire(session, staff["other_head"], order.id, "approve", EventInput(), NOW)
-    with pytest.raises(NotFound, match=f"work order {order.id} not found"):
+    with raises_saying(NotFound, f"work order {order.id} not found"):
         workorders.fire(session, staff["stranger"], order.id, "approve", EventInput(), NOW)
     assert workorders.available_events(session, order, staff["head"]) == ["approve", "reject"]
     assert workorders.available_events(session, order, staff["other_head"]) == []
@@ -89,7 +90,7 @@ def fixed_hazards(session, staff, count):
 def test_the_fixer_may_not_reinspect_and_another_inspector_may(session, staff):
     [order] = fixed_hazards(session, staff, 1)
     assert workorders.available_events(session, order, staff["tech"]) == []
-    with pytest.raises(Forbidden, match="'pass' must be done by someone other than who did 'submit_fix'"):
+    with raises_saying(Forbidden, "'pass' must be done by someone other than who did 'submit_fix'"):
         workorders.fire(session, staff["tech"], order.id, "pass", EventInput(), NOW)
     assert workorders.available_events(session, order, staff["inspector"]) == ["pass", "fail"]
     workorders.fire(session, staff["inspector"], order.id, "pass", EventInput(), NOW)

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from language_support import raises_saying
 from workflows import DefinitionError, load_definition, load_file
 
 REPAIR = (Path(__file__).resolve().parents[1] / "definitions" / "repair.yaml").read_text(encoding="utf-8")
@@ -113,7 +114,7 @@ def test_on_duty_is_a_pseudo_role_the_compiled_process_decides_without_a_databas
     assert "claim" in [t.name for t in process.available(order, on_duty)]
     assert "claim" not in [t.name for t in process.available(order, other_team)]
     assert process.check(order, on_duty, "claim", request).target == "accepted"
-    with pytest.raises(NotPermitted, match="on_duty"):
+    with raises_saying(NotPermitted, "on_duty"):
         process.check(order, other_team, "claim", request)
     unrouted = SimpleNamespace(**{**vars(order), "team_id": None})
     assert "claim" not in [t.name for t in process.available(unrouted, on_duty)]

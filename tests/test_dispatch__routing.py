@@ -16,6 +16,7 @@ from engine.storage import db
 from engine.errors import Conflict
 from engine.storage.unit_of_work import unit_of_work
 from engine.storage.models import History, Notification, User, WorkOrder
+from language_support import english
 from sla_support import at, sweep
 
 ELEVATOR = "电梯班"
@@ -61,7 +62,7 @@ def test_an_urgent_elevator_fault_on_sunday_night_goes_to_the_standby_then_the_n
     assert why.data["rule"] == "urgent_elevator" and why.data["team"] == ELEVATOR
     assert why.data["on_duty"] == ["wang", "li"]  # zhang works days: not woken
     assert [(c["username"], c["shift"], c["load"]) for c in why.data["candidates"]] == [("wang", "night", 0), ("li", "night", 0)]
-    assert "wang" in why.comment and "10m" in why.comment
+    assert "wang" in english(why.data["message"]) and "10m" in english(why.data["message"])
     told = session.exec(select(User.username).join(Notification, Notification.user_id == User.id)
                         .where(Notification.work_order_id == order["id"], Notification.kind == "assignment")).all()
     assert told == ["wang"]
@@ -82,7 +83,7 @@ def test_an_urgent_elevator_fault_on_sunday_night_goes_to_the_standby_then_the_n
     assert queued["state"] == "reported" and queued["assignee"] is None
     last = dispatch_entries(session, order["id"])[-1]
     assert last.data["waits_for"] == "dispatcher" and last.data["excluded"] == ["wang", "li"]
-    assert "left to the dispatcher" in last.comment
+    assert "left to the dispatcher" in english(last.data["message"])
 
     # The dispatcher can always override: he wakes the day man.
     hospital.fire("dispatcher", order["id"], "assign", assignee="zhang")

@@ -50,7 +50,10 @@ def test_an_urgent_repair_not_accepted_in_15_minutes_goes_to_the_dispatchers(sta
     for person in ("dispatcher", "dispatcher2", "tech"):
         [note] = unread(staff, person, "escalation")
         assert note["work_order_id"] == order["id"] and order["number"] in note["title"]
-        assert "升级至第 1 级" in note["body"] and "escalated to level 1" in note["body"]
+        assert note["body"] == "Response overdue since 10-12 09:15: escalated to level 1"  # one language only
+    [chinese] = [n for n in staff.as_("tech").get("/api/v1/notifications", headers={"Accept-Language": "zh"}).json()
+                 if n["kind"] == "escalation"]
+    assert chinese["body"] == "响应时限已于 10-12 09:15 超时，升级至第 1 级"
     assert unread(staff, "supervisor", "escalation") == []
     shown = staff.as_("supervisor").get(f"/api/v1/workorders/{order['id']}").json()
     assert shown["escalation_level"] == 1

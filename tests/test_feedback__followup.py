@@ -27,7 +27,8 @@ def test_a_complaint_cannot_be_closed_without_the_complainants_answer(replied):
     body = api.fire("dispatcher", order_id, "confirm", expect=422)
     assert "followup_answer is required" in body["detail"]
     body = feedback(api, "dispatcher", order_id, 422, satisfied=True, rating=5)
-    assert body["errors"] == [{"field": "comment", "message": "followup_answer is required: give it in 'comment'"}]
+    assert body["errors"] == [{"field": "comment", "code": "required_in_comment",
+                               "message": "followup_answer is required: give it in 'comment'"}]
     assert api.as_("dispatcher").get(f"/api/v1/workorders/{order_id}").json()["state"] == "replied"
 
 

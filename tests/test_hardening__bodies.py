@@ -94,11 +94,11 @@ def test_a_gigabyte_without_a_token_is_refused_without_being_read(app, people):
         sender = Sender(GB)
         answer = call(app, "POST", "/api/v1/workorders", sender, [JSON], announce=announce)
         assert answer.status == 401 and sender.pulled == 0
-        assert "sign in" in answer.detail
+        assert "请先登录" in answer.detail
     sender = Sender(GB)
     answer = call(app, "POST", "/api/v1/workorders", sender,
                   [JSON, ("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x")])
-    assert answer.status == 401 and sender.pulled == 0 and "invalid or has expired" in answer.detail
+    assert answer.status == 401 and sender.pulled == 0 and "令牌无效或已过期" in answer.detail
 
 
 def test_json_over_the_limit_with_a_valid_token_is_refused_naming_the_limit(app, people, session):

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from engine.storage import db as db_module
 from engine.storage.stored_json import UNREADABLE
+from language_support import english
 from page_support import text_of, visitor
 from workflows import DefinitionError, load_definition
 from workflows.fields import coerce, size_problems
@@ -76,7 +77,7 @@ def test_a_deeply_nested_field_value_is_refused_and_every_list_still_answers(peo
             + nested(900) + "}}")
     refused = people.as_("nurse").post("/api/v1/workorders", content=body, headers=JSON_BODY)
     assert refused.status_code == 422
-    assert refused.json()["errors"] == [{"field": "fields.parts", "message": "parts[0] must be text"}]
+    assert refused.json()["errors"] == [{"field": "fields.parts", "code": "must_be_text", "message": "parts[0] must be text"}]
 
     order = in_progress(people)
     body = '{"fields": {"labour_minutes": 5, "parts": ["阀芯", ' + nested(900) + "]}}"
@@ -96,7 +97,8 @@ def test_a_list_of_a_hundred_thousand_items_is_refused_naming_its_bound(people):
     answer = people.as_("tech").post(f"/api/v1/workorders/{order['id']}/events/resolve",
                                      json={"fields": {"labour_minutes": 5, "parts": ["x"] * 100_000}})
     assert answer.status_code == 422
-    assert answer.json()["errors"] == [{"field": "fields.parts", "message": "parts must have at most 50 items"}]
+    assert answer.json()["errors"] == [{"field": "fields.parts", "code": "too_many_items",
+                                        "message": "parts must have at most 50 items"}]
     request = people.as_("nurse").post("/api/v1/workorders", json={
         "process": "procurement", "title": "输液泵", "fields": {"items": ["输液泵 2 台"] * 101, "amount": 3000}})
     assert request.status_code == 422 and "items must have at most 100 items" in request.json()["detail"]
@@ -271,7 +273,7 @@ def spec(**declared) -> FieldSpec:
 def refusal(field_spec: FieldSpec, value, name: str = "x") -> str:
     with pytest.raises(ValueError) as caught:
         coerce(name, field_spec, value)
-    return str(caught.value)
+    return english(caught.value)
 
 
 def test_each_item_is_checked_by_the_lists_item_type():
@@ -304,7 +306,7 @@ def test_numbers_are_finite_and_within_what_json_readers_read_exactly():
 
 def test_the_total_counts_the_fields_after_the_step_and_lets_an_old_large_order_shrink():
     big = {"notes": "阀" * 22_000}  # 66 KB of UTF-8
-    assert size_problems({}, big)[0]["message"].startswith(f"the fields of a work order together must be at most "
+    assert english(size_problems({}, big)[0]).startswith(f"the fields of a work order together must be at most "
                                                            f"{MAX_FIELDS_BYTES // 1024} KB")
     assert size_problems({}, {"notes": "阀" * 21_000}) == []
     assert size_problems(big, {"labour": 5}) == size_problems({}, {**big, "labour": 5})

@@ -51,7 +51,7 @@ def test_another_departments_head_with_a_stale_version_learns_nothing_of_the_req
     answers.append(staff.as_("other_head").post(f"/api/v1/workorders/{order['id']}/events/approve", json={}))
     for answer in answers:
         assert answer.status_code == 403, answer.text
-        assert answer.json() == {"detail": "'approve' may be done only by: dept_head@department"}
+        assert answer.json() == {"detail": "'approve' may be done only by: dept_head@department", "code": "event_roles"}
         assert order["number"] not in answer.text and "version" not in answer.text
 
 
@@ -200,7 +200,7 @@ def test_a_channel_target_that_is_not_a_url_is_refused_with_a_message_never_a_50
     page.get("/admin")
     shown = page.follow(page.post("/admin/channels", {"name": "群", "kind": "wecom", "target": "http://[::1",
                                                       "kinds": ["assignment"], "recipients": "", "secret": ""}))
-    assert "a wecom channel needs an http(s) URL" in text_of(shown.text)
+    assert "机器人或 Webhook 通道需要 http(s) 网址" in text_of(shown.text)
     assert [row["target"] for row in admin.as_("admin").get("/api/v1/channels").json()] == ["https://robot.example/hook"]
 
 

@@ -28,8 +28,10 @@ def inbox(api, username, **params):
     return response.json()
 
 
-def notes(api, username, unread=True):
-    response = api.as_(username).get("/api/v1/notifications", params={"unread": unread})
+def notes(api, username, unread=True, language="zh"):
+    """The user's notifications as a caller reading `language` sees them (Accept-Language)."""
+    response = api.as_(username).get("/api/v1/notifications", params={"unread": unread},
+                                     headers={"Accept-Language": language})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -82,7 +84,8 @@ def test_an_english_speaking_reporter_is_told_in_english(people, session):
     session.commit()
     order = people.new_order("ward_clerk")
     people.fire("dispatcher", order["id"], "cancel", comment="duplicate")
-    assert [n["body"] for n in notes(people, "ward_clerk")] == ["Cancelled: duplicate"]
+    assert [n["body"] for n in notes(people, "ward_clerk", language="en")] == ["Cancelled: duplicate"]
+    assert [n["body"] for n in notes(people, "ward_clerk", language="zh")] == ["已撤单：duplicate"]  # one message, two readers
 
 
 def test_a_rejection_tells_the_reporter_the_reason(people):
@@ -109,7 +112,8 @@ def test_the_reporters_news_goes_to_the_channels_an_admin_chose(people, session)
     order = people.new_order("nurse")
     people.fire("dispatcher", order["id"], "assign", assignee="tech")
     payloads = [row.payload for row in session.exec(select(Outbox).order_by(Outbox.id)).all()]
-    assert [(p["kind"], p["body"], p["event"]) for p in payloads] == [("progress", "已派单", "assign")]
+    assert [(p["kind"], p["message"], p["event"]) for p in payloads] == [
+        ("progress", {"code": "progress", "params": {"state": {"zh": "已派单", "en": "Assigned"}}}, "assign")]
 
 
 def test_marking_notifications_read_by_ids_or_all(people):

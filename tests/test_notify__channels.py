@@ -21,7 +21,9 @@ from sqlmodel import select
 
 from engine.notify import delivery
 from engine.storage.models import Outbox
+from language_support import assert_speaks
 from sla_support import at, sweep
+from web.i18n import Translator
 
 
 class Receiver(ThreadingHTTPServer):
@@ -126,7 +128,7 @@ def test_an_escalation_reaches_the_webhook_and_both_group_robots(staff, receiver
                 options={"headers": {"X-Token": "s3cret"}})
     add_channel(staff, name="企业微信后勤群", kind="wecom", target=receiver.url("/wecom?key=abc"), kinds=["escalation"])
     add_channel(staff, name="钉钉值班群", kind="dingtalk", target=receiver.url("/ding?access_token=xyz"),
-                kinds=["escalation"], secret="SEC123")
+                kinds=["escalation"], secret="SEC123", language="en")
     order = late_urgent_repair(staff, test_clock)
     fired = sweep(staff, "supervisor")  # the sweep's deliveries go out right after its response
     assert [f["level"] for f in fired] == [0, 1]  # the 80% warning is not sent: these channels take escalations
@@ -141,13 +143,18 @@ def test_an_escalation_reaches_the_webhook_and_both_group_robots(staff, receiver
     [wecom] = receiver.at_path("/wecom")
     assert wecom["query"] == {"key": "abc"}
     assert wecom["json"]["msgtype"] == "markdown"
-    content = wecom["json"]["markdown"]["content"]
-    assert order["number"] in content and "手术室停电" in content and "升级 / Escalation" in content
+    content = wecom["json"]["markdown"]["content"]  # a Chinese group (the default) reads Chinese only
+    assert order["number"] in content and "手术室停电" in content and "【升级督办】" in content
+    assert "响应时限已于 10-12 09:15 超时，升级至第 1 级" in content and "状态：已派单" in content and "特急" in content
+    assert_speaks(content, "zh", names=["dispatcher", "tech"])
 
     [ding] = receiver.at_path("/ding")
     assert ding["json"]["msgtype"] == "markdown"
     assert ding["json"]["markdown"]["title"] == f"{order['number']} 手术室停电"
-    assert order["number"] in ding["json"]["markdown"]["text"]
+    text = ding["json"]["markdown"]["text"]  # the English group reads English only, the order's own title as written
+    assert order["number"] in text and "Response overdue since 10-12 09:15: escalated to level 1" in text
+    assert "State: Assigned" in text and "Priority: Urgent" in text and "[Escalation] " in text
+    assert_speaks(text, "en", names=["手术室停电"])
     stamp = ding["query"]["timestamp"]
     expected = base64.b64encode(hmac.new(b"SEC123", f"{stamp}\nSEC123".encode(), hashlib.sha256).digest()).decode()
     assert ding["query"]["access_token"] == "xyz" and ding["query"]["sign"] == expected
@@ -160,13 +167,13 @@ def test_an_assignment_is_mailed_to_the_channel_addresses(staff, mailbox, test_c
     order = staff.new_order("nurse", priority="high", title="病房空调不制冷")
     staff.fire("dispatcher", order["id"], "assign", assignee="tech")
     assert mailbox.messages == []  # nothing is sent inside the transition
-    report = delivery.deliver_due(session, test_clock.now())
+    report = delivery.deliver_due(session, test_clock.now(), texts=Translator)
     assert (report.sent, report.failed) == (1, 0)
     [envelope] = mailbox.messages
     assert envelope.mail_from == "houqin@hospital.example"
     assert sorted(envelope.rcpt_tos) == ["chief@hospital.example", "duty@hospital.example"]
     mail = message_from_bytes(envelope.content, policy=policy.default)
-    assert mail["Subject"] == f"【派单 / Assignment】{order['number']} 病房空调不制冷"
+    assert mail["Subject"] == f"【派单】{order['number']} 病房空调不制冷"
     assert order["number"] in mail.get_content() and "tech" in mail.get_content()
 
 

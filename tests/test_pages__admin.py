@@ -69,14 +69,14 @@ def test_roles_can_be_changed_and_a_user_deactivated(app, people, session):
     assert visitor(app).sign_in("nurse").status_code == 401
     admin.get("/admin")
     page = admin.follow(admin.post(f"/admin/users/{nurse_id}/roles", {}))
-    assert "a user needs at least one role" in text_of(page.text)
+    assert "用户至少要有一个角色" in text_of(page.text)
 
 
 def test_departments_and_teams_are_added_once(app, people):
     admin = visitor(app, "admin")
     admin.get("/admin")
     assert "已添加科室 儿科" in text_of(admin.follow(admin.post("/admin/departments", {"name": "儿科"})).text)
-    assert "already exists" in text_of(admin.follow(admin.post("/admin/departments", {"name": "儿科"})).text)
+    assert "科室 儿科 已存在" in text_of(admin.follow(admin.post("/admin/departments", {"name": "儿科"})).text)
     assert "已添加班组 木工班" in text_of(admin.follow(admin.post("/admin/teams", {"name": "木工班"})).text)
 
 

@@ -49,13 +49,13 @@ def test_a_bad_target_is_refused_with_the_apis_message_and_nothing_changes(app, 
     admin = visitor(app, "admin")
     admin.get("/admin")
     page = admin.follow(admin.post("/admin/channels", _wecom(admin, target="qyapi.weixin.example/hook")))
-    assert "请修改后重试： 地址: a wecom channel needs an http(s) URL" in text_of(page.text)
+    assert "请修改后重试： 机器人或 Webhook 通道需要 http(s) 网址" in text_of(page.text)
     assert _channel(session, "企业微信-后勤群") is None
 
     admin.follow(admin.post("/admin/channels", _wecom(admin)))
     channel = _channel(session, "企业微信-后勤群")
     page = admin.follow(admin.post(f"/admin/channels/{channel.id}", _wecom(admin, target="ftp://x")))
-    assert "a wecom channel needs an http(s) URL" in text_of(page.text)
+    assert "机器人或 Webhook 通道需要 http(s) 网址" in text_of(page.text)
     assert _channel(session, "企业微信-后勤群").target == HOOK
 
 
@@ -63,7 +63,7 @@ def test_an_email_channel_without_recipients_is_refused_like_in_the_api(app, peo
     admin = visitor(app, "admin")
     admin.get("/admin")
     page = admin.follow(admin.post("/admin/channels", _wecom(admin, name="邮件", kind="email", target="smtp://mail.example:25")))
-    assert "an email channel needs at least one address in recipients" in text_of(page.text)
+    assert "邮件通道至少要有一个收件地址" in text_of(page.text)
     page = admin.follow(admin.post("/admin/channels", _wecom(admin, name="邮件", kind="email", target="smtp://mail.example:25",
                                                             recipients="a@hospital.example\nb@hospital.example")))
     assert "已添加通知渠道 邮件" in text_of(page.text)
@@ -87,13 +87,13 @@ def test_a_failed_delivery_is_retried_and_the_channel_deleted_with_its_deliverie
     session.expire_all()
     assert (session.get(Outbox, failed_id).status, session.get(Outbox, failed_id).attempts) == ("pending", 0)
     page = admin.follow(admin.post(f"/admin/deliveries/{failed_id}/retry"))
-    assert f"delivery {failed_id} is pending; only a failed delivery can be retried" in text_of(page.text)
+    assert f"发送记录 {failed_id} 的状态是 pending；只有发送失败的才能重发" in text_of(page.text)
 
     page = admin.follow(admin.post(f"/admin/channels/{channel_id}/delete"))
     assert "已删除通知渠道 企业微信-后勤群" in text_of(page.text)
     assert _channel(session, "企业微信-后勤群") is None and session.get(Outbox, failed_id) is None
     page = admin.follow(admin.post(f"/admin/channels/{channel_id}/delete"))
-    assert f"channel {channel_id} not found" in text_of(page.text)
+    assert f"找不到通道 {channel_id}" in text_of(page.text)
 
 
 def test_channel_forms_need_the_csrf_token(app, people, session):

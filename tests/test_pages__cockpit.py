@@ -42,8 +42,8 @@ def test_the_month_exports_as_the_workbook_houqin_report_writes(app, month):
     assert response.status_code == 200
     assert response.headers["content-disposition"] == 'attachment; filename="houqin-2026-10.xlsx"'
     sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
-    values = {row[1]: row[2] for row in sheet.iter_rows(values_only=True)}
-    assert values["Work orders"] == 3 and values["Satisfaction (real ratings)"] == 1
+    values = {row[0]: row[1] for row in sheet.iter_rows(values_only=True)}
+    assert values["工单总数"] == 3 and values["满意度（实评）"] == 1  # the supervisor reads Chinese
 
 
 def test_a_month_that_is_not_a_month_is_refused(app, month):

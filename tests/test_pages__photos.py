@@ -39,7 +39,7 @@ def test_a_page_posing_as_a_photo_is_refused_but_the_report_stands(app, people):
     nurse = visitor(app, "nurse")
     order_id, page = _report(nurse, ("photo.png", HTML, "image/png"))
     words = text_of(page.text)
-    assert "已提交" in words and "only JPEG, PNG, WebP or HEIC photos, or PDF" in words
+    assert "已提交" in words and "只能上传以下类型的文件：JPEG、PNG、WebP、HEIC、PDF" in words
     assert "暂无附件" in words
     assert people.as_("nurse").get(f"/api/v1/workorders/{order_id}/attachments").json() == []
 

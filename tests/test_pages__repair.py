@@ -115,7 +115,7 @@ def test_the_technician_works_it_from_my_work_with_the_fields_each_step_needs(ap
     refused = tech.follow(tech.post(f"/orders/{order['id']}/events/resolve", {"f.labour_minutes": "三十", "next": "/work"}))
     assert "工时（分钟） 须为整数" in text_of(refused.text)
     missing = tech.follow(tech.post(f"/orders/{order['id']}/events/resolve", {"f.labour_minutes": "", "next": "/work"}))
-    assert "请修改后重试" in text_of(missing.text) and "labour_minutes is required" in text_of(missing.text)
+    assert "请修改后重试" in text_of(missing.text) and "工时（分钟） 为必填项" in text_of(missing.text)
 
     tech.post(f"/orders/{order['id']}/events/resolve", {"f.labour_minutes": "45", "f.parts": "阀芯\n生料带\n", "next": "/work"})
     detail = people.as_("tech").get(f"/api/v1/workorders/{order['id']}").json()
@@ -129,7 +129,7 @@ def test_a_stale_button_says_someone_else_changed_it_and_changes_nothing(app, pe
     dispatcher = visitor(app, "dispatcher")
     people.fire("dispatcher", order["id"], "assign", assignee="tech")
     page = dispatcher.follow(dispatcher.post(f"/orders/{order['id']}/events/reassign", {"assignee": "tech2", "version": "1"}))
-    assert "无法执行" in text_of(page.text) and "changed by someone else" in text_of(page.text)
+    assert "无法执行" in text_of(page.text) and "已被他人修改" in text_of(page.text)
     assert people.as_("nurse").get(f"/api/v1/workorders/{order['id']}").json()["assignee"] == "tech"
 
 

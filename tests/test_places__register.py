@@ -91,7 +91,7 @@ def test_english_headers_import_and_a_number_twice_is_refused(api, hospital):
     again = upload(api, "admin", sheet([["EL-8", "8号电梯", "Elevator", "ZY", None], ["EL-9", "重复", "elevator", None, None]],
                                        english))
     assert again.status_code == 422
-    assert [e["field"] for e in again.json()["errors"]] == ["row 3"]
+    assert [(e["row"], e["field"], e["code"]) for e in again.json()["errors"]] == [(3, "asset_no", "asset_no_taken")]
 
 
 def test_an_export_imports_again_as_it_was(api, hospital, session):
@@ -213,7 +213,7 @@ def test_the_register_page_lists_adds_and_imports_in_the_readers_language(app, h
     assert 'href="/assets/' in added.text  # the device's own page
     refused = text_of(keeper.follow(keeper.post("/assets", {"asset_no": "EL-2", "name": "again",
                                                             "asset_class": "elevator"})).text)
-    assert "already in the register" in refused
+    assert "已在台账中" in refused
     imported = keeper.follow(keeper.post("/assets/import", files={"file": ("a.xlsx", sheet(device_rows(3)), XLSX)}))
     assert "3" in text_of(imported.text) and "DEV-0002" in imported.text
     keeper.post("/language", {"language": "en"})

@@ -151,7 +151,7 @@ def test_a_form_link_to_a_retired_or_missing_device_still_gives_the_plain_form(a
     assert phone.get("/submit/repair?asset_id=abc").status_code == 422  # a mangled link: a page, no 500
     tampered = phone.post("/submit/repair", {"title": "x", "f.category": "hvac", "priority": "normal",
                                              "asset_id": "12abc"})
-    assert tampered.status_code == 422 and "no such device" in text_of(tampered.text)
+    assert tampered.status_code == 422 and "设备 0 不存在" in text_of(tampered.text)
 
 
 # --- the label sheets ----------------------------------------------------------------------------

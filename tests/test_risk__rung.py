@@ -11,6 +11,7 @@ from sqlmodel import select
 from engine.storage.models import Escalation, History, Notification, SlaTimer, WorkOrder
 from risk_support import accepted_after, file_repairs
 from sla_support import sweep
+from web.i18n import Translator
 from test_risk__api import NOW, START, who  # noqa: F401 (the fixture)
 
 
@@ -30,7 +31,7 @@ def test_the_supervisor_is_warned_once_before_the_breach_and_the_ladder_goes_on(
     assert timer.level == -1 and session.get(WorkOrder, order_id).escalation_level == 0  # nothing is late yet
     warning = session.exec(select(Notification).where(Notification.work_order_id == order_id,
                                                       Notification.kind == "warning")).one()
-    assert warning.kind == "warning" and "同类工单 100% 在剩余时间内未完成" in warning.body
+    assert warning.kind == "warning" and "同类工单 100% 在剩余时间内未完成" in Translator("zh").message(warning.message)
     entry = session.exec(select(History).where(History.work_order_id == order_id, History.kind == "escalation")).one()
     assert entry.data["risk"]["probability"] == 1.0 and entry.data["level"] == 4
 

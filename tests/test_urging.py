@@ -36,7 +36,8 @@ def test_the_nurse_urges_an_assigned_repair_and_the_technician_and_the_desk_are_
     assert (entry["kind"], entry["actor"], entry["comment"]) == ("urge", "nurse", "病人等着用水")
     for who in ("tech", "dispatcher"):  # the assignee, and the desk that first took it on
         [note] = told(people, who)
-        assert note["title"] == f"{order['number']} 被催办：水龙头漏水" and note["body"] == "病人等着用水"
+        assert note["title"] == f"{order['number']} 水龙头漏水"
+        assert note["body"] == "the requesting department urges it: 病人等着用水"  # the caller's language, the note as written
     assert told(people, "desk2") == [] and told(people, "nurse") == []
     # the dispatcher's form, opened before the urge, still goes through
     taken_back = people.fire("dispatcher", order["id"], "withdraw", comment="换人", expected_version=assigned["version"])

@@ -6,28 +6,25 @@ two apps in one process (tests) never share either.
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, field_validator
 from sqlalchemy.exc import DataError
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
 
 from engine import settings as settings_module
 from engine.clock import Clock
-from engine.errors import Conflict, Forbidden, HouqinError, Invalid, NotFound, TooSoon
+from engine.errors import FIELDS_INVALID, HouqinError, Invalid, problem
 from engine.people.ldap_signin import LdapDirectory
 from engine.settings import Settings
+from web import errors as errors_module
 from web.api import router as api_router
 from web.deps import ClockDep
 from web.limits import BodyLimitMiddleware, document_refusals
 from web.public import ClockPublic, errors
-
-STATUS = {NotFound: 404, Conflict: 409, Forbidden: 403, Invalid: 422, TooSoon: 429}
-
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """The app, with `settings` (default: read from the environment) and `clock` (default: real time)."""
@@ -42,11 +39,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_api_route("/docs", _api_docs, include_in_schema=False)
     if settings.test_clock:
         app.include_router(_test_clock_router())
-    app.add_exception_handler(HouqinError, _engine_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(DataError, _data_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(HouqinError, errors_module.engine_error)
+    app.add_exception_handler(RequestValidationError, errors_module.validation_error)
+    app.add_exception_handler(DataError, errors_module.data_error)
+    app.add_exception_handler(StarletteHTTPException, errors_module.http_error)
     app.add_middleware(BodyLimitMiddleware)  # added first: innermost, it sees the session the pages add
+    app.add_middleware(errors_module.ReaderLanguage)
     _mount_pages(app)
     document_refusals(app)
     return app
@@ -83,42 +81,6 @@ def _mount_pages(app: FastAPI) -> None:
     mount(app)
 
 
-async def _engine_error(request: Request, exc: HouqinError) -> JSONResponse:
-    status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
-    content = {"detail": exc.message}
-    if isinstance(exc, Invalid) and exc.errors:
-        content["errors"] = exc.errors
-    headers = {"Retry-After": str(exc.seconds)} if isinstance(exc, TooSoon) else None
-    return JSONResponse(status_code=status, content=content, headers=headers)
-
-
-async def _http_error(request: Request, exc: StarletteHTTPException):
-    """405 names every method the path has (Starlette's names only those of the first route matching it)."""
-    if exc.status_code == 405:
-        path = request.url.path
-        methods = {method for route in request.app.routes
-                   if isinstance(route, Route) and route.methods and route.path_regex.match(path)
-                   for method in route.methods}
-        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
-    return await http_exception_handler(request, exc)
-
-
-async def _data_error(request: Request, exc: DataError) -> JSONResponse:
-    """A value the database cannot store (PostgreSQL: an id past 32 bits, a NUL character in text).
-
-    Bad input, not a fault: the transaction is rolled back and nothing changed.
-    """
-    return JSONResponse(status_code=422, content={
-        "detail": "a value is out of range or not allowed (numbers at most 2147483647, no NUL characters in text)"})
-
-
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": e["msg"]}
-              for e in exc.errors()]
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
-
-
 class ClockSetting(BaseModel):
     now: datetime | None
 
@@ -126,7 +88,7 @@ class ClockSetting(BaseModel):
     @classmethod
     def _a_time_not_a_number(cls, value):
         if isinstance(value, int | float):  # pydantic would read it as seconds since 1970
-            raise ValueError("now must be a time, e.g. 2026-10-09T17:00:00+08:00")
+            raise PydanticCustomError("not_a_time", "now must be a time, e.g. 2026-10-09T17:00:00+08:00")
         return value
 
 
@@ -137,7 +99,7 @@ def _test_clock_router() -> APIRouter:
     def set_clock(body: ClockSetting, clock: ClockDep):
         """Set this app's clock (a fixed instant, or null for real time again)."""
         if body.now is not None and body.now.tzinfo is None:
-            return JSONResponse(status_code=422, content={"detail": "now needs a time zone, e.g. 2026-10-09T17:00:00+08:00"})
+            raise Invalid(FIELDS_INVALID, [problem("now", "needs_time_zone")])
         clock.set(body.now)
         return ClockPublic(now=clock.now())
 

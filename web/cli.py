@@ -6,6 +6,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from web.i18n import problem_text, said  # the command line says refusals in English
+
 
 def main(argv: list[str] | None = None, *, clock=None) -> int:
     """Run one command. Each command is one unit of work on the database; `clock` (default: real time)
@@ -91,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write a month's cockpit figures as an .xlsx workbook")
     report.add_argument("--month", required=True, help="the local month, e.g. 2026-10")
     report.add_argument("--out", help="the file to write (default: houqin-report-MONTH.xlsx)")
+    report.add_argument("--language", choices=("zh", "en"), default="zh", help="the workbook's language (default zh)")
     report.add_argument("--db")
     report.set_defaults(run=_report)
     schedules = commands.add_parser("schedules", help="recurring work orders").add_subparsers()
@@ -157,8 +160,10 @@ def _locations_import(args) -> int:
         with _session(args) as session, unit_of_work(session):
             counts = location_sheet.import_file(session, data)
     except Invalid as exc:
-        for error in exc.errors or [{"message": exc.message}]:
-            print(f"{args.file}: {error['message']}", file=sys.stderr)
+        for error in exc.errors:
+            print(f"{args.file}: {problem_text('en', error)}", file=sys.stderr)
+        if not exc.errors:
+            print(f"{args.file}: {said('en', exc)}", file=sys.stderr)
         print("houqin: nothing was imported", file=sys.stderr)
         return 1
     kinds = ", ".join(f"{n} {kind}" for kind, n in counts["by_kind"].items() if n)
@@ -252,7 +257,7 @@ def _user_add(args) -> int:
                      team=args.team, display_name=args.display_name,
                      must_change_password=not args.keep_password)  # whoever typed it knows it, so does the shell's history
     except Invalid as exc:
-        print(f"houqin: {exc.message}", file=sys.stderr)
+        print(f"houqin: {said('en', exc)}", file=sys.stderr)
         return 1
     print(f"added {args.name} ({', '.join(roles)})")
     return 0
@@ -269,7 +274,7 @@ def _user_reset_password(args) -> int:
             temporary = reset_password(session, user_by_name(session, args.name), now=args.clock.now(),
                                        temporary=args.password)
     except HouqinError as exc:
-        print(f"houqin: {exc.message}", file=sys.stderr)
+        print(f"houqin: {said('en', exc)}", file=sys.stderr)
         return 1
     print(f"reset the password of {args.name}; temporary password: {temporary} (to be changed at the next sign-in)")
     return 0
@@ -320,7 +325,7 @@ def _publish(args) -> int:
         print(exc, file=sys.stderr)
         return 1
     except HouqinError as exc:
-        print(f"houqin: {exc.message}", file=sys.stderr)
+        print(f"houqin: {said('en', exc)}", file=sys.stderr)
         return 1
     for line in lines:
         print(line)
@@ -369,13 +374,17 @@ def _worker(args) -> int:
 
 def _report(args) -> int:
     from engine.errors import Invalid
-    from engine.reports import workbook as report
+    from engine.reports.workbook import month_figures
+    from web.i18n import Translator
+    from web.report_sheet import workbook
 
+    path = Path(args.out or f"houqin-report-{args.month}.xlsx")
     with _session(args) as session:
         try:
-            path = report.write(session, args.month, args.out, now=args.clock.now())
+            data = month_figures(session, args.month, now=args.clock.now())
+            path.write_bytes(workbook(session, args.month, data, Translator(args.language)))
         except (Invalid, OSError) as exc:
-            print(f"houqin: {getattr(exc, 'message', exc)}", file=sys.stderr)
+            print(f"houqin: {said('en', exc) if isinstance(exc, Invalid) else exc}", file=sys.stderr)
             return 1
     print(f"wrote {path}")
     return 0

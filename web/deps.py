@@ -18,7 +18,7 @@ from every route but the few that let them do so (`SignedInActorDep`).
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import Field
 from sqlmodel import Session
@@ -31,6 +31,7 @@ from engine.people.users import Actor, active_actor
 from engine.settings import Settings
 from engine.storage import unit_of_work
 from engine.storage.db import get_engine
+from web.errors import Refused
 from web.security import SIGN_IN_FIRST, session_subject, token_subject
 
 # Ids are 32-bit integer columns on PostgreSQL: a larger id cannot exist, so it is refused as input.
@@ -84,14 +85,13 @@ def signed_in(request: Request, session: SessionDep, clock: ClockDep,
 
 
 SignedIn = Annotated[Actor | None, Depends(signed_in)]
-MUST_CHANGE_PASSWORD = ("change your password first: POST /api/v1/auth/password with current_password and "
-                        "new_password (an administrator reset it, or it is the first sign-in)")
+MUST_CHANGE_PASSWORD = "must_change_password"
 
 
 def signed_in_actor(actor: SignedIn) -> Actor:
     """The signed-in user, even one who must change their password before anything else; else 401."""
     if actor is None:
-        raise HTTPException(401, SIGN_IN_FIRST, headers={"WWW-Authenticate": "Bearer"})
+        raise Refused(401, SIGN_IN_FIRST, headers={"WWW-Authenticate": "Bearer"})
     return actor
 
 
@@ -102,7 +102,7 @@ SignedInActorDep = Annotated[Actor, Depends(signed_in_actor)]
 def current_actor(actor: SignedInActorDep) -> Actor:
     """The signed-in user, refused (403) while they must change their password."""
     if actor.must_change_password:
-        raise HTTPException(403, MUST_CHANGE_PASSWORD)
+        raise Refused(403, MUST_CHANGE_PASSWORD)
     return actor
 
 
@@ -112,7 +112,7 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 def require_roles(*roles: str):
     def check(actor: ActorDep) -> Actor:
         if not actor.roles & set(roles):
-            raise HTTPException(403, f"this needs one of the roles: {', '.join(roles)}")
+            raise Refused(403, "roles_needed", roles=list(roles))
         return actor
 
     return Depends(check)
@@ -126,10 +126,12 @@ async def read_upload(request: Request) -> AsyncIterator[FormData]:
     """
     try:
         form = await request.form(max_files=1, max_fields=5)
-    except StarletteHTTPException:  # over the limit (413), or a multipart error Starlette names (400)
-        raise
+    except StarletteHTTPException as exc:  # over the limit (413), or a multipart error Starlette names (400)
+        if exc.status_code == 413:
+            raise
+        raise Refused(400, "send_multipart") from None
     except Exception:  # malformed multipart of any other kind
-        raise HTTPException(400, "send the file as multipart/form-data with the field 'file'") from None
+        raise Refused(400, "send_multipart") from None
     try:
         yield form
     finally:

@@ -31,21 +31,20 @@ from fastapi import FastAPI, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.orders import attachments
 from engine.settings import Settings
 from web.deps import current_actor, signed_in_actor
+from web.errors import Refused, refusal
 from web.public import ERROR_TEXT
 from workflows.limits import MAX_TEXT_BYTES
 
 JSON, FORM, YAML, UPLOAD = "json", "form", "yaml", "upload"
 ENVELOPE = 64 * 1024  # room for the multipart boundaries and the other fields around one file
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-SEND_JSON = "send the body as JSON, with the header Content-Type: application/json"
+SEND_JSON = "send_json"  # the 415's code (web.errors)
 _FACTS_KEY = "houqin.route_facts"
 
 
@@ -64,12 +63,13 @@ NOWHERE = RouteFacts(body=None, needs_caller=False)
 @dataclass(frozen=True)
 class Limit:
     size: int
-    message: str
+    code: str  # the refusal's code (web.errors), which names the limit
+    params: dict
 
 
-class BodyTooLarge(HTTPException):
+class BodyTooLarge(Refused):
     def __init__(self, limit: Limit):
-        super().__init__(413, limit.message, headers={"Connection": "close"})
+        super().__init__(413, limit.code, headers={"Connection": "close"}, **limit.params)
 
 
 def takes_files(endpoint):
@@ -80,13 +80,11 @@ def takes_files(endpoint):
 
 def limit_for(kind: str | None, settings: Settings) -> Limit:
     if kind == UPLOAD:  # the engine's own limit (engine.orders.attachments), read as it reads it
-        return Limit(attachments.max_bytes() + ENVELOPE,
-                     f"the upload is larger than the limit of {attachments.max_megabytes():g} MB for the file "
-                     f"and {_size(ENVELOPE)} for the form around it")
+        return Limit(attachments.max_bytes() + ENVELOPE, "upload_over_limit",
+                     {"mb": f"{attachments.max_megabytes():g}", "envelope": _size(ENVELOPE)})
     if kind == YAML:
-        return Limit(MAX_TEXT_BYTES, f"the definition is larger than the limit of {_size(MAX_TEXT_BYTES)}")
-    return Limit(settings.max_body_bytes,
-                 f"the request body is larger than the limit of {_size(settings.max_body_bytes)}")
+        return Limit(MAX_TEXT_BYTES, "definition_over_limit", {"limit": _size(MAX_TEXT_BYTES)})
+    return Limit(settings.max_body_bytes, "body_over_limit", {"limit": _size(settings.max_body_bytes)})
 
 
 def _size(count: int) -> str:
@@ -185,10 +183,10 @@ class BodyLimitMiddleware:
         limit = limit_for(facts.body, scope["app"].state.settings)
         if scope["path"].startswith("/api/"):
             if announced is not None and announced > limit.size:
-                await _refuse(scope, receive, send, 413, limit.message, {"Connection": "close"})
+                await refusal(scope, 413, limit.code, {"Connection": "close"}, **limit.params)(scope, receive, send)
                 return
             if facts.body == JSON and sends_body and not _is_json(headers.get("content-type")):
-                await _refuse(scope, receive, send, 415, SEND_JSON)
+                await refusal(scope, 415, SEND_JSON)(scope, receive, send)
                 return
         await self.app(scope, _bounded(receive, limit, announced), send)
 
@@ -208,11 +206,6 @@ def _bounded(receive: Receive, limit: Limit, announced: int | None) -> Receive:
         return message
 
     return receive_within_limit
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str,
-                  headers: dict[str, str] | None = None) -> None:
-    await JSONResponse(status_code=status, content={"detail": detail}, headers=headers)(scope, receive, send)
 
 
 def _content_length(headers: Headers) -> int | None:

@@ -34,10 +34,13 @@ class Public(BaseModel):
 # --- errors --------------------------------------------------------------------------------------
 
 class ErrorPublic(Public):
-    """Every refusal: `detail` says what to fix; `errors` (when given) says it per field or per line."""
+    """Every refusal, in the caller's Accept-Language (Chinese when absent): `detail` says what to fix, `code`
+    names the refusal for scripts; `errors` (when given) says it per field or per line, each with its `code`."""
 
     detail: str
-    errors: list[dict[str, Any]] | None = Field(default=None, description="per field ({field, message}) or per "
+    code: str | None = Field(default=None, description="what went wrong, stable across languages, e.g. "
+                                                        "event_not_allowed, fields_invalid, http_404")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="per field ({field, code, message}) or per "
                                                                               "line ({line, column, message})")
 
 
@@ -324,7 +327,8 @@ class ProcessPublished(ProcessDescribed):
 class DefinitionProblemPublic(Public):
     line: int
     column: int
-    message: str
+    code: str | None = Field(default=None, description="what is wrong, stable across languages (when known)")
+    message: str = Field(description="in the caller's Accept-Language")
 
 
 class DefinitionCheckPublic(Public):
@@ -558,6 +562,7 @@ class ChannelPublic(Public):
     options: dict[str, Any]
     has_secret: bool
     active: bool
+    language: str = Field(description="what the group or mailbox reads (zh, en): every delivery is written in it")
     deliveries: dict[str, int] = Field(description="deliveries by status: pending, sent, failed")
 
 

@@ -15,7 +15,7 @@ from engine.storage.models import Setting
 
 ALGORITHM = "HS256"
 TOKEN_HOURS = 12
-SIGN_IN_FIRST = "sign in first: POST /api/v1/auth/token with username and password"
+SIGN_IN_FIRST = "sign_in_first"  # the refusal's code (web.errors)
 _cache: dict[str, str] = {}
 
 

@@ -19,11 +19,12 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.settings import Settings
 from engine.storage.db import session_scope
+from web.errors import refusal
 from web.limits import facts_of
 from web.security import SIGN_IN_FIRST, secret_key, subject_in
 
@@ -106,9 +107,9 @@ class ApiCsrfMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in UNSAFE and scope["path"].startswith("/api/"):
-            refusal = await self._refusal(scope)
-            if refusal is not None:
-                await refusal(scope, receive, send)
+            answer = await self._refusal(scope)
+            if answer is not None:
+                await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -120,15 +121,13 @@ class ApiCsrfMiddleware:
             if subject_in(token, await self._token_key(scope)) is not None:
                 return None  # the token says who calls; the cookie is not used
             if needs_caller:
-                return _unauthorized("the bearer token is invalid or has expired: sign in again "
-                                     "(POST /api/v1/auth/token)")
+                return _unauthorized(scope, "token_invalid")
         session = scope.get("session") or {}
         if session.get("username"):
             if csrf_matches(session, connection.headers.get(CSRF_HEADER)):
                 return None
-            return JSONResponse(status_code=403, content={
-                "detail": "send the page's CSRF token in the X-CSRF-Token header, or use a bearer token"})
-        return _unauthorized(SIGN_IN_FIRST) if needs_caller else None
+            return refusal(scope, 403, "csrf_header")
+        return _unauthorized(scope, SIGN_IN_FIRST) if needs_caller else None
 
     async def _token_key(self, scope: Scope) -> str:
         if self._key is None:  # made once and kept in the database: fetched off the event loop
@@ -141,5 +140,5 @@ def _token_key(database_url: str) -> str:
         return secret_key(session)
 
 
-def _unauthorized(detail: str) -> JSONResponse:
-    return JSONResponse(status_code=401, content={"detail": detail}, headers={"WWW-Authenticate": "Bearer"})
+def _unauthorized(scope: Scope, code: str) -> Response:
+    return refusal(scope, 401, code, {"WWW-Authenticate": "Bearer"})

@@ -30,6 +30,7 @@ from engine.settings import Settings
 from engine.sla import autoconfirm, calendar, escalation
 from engine.storage.db import get_engine
 from engine.storage.unit_of_work import unit_of_work
+from web.i18n import Translator
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class Worker:
 
     def deliver_once(self, now: datetime | None = None) -> delivery.Report:
         with self._session() as session:
-            return delivery.deliver_due(session, now or self.clock.now())
+            return delivery.deliver_due(session, now or self.clock.now(), texts=Translator)  # each in its channel's language
 
     def _guarded(self, job, name: str) -> list:
         """Run one job in its own session; a broken job is logged and must not stop the others or the loop."""

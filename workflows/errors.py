@@ -1,5 +1,9 @@
-"""Errors a process designer reads: each names the file, line, column and what to fix."""
-from dataclasses import dataclass
+"""Errors a process designer reads: each names the file, line, column and what to fix.
+
+`message` is the English the command line prints; a problem with a `code` (and its `params`) is said
+in the reader's language by the web layer (the catalogue's `errors.<code>`), like the engine's errors.
+"""
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -8,6 +12,8 @@ class Problem:
     line: int
     column: int
     message: str
+    code: str | None = None
+    params: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"

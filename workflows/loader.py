@@ -39,9 +39,10 @@ class Located:
                 break
         return line, column
 
-    def problem(self, path: tuple, message: str) -> Problem:
+    def problem(self, path: tuple, message: str, code: str | None = None, **params) -> Problem:
+        """A problem at `path`; with a `code` (and its params) the web layer says it in the reader's language."""
         line, column = self.position(path)
-        return Problem(self.file, line, column, message)
+        return Problem(self.file, line, column, message, code, params)
 
 
 def _pos(pair) -> tuple[int, int]:
@@ -63,11 +64,12 @@ def parse_yaml(text: str, file: str) -> Located:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise DefinitionError([Problem(file, line, column, f"YAML syntax: {exc.problem or exc}")]) from None
+        raise DefinitionError([_syntax(file, line, column, exc.problem or exc)]) from None
     except Exception as exc:  # ruamel raises a few unmarked errors, e.g. on duplicate keys
-        raise DefinitionError([Problem(file, 1, 1, f"YAML syntax: {exc}")]) from None
+        raise DefinitionError([_syntax(file, 1, 1, exc)]) from None
     if not isinstance(document, CommentedMap):
-        raise DefinitionError([Problem(file, 1, 1, "a definition must be a YAML mapping with key, title, states, events")])
+        raise DefinitionError([Problem(file, 1, 1, "a definition must be a YAML mapping with key, title, states, events",
+                                       "definition_not_mapping")])
     return Located(file, document)
 
 
@@ -105,15 +107,24 @@ def read_text(path: str | Path) -> str:
         raise DefinitionError([Problem(str(path), 1, 1, f"cannot read the file: {exc}")]) from None
 
 
+def _syntax(file: str, line: int, column: int, detail) -> Problem:
+    return Problem(file, line, column, f"YAML syntax: {detail}", "yaml_syntax", {"detail": str(detail)})
+
+
 def _schema_problem(located: Located, error: dict) -> Problem:
+    """pydantic's problem at its place, with a code: a key missing or unknown, or a value by pydantic's error type
+    (a check of our own, a ValueError, keeps its English message: it has no code)."""
     path = tuple(error["loc"])
     where = ".".join(str(step) for step in path)
     message = error["msg"].removeprefix("Value error, ")
+    code, params = (None, {}) if error["type"] == "value_error" else (error["type"], {
+        name: value for name, value in (error.get("ctx") or {}).items() if isinstance(value, int | float | str)})
     if error["type"] == "missing":
-        message = f"'{path[-1]}' is missing"
+        message, code, params = f"'{path[-1]}' is missing", "definition_key_missing", {"key": str(path[-1])}
     elif error["type"] == "extra_forbidden":
-        message = f"unknown key '{path[-1]}'; check its spelling"
-    return located.problem(path, f"{where}: {message}" if where else message)
+        message, code, params = (f"unknown key '{path[-1]}'; check its spelling", "definition_key_unknown",
+                                 {"key": str(path[-1])})
+    return located.problem(path, f"{where}: {message}" if where else message, code, field=where, **params)
 
 
 def _plain(node):

@@ -119,21 +119,27 @@ class CompiledProcess:
             raise self._unseen(order, event, viewer)
         check_version(order, request.expected_version)
         if transition is None:
-            allowed = ", ".join(self.triggers(order.state)) or "none"
+            allowed = self.triggers(order.state)
+            words = {"event": event, "allowed": allowed, "allowed_labels": [self._event_label(e) for e in allowed]}
             if event in self.definition.event_names():
-                raise NotAllowedNow(f"event '{event}' is not allowed in state '{order.state}'; allowed now: {allowed}")
-            raise NotAllowedNow(f"process '{self.definition.key}' has no event '{event}'; allowed now: {allowed}")
+                raise NotAllowedNow("event_not_allowed", **words, event_label=self._event_label(event),
+                                    state=order.state, state_label=self._state_label(order.state))
+            raise NotAllowedNow("no_such_event", **words, process=self.definition.key)
         if actor is not None:
             if not transition.permits(order, actor):
-                raise NotPermitted(f"'{event}' may be done only by: {', '.join(transition.roles)}")
+                raise NotPermitted("event_roles", event=event, event_label=self._event_label(event),
+                                   roles=list(transition.roles))
             if transition.same_person(order, actor, last_done):
-                raise SamePerson(f"'{event}' must be done by someone other than {transition.someone_else()}")
+                raise SamePerson(transition.someone_else(), event=event, event_label=self._event_label(event),
+                                 events=transition.distinct_events,
+                                 event_labels=[self._event_label(e) for e in transition.distinct_events])
         values, assignee, errors = transition.read_input(request, find_assignee)
         errors += size_problems(order.fields, values)
         if errors:
             raise BadInput(errors)
         if not transition.guard_holds(condition_values(order, values)):
-            raise GuardFails(f"condition '{transition.spec.condition}' does not hold for this work order")
+            raise GuardFails("condition_fails", event=event, event_label=self._event_label(event),
+                             condition=transition.spec.condition)
         return Decision(transition, values, assignee)
 
     def _unseen(self, order: OrderView, event: str, viewer: ActorView | None) -> NotVisible | NotPermitted:
@@ -141,9 +147,17 @@ class CompiledProcess:
         so the answer does not tell the state either; it names nothing of the work order."""
         named = [t for transitions in self._from.values() for t in transitions if t.name == event]
         if viewer is None or not any(t.held_by_role(viewer) for t in named):
-            return NotVisible(f"work order {order.id} not found")
+            return NotVisible("work_order_not_found", id=order.id)
         roles = dict.fromkeys(role for t in named for role in t.roles)
-        return NotPermitted(f"'{event}' may be done only by: {', '.join(roles)}")
+        return NotPermitted("event_roles", event=event, event_label=self._event_label(event), roles=list(roles))
+
+    def _event_label(self, event: str) -> dict:
+        """An event's label as a refusal carries it (`{zh, en}`), for the reader's language to pick."""
+        return self.definition.event_label(event).model_dump()
+
+    def _state_label(self, state: str) -> dict:
+        spec = self.definition.states.get(state)
+        return spec.label.model_dump() if spec else {"zh": state, "en": state}
 
 
 class _LabelledState(GraphMachine.state_cls):

@@ -1,15 +1,22 @@
 """Why the compiled process refuses a step, one type per reason.
 
 The language knows nothing of HTTP: the engine maps each refusal to its own
-error (and the web layer that error to a status code). The message is already
-the one a user reads, so the mapping never rewrites it.
+error (and the web layer that error to a status code). A refusal is a `code` and
+its `params`, as the engine's errors are (engine.errors): the web layer says it
+in the reader's language, so the mapping never rewrites it.
 """
 
 
+def problem(field: str, code: str, /, **params) -> dict:
+    """One field's problem: which field, what is wrong with it (a code the catalogue says), and about what."""
+    return {"field": field, "code": code, **({"params": params} if params else {})}
+
+
 class Refusal(Exception):
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
+    def __init__(self, code: str, /, **params):
+        self.code = code
+        self.params = params
+        super().__init__(code, params)
 
 
 class NotVisible(Refusal):
@@ -33,11 +40,11 @@ class SamePerson(NotPermitted):
 
 
 class BadInput(Refusal):
-    """Fields, assignee or comment are missing or wrong; `errors` holds one {field, message} per problem."""
+    """Fields, assignee or comment are missing or wrong; `errors` holds one {field, code, params} per problem."""
 
     def __init__(self, errors: list[dict]):
         self.errors = errors
-        super().__init__("; ".join(error["message"] for error in errors))
+        super().__init__("fields_invalid")
 
 
 class GuardFails(Refusal):
@@ -47,7 +54,4 @@ class GuardFails(Refusal):
 def check_version(order, expected: int | None) -> None:
     """Optimistic locking: the caller names the version they read; anything else is Stale."""
     if expected is not None and expected != order.version:
-        raise Stale(
-            f"work order {order.number} was changed by someone else (now version {order.version}, "
-            f"you had {expected}); reload it and try again"
-        )
+        raise Stale("stale_version", number=order.number, version=order.version, expected=expected)

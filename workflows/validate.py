@@ -35,12 +35,14 @@ class _Checks:
         self.calendars = calendars
         self.problems: list[Problem] = []
 
-    def report(self, path: tuple, message: str) -> None:
-        self.problems.append(self.located.problem(path, message))
+    def report(self, path: tuple, message: str, code: str | None = None, **params) -> None:
+        """A problem at `path`: `message` in English (the command line's), `code` and `params` for the catalogue."""
+        self.problems.append(self.located.problem(path, message, code, **params))
 
     def state_known(self, name: str, path: tuple) -> None:
         if name not in self.d.states:
-            self.report(path, f"unknown state '{name}': declare it under 'states' or fix the spelling")
+            self.report(path, f"unknown state '{name}': declare it under 'states' or fix the spelling",
+                        "definition_unknown_state", name=name)
 
     def states(self) -> None:
         for name in self.d.states:
@@ -49,9 +51,10 @@ class _Checks:
                 self.report(("states", name), problem)
         initial = [name for name, state in self.d.states.items() if state.initial]
         if len(initial) != 1:
-            self.report(("states",), f"exactly one state must be 'initial: true' (found {len(initial)})")
+            self.report(("states",), f"exactly one state must be 'initial: true' (found {len(initial)})",
+                        "definition_initial_states", count=len(initial))
         if not self.d.final_states():
-            self.report(("states",), "at least one state must be 'final: true'")
+            self.report(("states",), "at least one state must be 'final: true'", "definition_no_final_state")
 
     def events(self) -> None:
         seen: dict[tuple[str, str], int] = {}
@@ -61,16 +64,19 @@ class _Checks:
             for position, source in enumerate(event.from_):
                 self.state_known(source, (*path, "from", position))
                 if (event.name, source) in seen:
-                    self.report((*path, "name"), f"event '{event.name}' is declared twice from state '{source}'")
+                    self.report((*path, "name"), f"event '{event.name}' is declared twice from state '{source}'",
+                                "definition_event_twice", event=event.name, state=source)
                 seen[(event.name, source)] = index
             self.state_known(event.to, (*path, "to"))
             for position, role in enumerate(event.roles):
                 self.role_known(role, (*path, "roles", position))
             if not event.roles:
-                self.report((*path, "roles"), f"event '{event.name}' names no role that may fire it")
+                self.report((*path, "roles"), f"event '{event.name}' names no role that may fire it",
+                            "definition_event_no_roles", event=event.name)
             for field in event.fields:
                 if field not in self.d.fields:
-                    self.report((*path, "fields", field), f"event '{event.name}' uses field '{field}', which is not declared under 'fields'")
+                    self.report((*path, "fields", field), f"event '{event.name}' uses field '{field}', which is not "
+                                "declared under 'fields'", "definition_event_unknown_field", event=event.name, name=field)
             if event.name == FILED_BY:
                 self.report((*path, "name"), f"'{FILED_BY}' is not an event name: in distinct_from it means "
                                              "who filed the work order")
@@ -87,7 +93,8 @@ class _Checks:
         if base in ROLES or (role in PSEUDO_ROLES):
             return
         self.report(path, f"unknown role '{role}': use one of {', '.join(ROLES + PSEUDO_ROLES)} "
-                          f"(a role may end in '{DEPARTMENT_SCOPE}' to mean the work order's department)")
+                          f"(a role may end in '{DEPARTMENT_SCOPE}' to mean the work order's department)",
+                    "definition_unknown_role", role=role, roles=list(ROLES + PSEUDO_ROLES))
 
     def condition(self, source: str, path: tuple) -> None:
         try:
@@ -97,7 +104,8 @@ class _Checks:
             self.problems.append(Problem(self.located.file, line, column + exc.offset, str(exc)))
             return
         for name in sorted(parsed.names() - set(self.d.fields) - BUILTIN_NAMES):
-            self.report(path, f"condition '{source}' uses '{name}', which is not a declared field")
+            self.report(path, f"condition '{source}' uses '{name}', which is not a declared field",
+                        "definition_condition_unknown_field", condition=source, name=name)
 
     def reachability(self) -> None:
         if not any(state.initial for state in self.d.states.values()):
@@ -113,9 +121,12 @@ class _Checks:
         misspelt = any(event.to not in self.d.states for event in self.d.events)
         for name, state in self.d.states.items():
             if name not in reached and not misspelt:
-                self.report(("states", name), f"state '{name}' cannot be reached from the initial state '{self.d.initial_state}'")
+                self.report(("states", name), f"state '{name}' cannot be reached from the initial state "
+                            f"'{self.d.initial_state}'", "definition_unreachable_state", name=name,
+                            initial=self.d.initial_state)
             elif not state.final and not self.d.events_from(name):
-                self.report(("states", name), f"state '{name}' is not final but no event leads out of it")
+                self.report(("states", name), f"state '{name}' is not final but no event leads out of it",
+                            "definition_dead_end", name=name)
 
     def sla(self) -> None:
         for timer_name, timer in self.d.sla.items():

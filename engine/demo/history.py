@@ -275,4 +275,4 @@ def _decision(rule: str, strategy: str, team: str, person: str | None, within: s
     return {"rule": rule, "strategy": strategy, "team": team, "person": person,
             "waits_for": "person" if person else "team", "accept_within": within, "on_duty": [], "more_on_duty": 0,
             "candidates": [], "more_candidates": 0, "excluded": [], "reason_zh": zh, "reason_en": en,
-            "reason": f"{zh} / {en}"}
+            "message": {"code": "dispatch_reason", "params": {"reason": {"zh": zh, "en": en}}}}

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from engine.demo.staff import Staff
 from engine.demo.stories import Move, Order
 from engine.foresight import timeline
+from engine.notify.messages import message
 from engine.sla.lateness import past_due
 from engine.storage.stored_json import StoredJSON
 from engine.storage.models import (Asset, AutoConfirmTimer, Counter, Escalation, Feedback, History, Notification,
@@ -163,13 +164,13 @@ class Writer:
         priority, level, done = order.priority, 0, []
         timers = {(timer["name"], timer["cycle"]): SimpleNamespace(**timer) for timer in outcome.timers}
 
-        def note(user_ids, kind: str, body: str, at: datetime, actor: int | None) -> None:
+        def note(user_ids, kind: str, said: dict, at: datetime, actor: int | None) -> None:
             recipients = list(dict.fromkeys(uid for uid in user_ids if uid is not None))
             if not recipients:
                 return
             read = at + timedelta(hours=2) if at < self.now - READ_AFTER else None
-            self.rows["notifications"] += [dict(user_id=uid, work_order_id=order_id, kind=kind, title=title, body=body,
-                                                created_at=at, read_at=read) for uid in recipients]
+            self.rows["notifications"] += [dict(user_id=uid, work_order_id=order_id, kind=kind, title=title, body="",
+                                                message=said, created_at=at, read_at=read) for uid in recipients]
             history.append(dict(work_order_id=order_id, at=at, actor_id=actor, kind="notification", event=None,
                                 from_state=None, to_state=None, comment=title,
                                 data={"kind": kind, "recipients": recipients}))
@@ -188,14 +189,14 @@ class Writer:
                     priority = raised(priority)
                 people = self._recipients(order, definition, step.recipients, done)
                 names = [self.staff.usernames[uid] for uid in people]
-                message = self._message(spec, timers[(item.timer, item.cycle)], step.level, at)
+                said = self._message(spec, timers[(item.timer, item.cycle)], step.level, at)
                 self.rows["escalations"].append(dict(timer_id=timer_ids[(order_id, item.timer, item.cycle)],
                                                      work_order_id=order_id, level=item.level, fired_at=at,
                                                      recipients=names))
-                row(at, None, "escalation", comment=message,
+                row(at, None, "escalation",
                     data={"level": item.level, "timer": item.timer, "cycle": item.cycle, "recipients": names,
-                          "actions": actions})
-                note(people, "escalation" if item.level >= 1 else "warning", message, at, None)
+                          "actions": actions, "message": said})
+                note(people, "escalation" if item.level >= 1 else "warning", said, at, None)
                 level = max(level, item.level)
                 continue
             move: Move = item
@@ -211,8 +212,7 @@ class Writer:
                     self.rows["recurring_runs"].append(dict(rule=key, scheduled_for=period, created_at=at, late=False,
                                                             work_order_id=order_id))
                 if order.routing is not None and order.routing.get("history"):
-                    row(at, None, "dispatch", from_state=move.state, to_state=move.state,
-                        comment=order.routing["history"]["reason"], data=order.routing["history"])
+                    row(at, None, "dispatch", from_state=move.state, to_state=move.state, data=order.routing["history"])
                 continue
             data = {"fields": move.values}
             if move.assignee is not None:
@@ -233,24 +233,17 @@ class Writer:
                     data={"satisfied": verdict.satisfied, "rating": verdict.rating, "auto": verdict.auto})
                 if not verdict.satisfied and definition.feedback.escalate_unsatisfied:
                     level = max(level, 1)
-                    row(at, move.actor, "escalation", comment="reopened after an unsatisfied follow-up",
-                        data={"level": level})
-                    note(self.staff.with_role("supervisor"), "escalation", "reopened: the requester is not satisfied",
-                         at, move.actor)
+                    row(at, move.actor, "escalation", data={"level": level, "message": message("reopened_unsatisfied")})
+                    note(self.staff.with_role("supervisor"), "escalation", message("reopened_unsatisfied"), at, move.actor)
         self._auto_confirm(order, order_id, definition)
 
-    def _message(self, spec, timer, level: int, at: datetime) -> str:
-        """The rung's message as engine/sla/escalation._message words it (which reads the settings each time:
+    def _message(self, spec, timer, level: int, at: datetime) -> dict:
+        """The rung's message as engine/sla/escalation._message says it (which reads the settings each time:
         too slow for thousands of rungs)."""
-        zh, en = (spec.label.zh, spec.label.en) if spec.label else (timer.name, timer.name)
-        due = timer.due_at.astimezone(self.zone).strftime("%m-%d %H:%M")
-        if not past_due(timer.due_at, at):
-            late_zh, late_en = f"将于 {due} 到期", f"due at {due}"
-        else:
-            late_zh, late_en = f"已于 {due} 超时", f"overdue since {due}"
-        if level == 0:
-            return f"{zh}预警：{late_zh} / {en} warning: {late_en}"
-        return f"{zh}{late_zh}，升级至第 {level} 级 / {en} {late_en}: escalated to level {level}"
+        late = "overdue" if past_due(timer.due_at, at) else "due"
+        return message(f"sla_warning_{late}" if level == 0 else f"sla_escalated_{late}",
+                       timer=spec.label.model_dump() if spec.label else {"zh": timer.name, "en": timer.name},
+                       due=timer.due_at.astimezone(self.zone).strftime("%m-%d %H:%M"), level=level)
 
     def _recipients(self, order: Order, definition: ProcessDefinition, targets, done: list[Move]) -> list[int]:
         """The active people a rung names, as the sweeper resolves them at the moment it fires."""

@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from engine.notify.messages import message
 from engine.sla import calendar as calendars
 from engine.storage.models import History, SlaTimer, Team, WorkOrder
 from workflows.durations import Duration
@@ -79,9 +80,9 @@ def lapse(session: Session, order: WorkOrder, timer: SlaTimer, now: datetime) ->
     if spec is None or spec.withdraw is None or order.assignee_id is None or order.assignee_id != offered:
         return  # somebody else holds it now (the dispatcher, a ladder's reassignment): nothing to take back
     minutes = timer.target_minutes + timer.target_days * 24 * 60
-    reason = f"未在 {minutes:g} 分钟内接单 / not accepted within {minutes:g} minutes"
+    reason = message("not_accepted_within", minutes=f"{minutes:g}")
     try:
-        workorders.fire(session, None, order.id, spec.withdraw, workorders.EventInput(comment=reason), now=now)
+        workorders.fire(session, None, order.id, spec.withdraw, workorders.EventInput(message=reason), now=now)
     except Conflict:
         raise  # the order changed meanwhile: the sweep leaves the offer due and looks again
     except HouqinError as exc:

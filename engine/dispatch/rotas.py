@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from engine import settings
 from engine.sla import calendar as calendars
-from engine.errors import Invalid, NotFound
+from engine.errors import FIELDS_INVALID, Invalid, NotFound, problem
 from engine.storage.models import RotaEntry, Shift, Team, TeamMember, User
 from engine.people.users import team_named
 
@@ -49,7 +49,7 @@ def team_by_name(session: Session, name: str) -> Team | None:
 def get_team(session: Session, name: str) -> Team:
     found = team_by_name(session, name)
     if found is None:
-        raise NotFound(f"no team named '{name}'")
+        raise NotFound("no_team_named", name=name)
     return found
 
 
@@ -91,7 +91,7 @@ def add_shift(session: Session, team: Team, name: str, hours: str, *, days: str 
     """`hours` as '08:00-17:30'; `days` all, workdays or restdays of `calendar`."""
     starts, ends = _hours(hours)
     if days not in SHIFT_DAYS:
-        raise Invalid(f"shift days must be one of {', '.join(SHIFT_DAYS)}")
+        raise Invalid(FIELDS_INVALID, [problem("days", "shift_days", days=list(SHIFT_DAYS))])
     _calendar_known(session, calendar)
     shift = session.exec(select(Shift).where(Shift.team_id == team.id, Shift.name == name)).first()
     shift = shift or Shift(team_id=team.id, name=name, starts=starts, ends=ends)
@@ -229,8 +229,7 @@ def _hours(text: str) -> tuple[str, str]:
             if len(part) != 5:
                 raise ValueError
     except ValueError:
-        raise Invalid(f"'{text}' is not a shift's hours: write e.g. 08:00-17:30 (17:30-08:00 runs past midnight)",
-                      [{"field": "hours", "message": "write HH:MM-HH:MM"}]) from None
+        raise Invalid(FIELDS_INVALID, [problem("hours", "shift_hours", value=str(text))]) from None
     return starts, ends
 
 
@@ -248,7 +247,7 @@ def _lookup(session: Session):
 
 def _calendar_known(session: Session, name: str) -> None:
     if name not in calendars.names(session):
-        raise Invalid(f"unknown calendar '{name}'", [{"field": "calendar", "message": f"unknown calendar '{name}'"}])
+        raise Invalid(FIELDS_INVALID, [problem("calendar", "unknown_calendar", name=name)])
 
 
 # --- spreadsheets --------------------------------------------------------------------------------
@@ -279,7 +278,7 @@ def import_xlsx(session: Session, team: Team, data: bytes) -> int:
         sheet = load_workbook(BytesIO(data), read_only=True, data_only=True).active
         rows = list(sheet.iter_rows(min_row=2, values_only=True))
     except Exception:  # noqa: BLE001 - any unreadable upload is the user's to fix, not a 500
-        raise Invalid("not an .xlsx workbook", [{"field": "file", "message": "upload an .xlsx file"}]) from None
+        raise Invalid(FIELDS_INVALID, [problem("file", "not_xlsx")]) from None
     by_name = {shift.name: shift for shift in shifts(session, team)}
     errors, plan = [], []
     for number, row in enumerate(rows, start=2):
@@ -289,22 +288,21 @@ def import_xlsx(session: Session, team: Team, data: bytes) -> int:
         try:
             day = day.date() if isinstance(day, datetime) else day if isinstance(day, date) else date.fromisoformat(str(day).strip())
         except ValueError:
-            errors.append({"field": f"row {number}", "message": f"row {number}: '{day}' is not a date (YYYY-MM-DD)"})
+            errors.append({"row": number, **problem("date", "not_a_date", value=str(day))})
             continue
         shift = by_name.get(str(shift_name or "").strip())
         if shift is None:
-            errors.append({"field": f"row {number}", "message": f"row {number}: unknown shift '{shift_name}': use one of "
-                                                                f"{', '.join(by_name) or '(none: add shifts first)'}"})
+            errors.append({"row": number, **problem("shift", "unknown_shift", name=str(shift_name), shifts=list(by_name))})
             continue
         names = [name.strip() for name in str(people or "").replace("，", ",").split(",") if name.strip()]
         found = {user.username: user for user in session.exec(select(User).where(User.username.in_(names))).all()} if names else {}
         missing = [name for name in names if name not in found]
         if missing:
-            errors.append({"field": f"row {number}", "message": f"row {number}: no user named {', '.join(missing)}"})
+            errors.append({"row": number, **problem("people", "no_users_named", names=missing)})
             continue
         plan.append((shift, day, [found[name] for name in names]))
     if errors:
-        raise Invalid("; ".join(error["message"] for error in errors), errors)
+        raise Invalid(FIELDS_INVALID, errors)
     for shift, day, people in plan:
         put_on(session, shift, day, people)
     return len(plan)

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from engine.dispatch import offers, rotas
 from engine.storage.models import Asset, Department, History, Team, TeamMember, User, WorkOrder
+from engine.notify.messages import message
 from engine.notify.notifications import notify
 from workflows.dispatch import ASSET_TEAM, DispatchRule, DispatchSpec
 from workflows.machine import CompiledProcess
@@ -64,14 +65,15 @@ class Routing:
     rule_spec: DispatchRule | None = None
 
     @property
-    def reason(self) -> str:
-        return f"{self.reason_zh} / {self.reason_en}"
+    def reason(self) -> dict:
+        """Why, as the timeline and the pool's notice say it: in the reader's language (engine/notify/messages.py)."""
+        return message("dispatch_reason", reason={"zh": self.reason_zh, "en": self.reason_en})
 
     def as_dict(self) -> dict:
         data = asdict(self)
         for key in ("team_id", "person_id", "rule_spec"):
             data.pop(key)
-        data["reason"] = self.reason
+        data["message"] = self.reason
         return data
 
 
@@ -230,14 +232,13 @@ def apply(session: Session, order: WorkOrder, compiled: CompiledProcess, decisio
     definition = compiled.definition
     session.add(order)
     session.add(History(work_order_id=order.id, at=now, kind="dispatch", from_state=order.state, to_state=order.state,
-                        comment=decision.reason, data=decision.as_dict()))
+                        data=decision.as_dict()))
     if decision.person is not None:
         from engine.orders import workorders  # workorders calls back into routing after each event
 
         workorders.fire(session, None, order.id, definition.dispatch.offer,
-                        workorders.EventInput(assignee=decision.person, comment=f"自动派单（规则 {decision.rule}，"
-                                              f"{decision.accept_within} 内接单）/ routed automatically (rule "
-                                              f"{decision.rule}; accept within {decision.accept_within})"),
+                        workorders.EventInput(assignee=decision.person, message=message(
+                            "routed_automatically", rule=decision.rule, within=decision.accept_within)),
                         now=now)
         if order.team_id != decision.team_id:
             order.team_id = decision.team_id  # the team routed to, whatever the person's home team
@@ -250,7 +251,7 @@ def apply(session: Session, order: WorkOrder, compiled: CompiledProcess, decisio
         roster = rotas.on_duty_roster(session, decision.team_id, now)
         excluded = declined_by(session, order.id)
         notify(session, [user_id for user_id, _, _ in roster if user_id not in excluded], order=order, kind="pool", now=now,
-               title=f"{order.number} {order.title}", body=decision.reason)
+               title=f"{order.number} {order.title}", message=decision.reason)
 
 
 def route(session: Session, order: WorkOrder, compiled: CompiledProcess, now: datetime) -> Routing | None:
@@ -274,11 +275,10 @@ def after_event(session: Session, order: WorkOrder, compiled: CompiledProcess, e
         lapsed = actor is None
         order.assignee_id = None
         session.add(order)
-        zh = "未在时限内接单" if lapsed else "退单" if event == spec.decline else "被收回"
-        en = "not accepted in time" if lapsed else "declined" if event == spec.decline else "taken back"
+        how = "lapsed" if lapsed else "declined" if event == spec.decline else "taken_back"
         session.add(History(work_order_id=order.id, at=now, kind="dispatch", from_state=order.state, to_state=order.state,
-                            comment=f"{who.username}：{zh}，重新派单 / {who.username}: {en}; routing again",
-                            data={"declined_by": who.id, "username": who.username, "lapsed": lapsed}))
+                            data={"declined_by": who.id, "username": who.username, "lapsed": lapsed,
+                                  "message": message(f"routing_again_{how}", who=who.display_name or who.username)}))
         session.flush()
     route(session, order, compiled, now)
 

@@ -4,6 +4,10 @@ Notifications are queued in the transaction that causes them (engine/notify/noti
 and sent from here, after commit, by the worker loop and after each sweep: a
 dead robot or mail server never delays or rolls back a transition.
 
+A delivery is written in its channel's language (Channel.language): the payload holds what the
+engine said as a code with params (engine/notify/messages.py), and whoever sends (web/worker.py)
+passes the catalogue's translator for a language (`texts`), so this module holds no sentence.
+
 Each row is claimed before it is sent, so concurrent workers never send it
 twice: the claim pushes `next_attempt_at` out by a lease and counts the attempt,
 in a conditional UPDATE that only one worker can win (PostgreSQL also skips
@@ -19,8 +23,10 @@ import logging
 import smtplib
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from email.message import EmailMessage
 
 import httpx
@@ -40,9 +46,8 @@ LEASE = timedelta(minutes=5)  # longer than any send can take with TIMEOUT
 TIMEOUT = 5.0  # seconds, per HTTP request or SMTP operation
 BATCH = 100
 
-# Notification kinds as a group chat or a mail subject shows them.
-KIND_LABELS = {"escalation": "升级 / Escalation", "warning": "预警 / Warning", "assignment": "派单 / Assignment",
-               "feedback": "评价 / Feedback", "progress": "进度 / Progress"}
+# A language's translator (web.i18n.Translator): t(key, **values), t.label({zh, en}), t.message(message, text).
+Texts = Callable[[str], Any]
 
 
 class DeliveryError(Exception):
@@ -64,8 +69,10 @@ class _Job:
     channel: Channel | None
 
 
-def deliver_due(session: Session, now: datetime, *, limit: int = BATCH, max_attempts: int = MAX_ATTEMPTS) -> Report:
-    """Send what is due at `now`; returns counts and never raises (a failure is recorded on its row)."""
+def deliver_due(session: Session, now: datetime, *, limit: int = BATCH, max_attempts: int = MAX_ATTEMPTS,
+                texts: Texts | None = None) -> Report:
+    """Send what is due at `now`, each in its channel's language by `texts`; returns counts and never raises (a
+    failure is recorded on its row)."""
     report = Report()
     try:
         jobs = _claim(session, now, limit)
@@ -74,7 +81,7 @@ def deliver_due(session: Session, now: datetime, *, limit: int = BATCH, max_atte
         log.exception("could not claim outbox rows")
         return report
     for job in jobs:
-        error = _attempt(job)
+        error = _attempt(job, texts)
         try:
             outcome = _record(session, job, now, error, max_attempts)
         except Exception:  # noqa: BLE001
@@ -112,14 +119,14 @@ def _detached(channel: Channel | None) -> Channel | None:
     return Channel.model_validate(channel.model_dump()) if channel is not None else None
 
 
-def _attempt(job: _Job) -> str | None:
+def _attempt(job: _Job, texts: Texts | None) -> str | None:
     """None when sent, else what went wrong (short enough to show an admin)."""
     if job.channel is None:
         return "the channel was deleted"
     if not job.channel.active:
         return f"channel '{job.channel.name}' is switched off"
     try:
-        send(job.channel, job.payload)
+        send(job.channel, job.payload, texts(job.channel.language) if texts else None)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, none escapes
         return f"{type(exc).__name__}: {exc}"[:1000]
     return None
@@ -143,40 +150,61 @@ def _record(session: Session, job: _Job, now: datetime, error: str | None, max_a
 
 # --- formats -------------------------------------------------------------------------------------
 
-def send(channel: Channel, payload: dict) -> None:
-    """Deliver one payload through one channel; raises DeliveryError (or an I/O error) on failure."""
+def send(channel: Channel, payload: dict, t=None) -> None:
+    """Deliver one payload through one channel, said by `t` (the channel language's translator); raises
+    DeliveryError (or an I/O error) on failure. A webhook gets the payload as data, with its text said."""
     if channel.kind == "webhook":
-        _post(channel.target, payload, channel.options.get("headers") or {})
+        _post(channel.target, {**payload, "language": channel.language, "text": text(payload, t)},
+              channel.options.get("headers") or {})
     elif channel.kind == "wecom":
-        _robot_reply(_post(channel.target, wecom_message(payload)))
+        _robot_reply(_post(channel.target, wecom_message(payload, t)))
     elif channel.kind == "dingtalk":
-        _robot_reply(_post(dingtalk_url(channel.target, channel.secret), dingtalk_message(payload)))
+        _robot_reply(_post(dingtalk_url(channel.target, channel.secret), dingtalk_message(payload, t)))
     elif channel.kind == "email":
-        send_email(channel, payload)
+        send_email(channel, payload, t)
     else:
         raise DeliveryError(f"unknown channel kind '{channel.kind}'")
 
 
-def markdown(payload: dict) -> str:
-    """The message as group robots show it: a bold headline, the text, the work order's facts."""
-    lines = [f"**【{KIND_LABELS.get(payload.get('kind'), payload.get('kind'))}】{payload.get('title', '')}**"]
-    if payload.get("body"):
-        lines.append(payload["body"])
+def headline(payload: dict, t=None) -> str:
+    """【派单】RP-2026-000031 水龙头漏水: the kind of notice and its work order."""
+    kind, title = str(payload.get("kind", "")), payload.get("title", "")
+    return t("notifications.channel_head", kind=t.kind(kind), title=title) if t else f"[{kind}] {title}"
+
+
+def text(payload: dict, t=None) -> str:
+    """What happened: the engine's message in the channel's language, then what a person wrote."""
+    if t is not None:
+        return t.message(payload.get("message"), payload.get("body", ""))
+    said = (payload.get("message") or {}).get("code", "")
+    return " ".join(part for part in (said, payload.get("body", "")) if part)
+
+
+def markdown(payload: dict, t=None) -> str:
+    """The message as group robots show it: a bold headline, the text, the work order's facts, who is told;
+    every word in the channel's language (`t`), people by their names."""
+    lines = [f"**{headline(payload, t)}**"]
+    said = text(payload, t)
+    if said:
+        lines.append(said)
     order = payload.get("work_order")
     if order:
-        lines.append(f"> 工单 / Work order: {order['number']}  状态 / State: {order['state']}  "
-                     f"优先级 / Priority: {order['priority']}")
-    if payload.get("recipient_names"):
-        lines.append(f"> 通知 / To: {', '.join(payload['recipient_names'])}")
+        state = t.label(order.get("state_label")) if t and order.get("state_label") else order["state"]
+        priority = t(f"priority.{order['priority']}") if t else order["priority"]
+        lines.append("> " + (t("notifications.channel_order", number=order["number"], state=state, priority=priority)
+                             if t else f"{order['number']}  {state}  {priority}"))
+    names = payload.get("recipient_display_names") or payload.get("recipient_names")
+    if names:
+        lines.append("> " + (t("notifications.channel_to", names=names) if t else ", ".join(names)))
     return "\n\n".join(lines)
 
 
-def wecom_message(payload: dict) -> dict:
-    return {"msgtype": "markdown", "markdown": {"content": markdown(payload)}}
+def wecom_message(payload: dict, t=None) -> dict:
+    return {"msgtype": "markdown", "markdown": {"content": markdown(payload, t)}}
 
 
-def dingtalk_message(payload: dict) -> dict:
-    return {"msgtype": "markdown", "markdown": {"title": payload.get("title", ""), "text": markdown(payload)}}
+def dingtalk_message(payload: dict, t=None) -> dict:
+    return {"msgtype": "markdown", "markdown": {"title": payload.get("title", ""), "text": markdown(payload, t)}}
 
 
 def dingtalk_url(url: str, secret: str, now_ms: int | None = None) -> str:
@@ -212,29 +240,33 @@ def _robot_reply(response: httpx.Response) -> None:
 
 def smtp_address(target: str) -> tuple[bool, str, int]:
     """'smtp://host:port', 'smtps://host:port' (TLS from the start) or 'host:port' → (tls, host, port)."""
-    message = f"'{target}' is not an SMTP server: write smtp://host:port or smtps://host:port"
     try:
-        parsed = targets.split_target(target if "://" in target else f"smtp://{target}", message)
-        if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
-            raise DeliveryError(message)
-        tls = parsed.scheme == "smtps"
-        host, port = targets.host_port(parsed, 465 if tls else 25)
+        return smtp_parts(target)
     except targets.Refused as exc:
         raise DeliveryError(str(exc)) from None
-    return tls, host, port
 
 
-def email_message(channel: Channel, payload: dict) -> EmailMessage:
+def smtp_parts(target: str) -> tuple[bool, str, int]:
+    """As smtp_address, but a target that is no SMTP server is targets.Refused (what the channel form says)."""
+    wrong = targets.Refused("target_not_smtp", f"'{target}' is not an SMTP server: write smtp://host:port or "
+                            "smtps://host:port", target=target)
+    parsed = targets.split_target(target if "://" in target else f"smtp://{target}", wrong)
+    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+        raise wrong
+    tls = parsed.scheme == "smtps"
+    return (tls, *targets.host_port(parsed, 465 if tls else 25))
+
+
+def email_message(channel: Channel, payload: dict, t=None) -> EmailMessage:
     message = EmailMessage()
-    label = KIND_LABELS.get(payload.get("kind"), payload.get("kind"))
-    message["Subject"] = f"【{label}】{payload.get('title', '')}"
+    message["Subject"] = headline(payload, t)
     message["From"] = channel.options.get("sender") or "houqin@localhost"
     message["To"] = ", ".join(channel.recipients)
-    message.set_content(markdown(payload).replace("**", ""))
+    message.set_content(markdown(payload, t).replace("**", ""))
     return message
 
 
-def send_email(channel: Channel, payload: dict) -> None:
+def send_email(channel: Channel, payload: dict, t=None) -> None:
     if not channel.recipients:
         raise DeliveryError(f"channel '{channel.name}' has no recipients")
     tls, host, port = smtp_address(channel.target)
@@ -245,7 +277,7 @@ def send_email(channel: Channel, payload: dict) -> None:
             smtp.starttls()
         if channel.options.get("username"):
             smtp.login(channel.options["username"], channel.secret)
-        smtp.send_message(email_message(channel, payload))
+        smtp.send_message(email_message(channel, payload, t))
 
 
 class _PinnedSMTP(smtplib.SMTP):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from engine.published.definitions import compiled
 from engine.storage.models import Channel, History, Notification, Outbox, User, WorkOrder
 
 # Kinds a channel sends only when an admin chose them: a duty group's robot (no kinds chosen:
@@ -17,15 +18,18 @@ ON_REQUEST = frozenset({"progress"})
 
 def notify(
     session: Session, user_ids: list[int], *, order: WorkOrder | None, kind: str, title: str, body: str = "",
-    now: datetime, actor_id: int | None = None, extra: dict | None = None,
+    now: datetime, actor_id: int | None = None, extra: dict | None = None, message: dict | None = None,
 ) -> list[Notification]:
     """Tell each user once, record it on the work order's timeline, and queue outside deliveries.
 
-    `extra` (e.g. an escalation's level and timer) goes into the outside payload as is.
+    `message` is what the engine says (engine/notify/messages.py), each reader reading it in their language;
+    `body` what a person wrote (an urge's note), shown after it. `extra` (e.g. an escalation's level and timer)
+    goes into the outside payload as is.
     """
     recipients = list(dict.fromkeys(uid for uid in user_ids if uid is not None))
     notes = [
-        Notification(user_id=uid, work_order_id=order.id if order else None, kind=kind, title=title, body=body, created_at=now)
+        Notification(user_id=uid, work_order_id=order.id if order else None, kind=kind, title=title, body=body,
+                     message=message, created_at=now)
         for uid in recipients
     ]
     session.add_all(notes)
@@ -34,26 +38,40 @@ def notify(
             work_order_id=order.id, at=now, actor_id=actor_id, kind="notification",
             comment=title, data={"kind": kind, "recipients": recipients},
         ))
-    _queue(session, kind=kind, title=title, body=body, order=order, recipients=recipients, now=now, extra=extra)
+    _queue(session, kind=kind, title=title, body=body, order=order, recipients=recipients, now=now, extra=extra,
+           message=message)
     return notes
 
 
 def _queue(
     session: Session, *, kind: str, title: str, body: str, order: WorkOrder | None, recipients: list[int], now: datetime,
-    extra: dict | None = None,
+    extra: dict | None = None, message: dict | None = None,
 ) -> None:
     channels = session.exec(select(Channel.id, Channel.kinds).where(Channel.active == True)).all()  # noqa: E712
+    if not channels:
+        return
     # Group robots and e-mails are read by people: name the recipients, not their ids.
-    names = list(session.exec(select(User.username).where(User.id.in_(recipients))).all()) if channels and recipients else []
+    people = session.exec(select(User.username, User.display_name).where(User.id.in_(recipients))).all() \
+        if recipients else []
+    state_label = _state_label(session, order) if order is not None else None
     for channel_id, kinds in channels:
         if (kind not in kinds.split(",")) if kinds else kind in ON_REQUEST:
             continue
         session.add(Outbox(
             channel_id=channel_id, next_attempt_at=now, created_at=now,
             payload={
-                "kind": kind, "title": title, "body": body, "recipients": recipients, "recipient_names": names,
-                "work_order": {"id": order.id, "number": order.number, "title": order.title,
-                               "state": order.state, "priority": order.priority} if order else None,
+                "kind": kind, "title": title, "body": body, "recipients": recipients,
+                "recipient_names": [username for username, _ in people],
+                "recipient_display_names": [shown or username for username, shown in people],
+                "work_order": {"id": order.id, "number": order.number, "title": order.title, "state": order.state,
+                               "state_label": state_label, "priority": order.priority} if order else None,
+                **({"message": message} if message else {}),
                 **(extra or {}),
             },
         ))
+
+
+def _state_label(session: Session, order: WorkOrder) -> dict:
+    """The work order's state as its definition labels it ({zh, en}), for a channel to say in its language."""
+    state = compiled(session, order.process, order.definition_version).definition.states.get(order.state)
+    return state.label.model_dump() if state else {"zh": order.state, "en": order.state}

@@ -38,7 +38,13 @@ WEB_PORTS = {"http": 80, "https": 443}
 
 
 class Refused(Exception):
-    """The target is not an address a channel may use, or resolves to one it may not reach; says why."""
+    """The target is not an address a channel may use, or resolves to one it may not reach; says why: in English
+    (what a failed delivery records), and as a `code` with `params` (what the channel form says, in the reader's
+    language)."""
+
+    def __init__(self, code: str, message: str, /, **params):
+        self.code, self.params = code, params
+        super().__init__(message)
 
 
 class Unresolved(Refused):
@@ -58,21 +64,21 @@ class Pinned:
 
 def web_url(target: str, kind: str) -> urllib.parse.SplitResult:
     """The http(s) URL of a robot or webhook, or Refused saying what to fix."""
-    message = f"a {kind} channel needs an http(s) URL, e.g. the robot's webhook address"
-    url = split_target(target, message)
+    wrong = Refused("target_not_web", f"a {kind} channel needs an http(s) URL, e.g. the robot's webhook address")
+    url = split_target(target, wrong)
     if url.scheme not in WEB_PORTS or not url.hostname:
-        raise Refused(message)
+        raise wrong
     return url
 
 
-def split_target(target: str, message: str) -> urllib.parse.SplitResult:
-    """urlsplit, answering Refused(message) for a malformed target (never ValueError)."""
+def split_target(target: str, wrong: Refused) -> urllib.parse.SplitResult:
+    """urlsplit, answering `wrong` for a malformed target (never ValueError)."""
     if any(character.isspace() or ord(character) < 32 or ord(character) == 127 for character in target):
-        raise Refused("the target must not contain spaces or control characters")
+        raise Refused("target_has_spaces", "the target must not contain spaces or control characters")
     try:
         return urllib.parse.urlsplit(target)
     except ValueError:  # e.g. an unclosed IPv6 bracket
-        raise Refused(message) from None
+        raise wrong from None
 
 
 def host_port(url: urllib.parse.SplitResult, default_port: int) -> tuple[str, int]:
@@ -82,10 +88,11 @@ def host_port(url: urllib.parse.SplitResult, default_port: int) -> tuple[str, in
     except ValueError:  # not a number, or past 65535
         port = 0
     if port == 0:
-        raise Refused(f"'{url.netloc}' has no valid port: a port is a number from 1 to 65535")
+        raise Refused("target_bad_port", f"'{url.netloc}' has no valid port: a port is a number from 1 to 65535",
+                      netloc=url.netloc)
     host = url.hostname or ""
     if not _is_host(host):
-        raise Refused(f"'{host}' is not a host name or an IP address")
+        raise Refused("target_bad_host", f"'{host}' is not a host name or an IP address", host=host)
     return host, port or default_port
 
 
@@ -125,11 +132,11 @@ def check_address(address: Address, host: str) -> None:
     kind = kind_of(address)
     named = f"'{host}'" if host == str(address) else f"'{host}' ({address})"
     if kind == "local":
-        raise Refused(f"{named} is on the server's own or a link-local network, which channels may not reach; "
-                      "an admin may allow it with HOUQIN_CHANNEL_ALLOWED_NETWORKS")
+        raise Refused("target_local", f"{named} is on the server's own or a link-local network, which channels may "
+                      "not reach; an admin may allow it with HOUQIN_CHANNEL_ALLOWED_NETWORKS", named=named)
     if kind == "private" and not current.channel_allow_private:
-        raise Refused(f"{named} is a private (intranet) address, which channels may not reach here "
-                      "(HOUQIN_CHANNEL_ALLOW_PRIVATE=0)")
+        raise Refused("target_private", f"{named} is a private (intranet) address, which channels may not reach "
+                      "here (HOUQIN_CHANNEL_ALLOW_PRIVATE=0)", named=named)
 
 
 def resolve(host: str, port: int) -> list[Address]:
@@ -137,7 +144,7 @@ def resolve(host: str, port: int) -> list[Address]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise Unresolved(f"cannot resolve '{host}': {exc}") from None
+        raise Unresolved("target_unresolved", f"cannot resolve '{host}': {exc}", host=host) from None
     return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
 
 

@@ -23,14 +23,14 @@ from filetype.types import archive, image
 from sqlmodel import Session, select
 
 from engine import settings
-from engine.errors import Invalid, NotFound
+from engine.errors import FIELDS_INVALID, Invalid, NotFound, problem
 from engine.orders import workorders
 from engine.people.users import Actor
 from engine.storage import unit_of_work
 from engine.storage.models import Attachment, History
 
 ALLOWED = (image.Jpeg(), image.Png(), image.Webp(), image.Heic(), archive.Pdf())
-ALLOWED_NAMES = "JPEG, PNG, WebP or HEIC photos, or PDF"
+ALLOWED_NAMES = ["JPEG", "PNG", "WebP", "HEIC", "PDF"]  # as a refusal names them, in any language
 MEDIA_TYPES = tuple(kind.mime for kind in ALLOWED)  # what a download can be
 CHUNK = 64 * 1024
 SNIFF = 8192  # enough of the head for every matcher above (HEIC reads its ftyp box)
@@ -54,7 +54,8 @@ def max_bytes() -> int:
 
 
 def too_large() -> TooLarge:
-    return TooLarge(f"the file is larger than {max_megabytes():g} MB", [{"field": "file", "message": "too large"}])
+    return TooLarge("file_too_large", [problem("file", "file_too_large", mb=f"{max_megabytes():g}")],
+                    mb=f"{max_megabytes():g}")
 
 
 def directory() -> Path:
@@ -70,8 +71,7 @@ def save(session: Session, actor: Actor, order_id: int, *, filename: str | None,
     """Check and store an upload, and record it on the work order's timeline."""
     order = workorders.get(session, actor, order_id)  # not visible: NotFound, as if it did not exist
     if len(comment) > 1000 or "\x00" in comment:
-        raise Invalid("comment must be at most 1000 characters, without NUL",
-                      [{"field": "comment", "message": "too long or contains NUL"}])
+        raise Invalid(FIELDS_INVALID, [problem("comment", "text_too_long_or_nul", max=1000)])
     stored_name = secrets.token_hex(16)
     final = _path(stored_name)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -79,11 +79,11 @@ def save(session: Session, actor: Actor, order_id: int, *, filename: str | None,
     try:
         head, size, digest = _copy(stream, partial)
         if size == 0:
-            raise Invalid("the file is empty", [{"field": "file", "message": "empty"}])
+            raise Invalid(FIELDS_INVALID, [problem("file", "file_empty")])
         kind = filetype.match(head, matchers=ALLOWED)
         if kind is None:
-            raise UnsupportedType(f"only {ALLOWED_NAMES} files can be attached",
-                                  [{"field": "file", "message": "not an allowed type"}])
+            raise UnsupportedType("file_type_not_allowed", [problem("file", "file_type_not_allowed", allowed=ALLOWED_NAMES)],
+                                  allowed=ALLOWED_NAMES)
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)
@@ -139,12 +139,12 @@ def opened(session: Session, actor: Actor, attachment_id: int) -> tuple[Attachme
     """The attachment and its file, for someone who may see its work order."""
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:
-        raise NotFound(f"attachment {attachment_id} not found")
+        raise NotFound("attachment_not_found", id=attachment_id)
     try:
         workorders.get(session, actor, attachment.work_order_id)
     except NotFound:
-        raise NotFound(f"attachment {attachment_id} not found") from None
+        raise NotFound("attachment_not_found", id=attachment_id) from None
     path = _path(attachment.stored_name)
     if not path.is_file():
-        raise NotFound(f"the file of attachment {attachment_id} is missing from the server")
+        raise NotFound("attachment_file_missing", id=attachment_id)
     return attachment, path

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.orders import workorders
 from engine.people.users import Actor
 from engine.storage.models import History, WorkOrder
@@ -16,9 +16,9 @@ def add(session: Session, actor: Actor, order_id: int, text: str, now: datetime)
     order = workorders.get(session, actor, order_id)
     text = (text or "").strip()
     if not text:
-        raise Invalid("write the comment first", [{"field": "comment", "message": "comment is empty"}])
+        raise Invalid(FIELDS_INVALID, [problem("comment", "comment_empty")])
     if len(text) > MAX_LENGTH:
-        raise Invalid(f"a comment is at most {MAX_LENGTH} characters", [{"field": "comment", "message": "too long"}])
+        raise Invalid(FIELDS_INVALID, [problem("comment", "too_long", max=MAX_LENGTH)])
     session.add(History(work_order_id=order.id, at=now, actor_id=actor.id, kind="comment",
                         from_state=order.state, to_state=order.state, comment=text))
     session.flush()

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from engine.errors import Conflict, Invalid
+from engine.errors import FIELDS_INVALID, Conflict, Invalid, problem
+from engine.notify.messages import message
 from engine.notify.notifications import notify
 from engine.orders import workorders
 from engine.people.users import Actor, users_with_role
@@ -20,11 +21,15 @@ def give(
 ):
     """The verdict, its transition and its rows: written together, in the caller's one transaction."""
     order = workorders.get(session, actor, order_id) if actor else workorders._get_any(session, order_id)
-    spec = workorders.definition_of(session, order).feedback
+    definition = workorders.definition_of(session, order)
+    spec = definition.feedback
     if spec is None:
-        raise Conflict(f"process '{order.process}' takes no feedback")
+        raise Conflict("takes_no_feedback", process=order.process, title=definition.title.model_dump())
     if order.state != spec.state:
-        raise Conflict(f"feedback is given when the work order is '{spec.state}'; it is '{order.state}'")
+        states = definition.states
+        raise Conflict("feedback_not_now", state=spec.state, now_state=order.state,
+                       state_label=states[spec.state].label.model_dump(),
+                       now_state_label=states[order.state].label.model_dump() if order.state in states else order.state)
     _check(satisfied, rating, comment, auto)
     conclude(session, actor, order, spec, satisfied=satisfied, comment=comment, expected_version=expected_version,
              now=now)
@@ -64,13 +69,13 @@ def escalate_if_unsatisfied(session: Session, order, spec, satisfied: bool, acto
 def _check(satisfied: bool, rating: int | None, comment: str, auto: bool) -> None:
     errors = []
     if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5):
-        errors.append({"field": "rating", "message": "rating must be a whole number from 1 to 5"})
+        errors.append(problem("rating", "rating_range"))
     if satisfied and rating is None and not auto:
-        errors.append({"field": "rating", "message": "a satisfied verdict needs a rating from 1 to 5"})
+        errors.append(problem("rating", "rating_needed"))
     if not satisfied and not (comment or "").strip():
-        errors.append({"field": "comment", "message": "say what is still wrong in 'comment'"})
+        errors.append(problem("comment", "say_what_is_wrong"))
     if errors:
-        raise Invalid("; ".join(e["message"] for e in errors), errors)
+        raise Invalid(FIELDS_INVALID, errors)
 
 
 def _in_comment_terms(exc: Invalid, comment_field: str | None) -> Invalid:
@@ -78,18 +83,19 @@ def _in_comment_terms(exc: Invalid, comment_field: str | None) -> Invalid:
     if comment_field is None:
         return exc
     errors = [
-        {"field": "comment", "message": f"{comment_field} is required: give it in 'comment'"}
+        problem("comment", "required_in_comment", name=comment_field)
         if error.get("field") == f"fields.{comment_field}" else error
         for error in exc.errors
     ]
-    return Invalid("; ".join(e["message"] for e in errors), errors)
+    return Invalid(FIELDS_INVALID, errors)
 
 
 def _escalate_at_once(session: Session, order, actor: Actor | None, now: datetime) -> None:
     """An unsatisfied complainant goes straight to a supervisor (事事有落实)."""
     order.escalation_level = max(order.escalation_level, 1)
     supervisors = [user.id for user in users_with_role(session, "supervisor")]
+    said = message("reopened_unsatisfied")
     session.add(History(work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="escalation",
-                        comment="reopened after an unsatisfied follow-up", data={"level": order.escalation_level}))
-    notify(session, supervisors, order=order, kind="escalation", now=now,
-           title=f"{order.number} {order.title}", body="reopened: the requester is not satisfied")
+                        data={"level": order.escalation_level, "message": said}))
+    notify(session, supervisors, order=order, kind="escalation", now=now, title=f"{order.number} {order.title}",
+           message=said)

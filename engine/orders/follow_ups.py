@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from engine.errors import Forbidden, Invalid
+from engine.errors import FIELDS_INVALID, Forbidden, Invalid, problem
 from engine.orders import visibility, workorders
 from engine.people.users import Actor
 from engine.storage.models import Department, History, WorkOrder
@@ -28,10 +28,9 @@ def raise_from(session: Session, actor: Actor, origin_id: int, *, process: str, 
     """A new `process` work order raised from work order `origin_id`, at its place and about its device."""
     origin = workorders.get(session, actor, origin_id)  # one the actor cannot see does not exist for them
     if not may_raise(actor, origin):
-        raise Forbidden("only the person doing this work order, a dispatcher or a supervisor raises a follow-up from it")
+        raise Forbidden("follow_up_not_yours")
     if process not in PROCESSES:
-        raise Invalid(f"a follow-up is one of {', '.join(PROCESSES)}",
-                      [{"field": "process", "message": f"use one of {', '.join(PROCESSES)}"}])
+        raise Invalid(FIELDS_INVALID, [problem("process", "follow_up_process", processes=list(PROCESSES))])
     department = session.get(Department, origin.department_id) if origin.department_id else None
     order = workorders.create(
         session, actor, process=process, title=title, description=description, priority=priority,

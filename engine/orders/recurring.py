@@ -251,7 +251,7 @@ def _reporter(session: Session, username: str, *, default: bool) -> User:
         session.add(user)
         session.flush()
     elif user is None:
-        raise Invalid(f"no user named '{username}' to create recurring work orders as")
+        raise Invalid("no_recurring_user", username=username)
     return user
 
 

@@ -14,22 +14,25 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from engine.errors import Conflict, Forbidden, Invalid, TooSoon
+from engine.errors import FIELDS_INVALID, Conflict, Forbidden, Invalid, TooSoon, problem
+from engine.notify.messages import message
 from engine.notify.notifications import notify
 from engine.orders import workorders
 from engine.people.users import Actor, users_with_role
+from engine.reports.periods import local
 from engine.storage.models import History, User, WorkOrder
+from workflows.authority import answers_as_reporter
 
 KIND = "urge"
 INTERVAL = timedelta(hours=1)
 MAX_LENGTH = 500
 ASKERS = {"requester", "dept_head"}  # the department's own people, beside the reporter
-TEXT = {"zh": "{number} 被催办：{title}", "en": "{number} was urged: {title}"}
 
 
 def may_urge(actor: Actor, order: WorkOrder) -> bool:
-    """Whether `actor` is on the asking side of `order`: its reporter, or a requester of its department."""
-    return actor.id == order.reporter_id or (
+    """Whether `actor` is on the asking side of `order`: its requester of record (not the desk that took a call for
+    someone without an account), or a requester of its department."""
+    return answers_as_reporter(order, actor) or (
         bool(actor.roles & ASKERS) and actor.department_id is not None and actor.department_id == order.department_id)
 
 
@@ -44,12 +47,11 @@ def urge(session: Session, actor: Actor, order_id: int, comment: str, now: datet
     order = workorders.get(session, actor, order_id)
     comment = (comment or "").strip()
     if len(comment) > MAX_LENGTH:
-        raise Invalid(f"an urge's note is at most {MAX_LENGTH} characters",
-                      [{"field": "comment", "message": "too long"}])
+        raise Invalid(FIELDS_INVALID, [problem("comment", "too_long", max=MAX_LENGTH)])
     if not may_urge(actor, order):
-        raise Forbidden("only the requester or their department may urge a work order")
+        raise Forbidden("urge_not_yours")
     if not waiting_for_staff(session, order):
-        raise Conflict(f"work order {order.number} is not waiting for the staff: there is nothing to urge")
+        raise Conflict("nothing_to_urge", number=order.number)
     _claim_the_hour(session, order, now)
     session.add(History(work_order_id=order.id, at=now, actor_id=actor.id, kind=KIND,
                         from_state=order.state, to_state=order.state, comment=comment))
@@ -69,9 +71,8 @@ def _claim_the_hour(session: Session, order: WorkOrder, now: datetime) -> None:
     if not claimed:
         last = session.exec(select(WorkOrder.urged_at).where(WorkOrder.id == order.id)).one()  # maybe just now
         again = last + INTERVAL
-        raise TooSoon(f"work order {order.number} was urged at {last.isoformat(timespec='minutes')}; "
-                      f"it can be urged again from {again.isoformat(timespec='minutes')}",
-                      max(1, math.ceil((again - now).total_seconds())))
+        raise TooSoon("urged_too_soon", max(1, math.ceil((again - now).total_seconds())), number=order.number,
+                      last=f"{local(last):%H:%M}", again=f"{local(again):%H:%M}")
     set_committed_value(order, "urged_at", now)
     set_committed_value(order, "urge_count", order.urge_count + 1)
 
@@ -84,10 +85,6 @@ def _tell(session: Session, order: WorkOrder, comment: str, actor: Actor, now: d
     recipients = [uid for uid in dict.fromkeys([order.assignee_id, *desk]) if uid is not None and uid != actor.id]
     if not recipients:
         return
-    languages = dict(session.exec(select(User.id, User.language).where(User.id.in_(recipients))).all())
-    by_language: dict[str, list[int]] = {}
-    for uid in recipients:  # each told in their own language
-        by_language.setdefault(languages[uid] if languages.get(uid) in TEXT else "zh", []).append(uid)
-    for language, told in by_language.items():
-        notify(session, told, order=order, kind=KIND, now=now, actor_id=actor.id, body=comment,
-               title=TEXT[language].format(number=order.number, title=order.title))
+    # One notice, each reader reading it in their own language (engine/notify/messages.py); the note as written.
+    notify(session, recipients, order=order, kind=KIND, now=now, actor_id=actor.id, body=comment,
+           title=f"{order.number} {order.title}", message=message("urged", number=order.number))

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session
 
-from engine.errors import Conflict, Invalid
+from engine.errors import Conflict, Invalid, problem
 from engine.people import passwords
 from engine.people.users import hash_password, password_matches
 from engine.storage.models import User
@@ -39,8 +39,7 @@ def change_password(session: Session, user: User, *, current: str, new: str, now
     re-issues the one session it keeps (every other ends)."""
     _kept_here(user)
     if not password_matches(user, current):
-        message = "the current password is wrong"
-        raise WrongPassword(message, [{"field": "current_password", "code": "wrong_current", "message": message}])
+        raise WrongPassword("wrong_current", [problem("current_password", "wrong_current")])
     passwords.check(new, username=user.username, field="new_password", is_current=lambda candidate: candidate == current)
     return _set(session, user, new, now=now, must_change=False)
 
@@ -59,8 +58,7 @@ def reset_password(session: Session, user: User, *, now: datetime, temporary: st
 
 def _kept_here(user: User) -> None:
     if user.auth_source != "local":
-        raise Conflict(f"the password of '{user.username}' is kept by the hospital directory ({user.auth_source}): "
-                       "change or reset it there")
+        raise Conflict("password_kept_by_directory", username=user.username, source=user.auth_source)
 
 
 def _set(session: Session, user: User, password: str, *, now: datetime, must_change: bool) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from engine.errors import Invalid, NotFound
+from engine.errors import Invalid, NotFound, problem
 from engine.people import credentials
 from engine.people.users import department_named, team_named
 from engine.storage.models import Channel, Department, Outbox, Team, User, UserRole, WorkOrder
@@ -93,13 +93,13 @@ def name_map(session: Session, people) -> dict:
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"no user with id {user_id}")
+        raise NotFound("no_user_id", id=user_id)
     return user
 
 
 def set_language(session: Session, user_id: int, language: str) -> None:
     if language not in LANGUAGES:
-        raise Invalid(f"language must be one of {', '.join(LANGUAGES)}")
+        raise Invalid("unknown_language", [problem("language", "unknown_language", languages=list(LANGUAGES))])
     user = _user(session, user_id)
     user.language = language
     session.add(user)
@@ -109,9 +109,9 @@ def set_language(session: Session, user_id: int, language: str) -> None:
 def set_roles(session: Session, user_id: int, roles: list[str]) -> None:
     unknown = [role for role in roles if role not in ROLES]
     if unknown:
-        raise Invalid(f"unknown role {', '.join(unknown)}: use one of {', '.join(ROLES)}")
+        raise Invalid("unknown_roles", [problem("roles", "unknown_roles", unknown=unknown, roles=list(ROLES))])
     if not roles:
-        raise Invalid("a user needs at least one role")
+        raise Invalid("no_roles", [problem("roles", "no_roles")])
     _user(session, user_id)
     for row in session.exec(select(UserRole).where(UserRole.user_id == user_id)).all():
         session.delete(row)
@@ -155,14 +155,14 @@ def teams(session: Session) -> list[tuple[Team, int]]:
 def _name(name: str, what: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise Invalid(f"a {what} name is 1-100 characters")
+        raise Invalid(f"bad_{what}_name", [problem("name", f"bad_{what}_name")])
     return name
 
 
 def add_department(session: Session, name: str) -> Department:
     name = _name(name, "department")
     if session.exec(select(Department).where(Department.name == name)).first():
-        raise Invalid(f"department '{name}' already exists")
+        raise Invalid("department_exists", [problem("name", "department_exists", name=name)], name=name)
     department = department_named(session, name, create=True)
     session.flush()
     return department
@@ -171,7 +171,7 @@ def add_department(session: Session, name: str) -> Department:
 def add_team(session: Session, name: str) -> Team:
     name = _name(name, "team")
     if session.exec(select(Team).where(Team.name == name)).first():
-        raise Invalid(f"team '{name}' already exists")
+        raise Invalid("team_exists", [problem("name", "team_exists", name=name)], name=name)
     team = team_named(session, name, create=True)
     session.flush()
     return team

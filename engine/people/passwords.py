@@ -6,8 +6,8 @@ absurdly long (hashing a megabyte costs the server, not the guesser), not
 holding the username, not one of the passwords people choose most often
 (common_passwords.txt beside this file), and, on a change, not the current one.
 
-Each problem has a code (`too_short`, ...) besides its English message, so a
-page can say it in the reader's language (web/locales: `password.problem.<code>`).
+Each problem is a code (`too_short`, ...) with its figures, said in the reader's
+language by the web layer (web/locales: `errors.<code>`); the English message is for the command line.
 """
 import secrets
 from collections.abc import Callable
@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from engine import settings
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 
 MAX_LENGTH = 1024
 _COMMON = Path(__file__).with_name("common_passwords.txt")
@@ -64,8 +64,11 @@ def check(password: str, *, username: str, field: str = "password",
     """Raise Invalid naming every problem of `password` (each with its field, code and message)."""
     found = problems(password, username=username, is_current=is_current)
     if found:
-        raise Invalid("; ".join(p.message for p in found),
-                      [{"field": field, "code": p.code, "message": p.message} for p in found])
+        raise Invalid(FIELDS_INVALID, [problem(field, p.code, **_FIGURES.get(p.code, dict)()) for p in found])
+
+
+# What each problem's text names.
+_FIGURES = {"too_short": lambda: {"min": min_length()}, "too_long": lambda: {"max": MAX_LENGTH}}
 
 
 def temporary(username: str) -> str:

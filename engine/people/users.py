@@ -5,7 +5,7 @@ from typing import Protocol
 from pwdlib import PasswordHash
 from sqlmodel import Session, select
 
-from engine.errors import Invalid, NotFound
+from engine.errors import Invalid, NotFound, problem
 from engine.people import passwords
 from engine.storage.models import Department, Team, User, UserRole
 from workflows.schema import ROLES
@@ -57,7 +57,7 @@ def department_named(session: Session, name: str, create: bool = False) -> Depar
     department = session.exec(select(Department).where(Department.name == name)).first()
     if department is None:
         if not create:
-            raise Invalid(f"unknown department '{name}'", [{"field": "department", "message": f"no department named '{name}'"}])
+            raise Invalid("unknown_department", [problem("department", "unknown_department", name=name)], name=name)
         department = Department(name=name)
         session.add(department)
         session.flush()
@@ -68,7 +68,7 @@ def team_named(session: Session, name: str, create: bool = False) -> Team:
     team = session.exec(select(Team).where(Team.name == name)).first()
     if team is None:
         if not create:
-            raise Invalid(f"unknown team '{name}'")
+            raise Invalid("unknown_team", [problem("team", "unknown_team", name=name)], name=name)
         team = Team(name=name)
         session.add(team)
         session.flush()
@@ -81,12 +81,12 @@ def add_user(
 ) -> User:
     unknown = [role for role in roles if role not in ROLES]
     if unknown:
-        raise Invalid(f"unknown role {', '.join(unknown)}: use one of {', '.join(ROLES)}")
+        raise Invalid("unknown_roles", [problem("roles", "unknown_roles", unknown=unknown, roles=list(ROLES))])
     if not valid_username(username):
-        raise Invalid("a username is 1-64 letters, digits, '.', '-' or '_'")
+        raise Invalid("bad_username", [problem("username", "bad_username")])
     passwords.check(password, username=username)
     if session.exec(select(User).where(User.username == username)).first():
-        raise Invalid(f"user '{username}' already exists")
+        raise Invalid("user_exists", [problem("username", "user_exists", username=username)], username=username)
     user = User(
         username=username, display_name=display_name or username, password_hash=hash_password(password),
         department_id=department_named(session, department, create=True).id if department else None,
@@ -160,7 +160,7 @@ def active_actor(session: Session, username: str, epoch: int) -> Actor | None:
 def user_by_name(session: Session, username: str) -> User:
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
-        raise NotFound(f"no user named '{username}'")
+        raise NotFound("no_user_named", username=username)
     return user
 
 

@@ -16,7 +16,7 @@ from io import BytesIO
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.people.users import department_named, team_named
 from engine.places import classes, locations
 from engine.storage.models import Asset, Department, Location, Team, WorkOrder
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 def get(session: Session, asset_id: int, field: str = "asset_id") -> Asset:
     asset = session.get(Asset, asset_id)
     if asset is None:
-        raise Invalid(f"device {asset_id} does not exist", [{"field": field, "message": "no such device"}])
+        raise Invalid("no_device", [problem(field, "no_device", id=asset_id)], id=asset_id)
     return asset
 
 
@@ -53,7 +53,8 @@ def reportable(session: Session, asset_id: int, field: str = "asset_id") -> Asse
     """A device a work order may be about: any but a retired one."""
     asset = get(session, asset_id, field)
     if asset.status == "retired":
-        raise Invalid(f"device {asset.asset_no} is retired", [{"field": field, "message": "the device is retired"}])
+        raise Invalid("device_retired", [problem(field, "device_retired", asset_no=asset.asset_no)],
+                      asset_no=asset.asset_no)
     return asset
 
 
@@ -102,14 +103,14 @@ def add(session: Session, *, asset_no: str, name: str, asset_class: str, now: da
     problems, values = _checked(entry, known)
     if location_id is not None:
         if location_code:
-            problems.append({"field": "location_id", "message": "give the place by its code or by its id, not both"})
+            problems.append(problem("location_id", "place_code_or_id"))
         else:
             try:
                 values["location_id"] = locations.get(session, location_id).id
             except Invalid as exc:
                 problems += exc.errors
     if problems:
-        raise Invalid("; ".join(p["message"] for p in problems), problems)
+        raise Invalid(FIELDS_INVALID, problems)
     return _store(session, [values], now)[0]
 
 
@@ -117,36 +118,35 @@ def _checked(entry: dict, known: _Known) -> tuple[list[dict], dict]:
     """What is wrong with one device as given, and its values as stored (names for department and team)."""
     problems, values = [], {}
 
-    def wrong(name: str, message: str) -> None:
-        problems.append({"field": name, "message": message})
+    def wrong(name: str, code: str, **params) -> None:
+        problems.append(problem(name, code, **params))
 
     for name, limit in TEXTS.items():
         text = _text(entry.get(name))
         if len(text) > limit:
-            wrong(name, f"{name} is at most {limit} characters")
+            wrong(name, "too_long", max=limit)
         values[name] = text
     for name in REQUIRED:
         if not _text(entry.get(name)):
-            wrong(name, f"{name} is required")
+            wrong(name, "required")
     if values["asset_no"] in known.taken:
-        wrong("asset_no", f"a device numbered '{values['asset_no']}' is already in the register")
+        wrong("asset_no", "asset_no_taken", value=values["asset_no"])
     given_class = _text(entry.get("asset_class"))
     values["asset_class"] = known.equipment.value_of(given_class)
     if given_class and values["asset_class"] is None:
-        wrong("asset_class", f"unknown class '{given_class}': use one of "
-                             f"{', '.join(known.equipment.values()) or '(none: write the equipment file first)'}")
+        wrong("asset_class", "unknown_asset_class", value=given_class, classes=list(known.equipment.values()))
     code = _text(entry.get("location_code"))
     values["location_id"] = known.places.get(code) if code else None
     if code and values["location_id"] is None:
-        wrong("location_code", f"no location with code '{code}'")
+        wrong("location_code", "no_location_code", value=code)
     for name in ("commissioned_on", "warranty_end"):
         values[name] = _date(entry.get(name))
         if values[name] is False:
-            wrong(name, f"{name} '{entry.get(name)}' is not a date: write YYYY-MM-DD")
+            wrong(name, "not_a_date")
     values["status"] = _status(entry.get("status"))
     if values["status"] is None:
-        wrong("status", f"unknown status '{entry.get('status')}': use one of {', '.join(STATUSES)} "
-                        f"(or {'、'.join(zh for zh, _ in STATUS_LABELS.values())})")
+        wrong("status", "unknown_asset_status", value=str(entry.get("status")), statuses=list(STATUSES),
+              labels=[{"zh": zh, "en": en} for zh, en in STATUS_LABELS.values()])
     return problems, values
 
 
@@ -218,8 +218,7 @@ def change(session: Session, asset_id: int, changes: dict) -> tuple[Asset, dict]
     device = get(session, asset_id)
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
-        raise Invalid(f"these cannot be changed: {', '.join(unknown)}",
-                      [{"field": name, "message": "cannot be changed here"} for name in unknown])
+        raise Invalid(FIELDS_INVALID, [problem(name, "not_changeable") for name in unknown])
     before = present(session, [device])[0]
     code = _text(changes.get("location_code"))
     entry = {**before, **changes, "location_code": code}
@@ -227,7 +226,7 @@ def change(session: Session, asset_id: int, changes: dict) -> tuple[Asset, dict]
     problems = [p for p in problems if p["field"] in changes]
     if "location_code" in changes or "location_id" in changes:
         if code and changes.get("location_id") is not None:
-            problems.append({"field": "location_id", "message": "give the place by its code or by its id, not both"})
+            problems.append(problem("location_id", "place_code_or_id"))
         elif changes.get("location_id") is not None:
             try:
                 values["location_id"] = locations.get(session, changes["location_id"]).id
@@ -235,7 +234,7 @@ def change(session: Session, asset_id: int, changes: dict) -> tuple[Asset, dict]
                 problems += exc.errors
         changes = {**changes, "location_id": values["location_id"]}
     if problems:
-        raise Invalid("; ".join(p["message"] for p in problems), problems)
+        raise Invalid(FIELDS_INVALID, problems)
     if "department" in changes:
         values["department_id"] = _named(session, Department, {values["department"]} - {""}, department_named) \
             .get(values["department"])
@@ -293,7 +292,7 @@ def import_xlsx(session: Session, data: bytes, *, now: datetime) -> int:
     header = [_text(cell) for cell in (rows[0] if rows else [])]
     keys, problems = _columns(header)
     if problems:
-        raise Invalid("; ".join(p["message"] for p in problems), problems)
+        raise Invalid(FIELDS_INVALID, problems)
     entries = []
     for number, row in enumerate(rows[1:], start=2):
         cells = dict(zip(keys, row))
@@ -302,20 +301,19 @@ def import_xlsx(session: Session, data: bytes, *, now: datetime) -> int:
             continue  # a blank line
         entries.append((number, cells))
     if len(entries) > MAX_ROWS:
-        raise Invalid(f"the sheet has {len(entries)} devices; import at most {MAX_ROWS} at a time",
-                      [{"field": "file", "message": "too many rows"}])
+        raise Invalid(FIELDS_INVALID, [problem("file", "too_many_devices", count=len(entries), max=MAX_ROWS)])
     known = _known(session, {_text(cells.get("location_code")) for _, cells in entries} - {""},
                    {_text(cells.get("asset_no")) for _, cells in entries} - {""})
     checked = []
     for number, cells in entries:
         found, values = _checked(cells, known)
-        problems += [{"field": f"row {number}", "message": f"row {number}: {p['message']}"} for p in found]
+        problems += [{"row": number, **p} for p in found]
         known.taken.add(values["asset_no"])  # a number twice in the sheet: the second row is wrong
         checked.append(values)
     if problems:
-        raise Invalid("; ".join(p["message"] for p in problems), problems)
+        raise Invalid("nothing_imported", problems, count=len(problems))
     if not checked:
-        raise Invalid("the sheet has no devices below its header row", [{"field": "file", "message": "no rows"}])
+        raise Invalid(FIELDS_INVALID, [problem("file", "empty")])
     _store(session, checked, now)
     return len(checked)
 
@@ -332,7 +330,7 @@ def _rows(data: bytes) -> list[tuple]:
                 break
         return rows
     except Exception:  # noqa: BLE001 - any unreadable upload is the user's to fix, not a 500
-        raise Invalid("not an .xlsx workbook", [{"field": "file", "message": "upload an .xlsx file"}]) from None
+        raise Invalid(FIELDS_INVALID, [problem("file", "not_xlsx")]) from None
 
 
 def _columns(header: list[str]) -> tuple[list[str | None], list[dict]]:
@@ -345,14 +343,14 @@ def _columns(header: list[str]) -> tuple[list[str | None], list[dict]]:
             continue
         key = by_header.get(name) or by_header.get(name.lower())
         if key is None:
-            problems.append({"field": "row 1", "message": f"row 1: unknown column '{name}': use "
-                                                          f"{'、'.join(zh for _, zh, _ in COLUMNS)}"})
+            problems.append({"row": 1, **problem("file", "unknown_column", value=name,
+                                                 columns=[{"zh": zh, "en": en} for _, zh, en in COLUMNS])})
         elif key in keys:
-            problems.append({"field": "row 1", "message": f"row 1: the column '{name}' is there twice"})
+            problems.append({"row": 1, **problem("file", "column_twice", value=name)})
         keys.append(key)
     for key, zh, en in COLUMNS:
         if key in REQUIRED and key not in keys:
-            problems.append({"field": "row 1", "message": f"row 1: the column {zh} ({en}) is missing"})
+            problems.append({"row": 1, **problem("file", "column_missing", column={"zh": zh, "en": en})})
     return keys, problems
 
 

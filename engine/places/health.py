@@ -77,7 +77,7 @@ def may_see(actor: Actor, asset: Asset) -> bool:
 def visible(session: Session, actor: Actor, asset_id: int) -> Asset:
     asset = session.get(Asset, asset_id)
     if asset is None or not may_see(actor, asset):
-        raise NotFound(f"no device {asset_id}")
+        raise NotFound("no_device", id=asset_id)
     return asset
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.places import locations
-from engine.places.assets import STATUSES
+from engine.places.assets import STATUS_LABELS, STATUSES
 from engine.storage.models import Asset, Location
 
 MAX_LABELS = 2000
@@ -30,8 +30,8 @@ def of_assets(session: Session, *, location_id: int | None = None, asset_class: 
     """The devices matching the filters, by asset number; a device in a building's room is in the building.
     No status: every device not retired."""
     if status is not None and status not in STATUSES:
-        raise Invalid(f"status must be one of {', '.join(STATUSES)}",
-                      [{"field": "status", "message": f"one of {', '.join(STATUSES)}"}])
+        raise Invalid(FIELDS_INVALID, [problem("status", "unknown_asset_status", value=status, statuses=list(STATUSES),
+                                               labels=[{"zh": zh, "en": en} for zh, en in STATUS_LABELS.values()])])
     where = [Asset.status == status] if status else [Asset.status != "retired"]
     if asset_class:
         where.append(Asset.asset_class == asset_class)
@@ -47,8 +47,7 @@ def of_assets(session: Session, *, location_id: int | None = None, asset_class: 
 def of_locations(session: Session, *, under: int | None = None, kind: str = "room") -> list[Label]:
     """The active places of `kind` under a node (or the whole tree), by their full name."""
     if kind not in locations.KINDS:
-        raise Invalid(f"kind must be one of {', '.join(locations.KINDS)}",
-                      [{"field": "kind", "message": f"one of {', '.join(locations.KINDS)}"}])
+        raise Invalid(FIELDS_INVALID, [problem("kind", "kind", value=kind)])
     where = [Location.kind == kind, Location.active]
     if under is not None:
         locations.get(session, under, field="under")
@@ -60,8 +59,7 @@ def of_locations(session: Session, *, under: int | None = None, kind: str = "roo
 
 def _bounded(count: int, field: str) -> None:
     if count > MAX_LABELS:
-        raise Invalid(f"{count} labels match; a sheet holds at most {MAX_LABELS}: narrow it by place, class or status",
-                      [{"field": field, "message": f"at most {MAX_LABELS} labels at once"}])
+        raise Invalid("too_many_labels", [problem(field, "too_many_labels", count=count, max=MAX_LABELS)],
+                      count=count, max=MAX_LABELS)
     if count == 0:
-        raise Invalid("nothing matches these filters: there is no label to print",
-                      [{"field": field, "message": "no match"}])
+        raise Invalid("no_labels", [problem(field, "no_labels")])

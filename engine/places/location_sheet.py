@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.places.locations import KINDS, SEPARATOR
 from engine.storage.models import Location
 
@@ -23,7 +23,6 @@ PATH_DEEPEST = 360  # a parent's path longer than this leaves no room for a chil
 HEADERS = {"code": "code", "编码": "code", "name": "name", "名称": "name", "kind": "kind", "类型": "kind",
            "parent_code": "parent_code", "parent": "parent_code", "上级编码": "parent_code"}
 KIND_NAMES = {"院区": "campus", "楼栋": "building", "楼宇": "building", "楼层": "floor", "房间": "room", "区域": "area"}
-SHOWN_IN_MESSAGE = 10  # the summary names this many problems; `errors` lists them all
 _QUERY_CHUNK = 500  # codes per IN (...) query
 
 
@@ -60,20 +59,17 @@ def read(data: bytes) -> list[Row]:
             columns[key] = index
     missing = [key for key in ("code", "name", "kind") if key not in columns]
     if missing:
-        raise Invalid(f"the first row must name the columns code, name, kind and parent_code "
-                      f"(or 编码, 名称, 类型, 上级编码); missing: {', '.join(missing)}",
-                      [{"field": "file", "code": "headers", "message": f"missing columns: {', '.join(missing)}"}])
+        raise Invalid(FIELDS_INVALID, [problem("file", "headers", missing=missing)])
     rows = []
     for number, cells in enumerate(table, start=2):
         values = {key: _text(cells[index]) if index < len(cells) else "" for key, index in columns.items()}
         if not any(values.values()):
             continue  # a blank line between blocks of rows
         if len(rows) == MAX_ROWS:
-            raise Invalid(f"the file has more than {MAX_ROWS} rows: split it into several files",
-                          [{"field": "file", "code": "too_many_rows", "message": f"more than {MAX_ROWS} rows"}])
+            raise Invalid(FIELDS_INVALID, [problem("file", "too_many_rows", max=MAX_ROWS)])
         rows.append(Row(number, values["code"], values["name"], kind_of(values["kind"]), values.get("parent_code", "")))
     if not rows:
-        raise Invalid("the file has no rows under its header", [{"field": "file", "code": "empty", "message": "no rows"}])
+        raise Invalid(FIELDS_INVALID, [problem("file", "empty")])
     return rows
 
 
@@ -107,8 +103,7 @@ def _csv_rows(data: bytes):
 
 
 def _unreadable() -> Invalid:
-    return Invalid("not an .xlsx workbook nor a UTF-8 CSV file",
-                   [{"field": "file", "code": "unreadable", "message": "upload an .xlsx file or a UTF-8 CSV file"}])
+    return Invalid(FIELDS_INVALID, [problem("file", "unreadable")])
 
 
 def _text(value) -> str:
@@ -126,40 +121,36 @@ def store(session: Session, rows: list[Row]) -> dict:
     existing = _existing(session, {row.code for row in rows} | {row.parent_code for row in rows if row.parent_code})
     errors = []
 
-    def problem(row: Row, field: str, code: str, message: str, **values) -> None:
-        errors.append({"row": row.number, "field": field, "code": code, "message": f"row {row.number}: {message}",
-                       **values})
+    def row_problem(row: Row, field: str, code: str, **values) -> None:
+        """A problem of one row: the page and the API say it with its row number (web.i18n.problem_text)."""
+        errors.append({"row": row.number, "field": field, "code": code, **values})
 
     in_file = {row.code for row in rows}
     by_code: dict[str, Row] = {}
     for row in rows:
         if not row.code or len(row.code) > CODE_MAX:
-            problem(row, "code", "code_length", f"a code is 1-{CODE_MAX} characters")
+            row_problem(row, "code", "code_length", max=CODE_MAX)
         elif row.code in by_code:
-            problem(row, "code", "code_repeated", f"code '{row.code}' is also on row {by_code[row.code].number}",
-                    value=row.code, other=by_code[row.code].number)
+            row_problem(row, "code", "code_repeated", value=row.code, other=by_code[row.code].number)
         elif row.code in existing:
-            problem(row, "code", "code_exists", f"a location with code '{row.code}' already exists", value=row.code)
+            row_problem(row, "code", "code_exists", value=row.code)
         else:
             by_code[row.code] = row
         if not row.name or len(row.name) > NAME_MAX:
-            problem(row, "name", "name_length", f"a name is 1-{NAME_MAX} characters")
+            row_problem(row, "name", "name_length", max=NAME_MAX)
         if row.kind not in KINDS:
-            problem(row, "kind", "kind", f"kind '{row.kind}' is not one of {', '.join(KINDS)} (院区, 楼栋, 楼层, 房间, 区域)",
-                    value=row.kind)
+            row_problem(row, "kind", "kind", value=row.kind)
         parent = row.parent_code
         if parent and parent not in in_file and parent not in existing:
-            problem(row, "parent_code", "parent_unknown", f"no location has the code '{parent}'", value=parent)
+            row_problem(row, "parent_code", "parent_unknown", value=parent)
     if not errors:
-        names = _full_names(rows, by_code, existing, problem)
+        names = _full_names(rows, by_code, existing, row_problem)
         for row in rows:
             if len(names.get(row.code, "")) > FULL_NAME_MAX:
-                problem(row, "name", "too_deep", "the place's full name (its names from the root) is too long")
+                row_problem(row, "name", "too_deep")
     if errors:
         errors.sort(key=lambda error: error["row"])
-        summary = "; ".join(error["message"] for error in errors[:SHOWN_IN_MESSAGE])
-        more = f"; and {len(errors) - SHOWN_IN_MESSAGE} more" if len(errors) > SHOWN_IN_MESSAGE else ""
-        raise Invalid(f"nothing was imported: {summary}{more}", errors)
+        raise Invalid("nothing_imported", errors, count=len(errors))
     return _insert(session, rows, existing, names)
 
 
@@ -182,8 +173,7 @@ def _full_names(rows, by_code, existing, problem) -> dict[str, str]:
             if code in trail:
                 for looped in trail[trail.index(code):]:
                     if looped not in names:
-                        problem(by_code[looped], "parent_code", "parent_loop",
-                                f"'{looped}' is its own ancestor through the file's parent codes", value=looped)
+                        problem(by_code[looped], "parent_code", "parent_loop", value=looped)
                         names[looped] = ""
                 break
             trail.append(code)
@@ -207,12 +197,10 @@ def _insert(session: Session, rows: list[Row], existing: dict[str, Location], na
     while pending:
         level = [row for row in pending if not row.parent_code or row.parent_code in placed]
         if not level:  # cannot happen once `store` has checked the parents; never loop forever
-            raise Invalid("the file's parent codes do not form a tree")
+            raise Invalid("not_a_tree")
         for row in level:
             if row.parent_code and len(placed[row.parent_code][1]) > PATH_DEEPEST:
-                raise Invalid(f"row {row.number}: the tree is nested too deep under '{row.parent_code}'",
-                              [{"row": row.number, "field": "parent_code", "code": "too_deep",
-                                "message": f"row {row.number}: nested too deep"}])
+                raise Invalid(FIELDS_INVALID, [{"row": row.number, "field": "parent_code", "code": "too_deep"}])
         values = [{"code": row.code, "name": row.name, "kind": row.kind, "full_name": names[row.code], "path": "",
                    "parent_id": placed[row.parent_code][0] if row.parent_code else None, "active": True,
                    "depth": placed[row.parent_code][2] + 1 if row.parent_code else 0} for row in level]

@@ -7,7 +7,7 @@ prefix match, and a list of work orders names their places with one query.
 from sqlalchemy import ColumnElement, func, literal, update
 from sqlmodel import Session, select
 
-from engine.errors import Conflict, Invalid, NotFound
+from engine.errors import FIELDS_INVALID, Conflict, Invalid, NotFound, problem
 from engine.storage.models import Location
 
 KINDS = ("campus", "building", "floor", "room", "area")
@@ -20,9 +20,9 @@ def add(session: Session, *, code: str, name: str, kind: str, parent: Location |
     code, name = code.strip(), name.strip()
     problems = _naming_problems(session, code, name) + _parent_problems(parent)
     if kind not in KINDS:
-        problems.append({"field": "kind", "message": f"kind must be one of {', '.join(KINDS)}"})
+        problems.append(problem("kind", "kind", value=kind))
     if problems:
-        raise Invalid("; ".join(p["message"] for p in problems), problems)
+        raise Invalid(FIELDS_INVALID, problems)
     node = Location(code=code, name=name, kind=kind, parent_id=parent.id if parent else None,
                     depth=parent.depth + 1 if parent else 0,
                     full_name=f"{parent.full_name}{SEPARATOR}{name}" if parent else name)
@@ -37,17 +37,17 @@ def _naming_problems(session: Session, code: str | None, name: str | None, node_
     """What is wrong with a code or name given (None: not given) for a new node or node `node_id`."""
     problems = []
     if code is not None and (not code or len(code) > 64):
-        problems.append({"field": "code", "message": "a location's code is 1-64 characters"})
+        problems.append(problem("code", "code_length", max=64))
     if name is not None and (not name or len(name) > 100):
-        problems.append({"field": "name", "message": "a location's name is 1-100 characters"})
+        problems.append(problem("name", "name_length", max=100))
     if code and session.exec(select(Location.id).where(Location.code == code, Location.id != node_id)).first() is not None:
-        problems.append({"field": "code", "message": f"a location with code '{code}' already exists"})
+        problems.append(problem("code", "code_exists", value=code))
     return problems
 
 
 def _parent_problems(parent: Location | None, field: str = "parent") -> list[dict]:
     if parent is not None and len(parent.path) > 360:
-        return [{"field": field, "message": "the tree is nested too deep under that parent"}]
+        return [problem(field, "too_deep")]
     return []
 
 
@@ -63,25 +63,25 @@ def change(session: Session, location_id: int, *, code: str | None = None, name:
     node with open places or devices in service under it is not closed (Conflict, saying how many)."""
     node = session.get(Location, location_id)
     if node is None:
-        raise NotFound(f"no location {location_id}")
+        raise NotFound("no_location", id=location_id)
     code = code.strip() if code is not None else None
     name = name.strip() if name is not None else None
     problems = _naming_problems(session, code, name, node.id)
     if parent is not KEEP:
         problems += _parent_problems(parent, "parent_id")
         if parent is not None and parent.path.startswith(node.path):
-            problems.append({"field": "parent_id", "message": "a place cannot move under itself or one of its own places"})
+            problems.append(problem("parent_id", "move_into_itself"))
     if active and not node.active and parent is KEEP and node.parent_id is not None:
         above = session.get(Location, node.parent_id)
         if above is not None and not above.active:
-            problems.append({"field": "active", "message": f"reopen the place above it first ({above.full_name})"})
+            problems.append(problem("active", "reopen_above_first", name=above.full_name))
     moved = parent is not KEEP and (parent.id if parent else None) != node.parent_id
     prefixes = _prefixes(node, name or node.name, parent if moved else KEEP) \
         if (name and name != node.name) or moved else None
     if prefixes and not problems:
         problems += _length_problems(session, node, prefixes)
     if problems:
-        raise Invalid("; ".join(p["message"] for p in problems), problems)
+        raise Invalid(FIELDS_INVALID, problems)
     if active is False and node.active:
         _check_empty(session, node)
         node.active = False
@@ -112,8 +112,7 @@ def _length_problems(session: Session, node: Location, prefixes: tuple[str, str]
         .where(Location.path.startswith(node.path, autoescape=True))).one()
     if (longest_path or 0) - len(node.path) + len(prefixes[0]) > MAX_PATH \
             or (longest_name or 0) - len(node.full_name) + len(prefixes[1]) > MAX_PATH:
-        return [{"field": "parent_id" if prefixes[0] != node.path else "name",
-                 "message": "the places under it would be nested too deep, or their full names too long"}]
+        return [problem("parent_id" if prefixes[0] != node.path else "name", "subtree_too_deep")]
     return []
 
 
@@ -133,8 +132,7 @@ def _check_empty(session: Session, node: Location) -> None:
     """A place is closed only when nothing is left in it: no open place under it, no device in use."""
     places, devices = contents(session, node)
     if places or devices:
-        raise Conflict(f"{node.full_name} still has {places} open place(s) and {devices} device(s) in use under it: "
-                       "close or move them first")
+        raise Conflict("place_not_empty", name=node.full_name, places=places, devices=devices)
 
 
 def _rewrite_subtree(session: Session, node: Location, name: str, parent, prefixes: tuple[str, str]) -> None:
@@ -161,7 +159,7 @@ def _rewrite_subtree(session: Session, node: Location, name: str, parent, prefix
 def get(session: Session, location_id: int, field: str = "location_id") -> Location:
     node = session.get(Location, location_id)
     if node is None or not node.active:
-        raise Invalid(f"location {location_id} does not exist", [{"field": field, "message": "no such location"}])
+        raise Invalid("no_location", [problem(field, "no_location", id=location_id)], id=location_id)
     return node
 
 

@@ -30,7 +30,7 @@ def current(path: Path, load: Callable[[Path], object], empty: Callable[[], obje
         loaded = load(path)
     except DefinitionError as exc:
         if known is None:
-            raise Invalid(f"the {what} file is not valid: {exc}") from None
+            raise Invalid("data_file_invalid", file=path.name, problems=[str(p) for p in exc.problems]) from None
         log.error("%s not reloaded; what was read before stays: %s", what, exc)
         return known[1]
     _read[path] = (mark, loaded)

@@ -55,7 +55,7 @@ def oldest(session: Session, key: str) -> int | None:
 def row(session: Session, key: str, version: int) -> DataVersion:
     found = session.exec(select(DataVersion).where(DataVersion.key == key, DataVersion.version == version)).first()
     if found is None:
-        raise NotFound(f"no {key} version {version}")
+        raise NotFound("no_data_version", key=key, version=version)
     return found
 
 

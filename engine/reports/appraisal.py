@@ -40,7 +40,7 @@ def may_see(actor: Actor) -> bool:
 def appraisal(session: Session, actor: Actor, month: str) -> dict:
     """`{"month", "people": [...], "teams": [...]}`, each line with the figures of the module's docstring."""
     if not may_see(actor):
-        raise Forbidden("the appraisal is for supervisors, leaders and technicians (who see their own)")
+        raise Forbidden("appraisal_roles")
     start, end = periods.month(month)
     processes = {row.key: definitions.compiled(session, row.key, row.version).definition
                  for row in definitions.current_rows(session)}

@@ -17,7 +17,7 @@ from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from engine.errors import Invalid, NotFound
+from engine.errors import FIELDS_INVALID, Invalid, NotFound, problem
 from engine.orders import visibility as permissions
 from engine.people.users import Actor
 from engine.places import locations
@@ -111,14 +111,14 @@ def ledger_for(session: Session, process: str | None) -> Ledger:
     if process:
         match = next((ledger for ledger in available if ledger.process == process), None)
         if match is None:
-            names = ", ".join(ledger.process for ledger in available) or "none"
-            raise NotFound(f"process '{process}' keeps no ledger; processes with a ledger: {names}")
+            raise NotFound("no_ledger_for", process=process, processes=[ledger.process for ledger in available],
+                           titles=[ledger.definition.title.model_dump() for ledger in available])
         return match
     if not available:
-        raise NotFound("no process declares a ledger: add a 'ledger' section to a definition")
+        raise NotFound("no_ledger")
     if len(available) > 1:
-        raise Invalid(f"several processes keep a ledger; say which with process= ({', '.join(l.process for l in available)})",
-                      [{"field": "process", "message": "choose a process"}])
+        raise Invalid("which_ledger", [problem("process", "which_ledger", processes=[l.process for l in available])],
+                      processes=[l.process for l in available])
     return available[0]
 
 
@@ -136,7 +136,8 @@ def _query(session: Session, actor: Actor | None, ledger: Ledger, f: Filters):
         query = query.where(WorkOrder.closed == (f.status == "closed"))
     elif f.status:
         if f.status not in definition.states:
-            errors.append({"field": "status", "message": f"status must be open, closed or one of {', '.join(definition.states)}"})
+            errors.append(problem("status", "ledger_status", states=list(definition.states),
+                                  labels=[state.label.model_dump() for state in definition.states.values()]))
         query = query.where(WorkOrder.state == f.status)
     if f.department:
         if spec.department_field:
@@ -147,23 +148,24 @@ def _query(session: Session, actor: Actor | None, ledger: Ledger, f: Filters):
         field_spec = definition.fields.get(name) if name in spec.columns else None
         if field_spec is None or field_spec.type not in FILTERABLE_TYPES:
             allowed = [c for c in spec.columns if definition.fields[c].type in FILTERABLE_TYPES]
-            errors.append({"field": name, "message": f"cannot filter on '{name}'; filter on {', '.join(allowed + ['status', 'department', 'from', 'to'])}"})
+            errors.append(problem(name, "not_filterable", allowed=allowed + ["status", "department", "from", "to"]))
         elif field_spec.type == "choice" and value not in field_spec.choices:
-            errors.append({"field": name, "message": f"{name} must be one of {', '.join(field_spec.choices)}"})
+            errors.append(problem(name, "not_a_choice", choices=list(field_spec.choices),
+                                  choice_labels=[c.label.model_dump() if c.label else str(c) for c in field_spec.choices]))
         else:
             query = query.where(WorkOrder.fields[name].as_string() == value)
     if f.location_id is not None:
         if session.get(Location, f.location_id) is None:
-            errors.append({"field": "location_id", "message": f"location {f.location_id} does not exist"})
+            errors.append(problem("location_id", "no_location", id=f.location_id))
         query = query.where(locations.within(WorkOrder.location_id, session, f.location_id))
     if f.start:
         query = query.where(WorkOrder.created_at >= f.start)
     if f.end:
         query = query.where(WorkOrder.created_at < f.end)
     if f.start and f.end and f.end <= f.start:
-        errors.append({"field": "to", "message": "'to' must come after 'from'"})
+        errors.append(problem("to", "to_before_from"))
     if errors:
-        raise Invalid("; ".join(e["message"] for e in errors), errors)
+        raise Invalid(FIELDS_INVALID, errors)
     return query.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
 
 

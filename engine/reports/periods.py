@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from engine import settings
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 
 
 def zone() -> ZoneInfo:
@@ -40,21 +40,19 @@ def bound(text: str | None, *, name: str, end: bool = False) -> datetime | None:
     except ValueError:
         raise _bad(name, text) from None
     if moment.tzinfo is None:
-        raise Invalid(f"{name} needs a time zone, e.g. 2026-10-01T00:00:00+08:00, or give a day: 2026-10-01",
-                      [{"field": name, "message": "add a time zone or give a day"}])
+        raise Invalid(FIELDS_INVALID, [problem(name, "zone_or_day")])
     return moment
 
 
 def _bad(name: str, text: str) -> Invalid:
-    return Invalid(f"{name} '{text}' is not a day such as 2026-10-01 or a time such as 2026-10-01T08:00:00+08:00",
-                   [{"field": name, "message": "give a day (2026-10-01) or a time with a zone"}])
+    return Invalid(FIELDS_INVALID, [problem(name, "not_a_day_or_time", value=text)])
 
 
 def month(text: str) -> tuple[datetime, datetime]:
     """`2026-10` → the local start of October and of November."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", (text or "").strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise Invalid(f"month '{text}' is not a month such as 2026-10", [{"field": "month", "message": "use YYYY-MM"}])
+        raise Invalid(FIELDS_INVALID, [problem("month", "not_a_month", value=text)])
     year, number = int(match.group(1)), int(match.group(2))
     following = date(year + number // 12, number % 12 + 1, 1)
     return start_of(date(year, number, 1)), start_of(following)

@@ -336,7 +336,9 @@ class Notification(SQLModel, table=True):
     work_order_id: int | None = Field(default=None, foreign_key="work_orders.id")
     kind: str = Field(max_length=32)  # assignment, escalation, warning, feedback
     title: str = Field(max_length=300)
-    body: str = ""
+    body: str = ""  # what a person wrote (an urge's note, a reason); the engine's own words are in `message`
+    # {"code", "params"} said in the reader's language (engine/notify/messages.py); None on rows from before
+    message: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _when()
     read_at: datetime | None = _when(default=None)
 
@@ -355,6 +357,7 @@ class Channel(SQLModel, table=True):
     # email: sender, starttls, username; webhook: headers. Never secret: the API shows it.
     options: dict = _json()
     secret: str = Field(default="", max_length=500)  # DingTalk signing secret or SMTP password; never shown
+    language: str = Field(default="zh", max_length=8)  # what its group or mailbox reads: zh or en
 
 
 class Outbox(SQLModel, table=True):

@@ -28,18 +28,17 @@ from sqlmodel import Session
 
 from engine.errors import Conflict
 
-STALE = "was changed by someone else at the same time; reload it and try again"
+STALE = "changed_meanwhile"  # the Conflict's code: someone else saved it at the same time
 _AFTER_ROLLBACK = "houqin_after_rollback"
 # PostgreSQL's codes for "another transaction got in the way": serialization failure, deadlock, lock not available.
 _RACE_CODES = {"40001", "40P01", "55P03"}
 
 
-def conflict_in(error: BaseException, what: str = "the work order") -> Conflict | None:
-    """The Conflict a lost race is reported as, or None when `error` is not one."""
-    if isinstance(error, StaleDataError):
-        return Conflict(f"{what} {STALE}")
-    if isinstance(error, DBAPIError) and _is_race(error.orig):
-        return Conflict(f"{what} {STALE}")
+def conflict_in(error: BaseException, number: str | None = None) -> Conflict | None:
+    """The Conflict a lost race is reported as (naming the work order `number` when known), or None when `error`
+    is not one."""
+    if isinstance(error, StaleDataError) or (isinstance(error, DBAPIError) and _is_race(error.orig)):
+        return Conflict(STALE, number=number) if number else Conflict(STALE)
     return None
 
 
@@ -50,20 +49,20 @@ def _is_race(error: BaseException | None) -> bool:
 
 
 @contextmanager
-def conflicts_as(what: str) -> Iterator[None]:
-    """Inside the block, a lost race is a Conflict naming `what` (e.g. "work order RP-2026-000001")."""
+def conflicts_as(number: str) -> Iterator[None]:
+    """Inside the block, a lost race is a Conflict naming the work order `number` (e.g. RP-2026-000001)."""
     try:
         yield
     except (StaleDataError, DBAPIError) as error:
-        conflict = conflict_in(error, what)
+        conflict = conflict_in(error, number)
         if conflict is None:
             raise
         raise conflict from None
 
 
-def flush(session: Session, what: str = "the work order") -> None:
-    """Write pending changes now, inside the transaction; a lost race is a Conflict."""
-    with conflicts_as(what):
+def flush(session: Session, number: str | None = None) -> None:
+    """Write pending changes now, inside the transaction; a lost race is a Conflict (naming work order `number`)."""
+    with conflicts_as(number):
         session.flush()
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.places import assets, classes
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, RowId, SessionDep, UploadDep, require_roles
 from web.public import errors, files
@@ -118,11 +118,10 @@ def import_assets(session: SessionDep, clock: ClockDep, form: UploadDep) -> Impo
     保修截止 状态, or asset_no name class location_code ...): every device added, or none and each bad row named."""
     sheet = form.get("file")
     if not isinstance(sheet, UploadFile):
-        raise Invalid("send the sheet in the multipart field 'file'", [{"field": "file", "message": "missing"}])
+        raise Invalid(FIELDS_INVALID, [problem("file", "file_missing")])
     data = sheet.file.read(MAX_SHEET_BYTES + 1)
     if len(data) > MAX_SHEET_BYTES:
-        raise Invalid(f"the sheet is larger than {MAX_SHEET_BYTES // 1_000_000} MB: import it in parts",
-                      [{"field": "file", "message": "too large"}])
+        raise Invalid(FIELDS_INVALID, [problem("file", "sheet_too_large", mb=MAX_SHEET_BYTES // 1_000_000)])
     return ImportOut(added=assets.import_xlsx(session, data, now=clock.now()))
 
 

@@ -1,12 +1,14 @@
 """Photos and files on a work order: upload at any step, list, download (never shown inline)."""
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.orders import attachments, workorders
 from web.deps import ActorDep, ClockDep, SessionDep, UploadDep
+from web.errors import Refused
 from web.public import AttachmentPublic, errors, files
 
 router = APIRouter(tags=["attachments"])
@@ -30,7 +32,7 @@ def shown(attachment) -> AttachmentPublic:
 
 def length_given(request: Request) -> None:
     if not request.headers.get("content-length", "").isdigit():
-        raise HTTPException(411, "send the upload with a Content-Length header")
+        raise Refused(411, "content_length_needed")
 
 
 def visible_order(order_id: Id, session: SessionDep, actor: ActorDep) -> None:
@@ -48,15 +50,15 @@ def upload(order_id: Id, session: SessionDep, actor: ActorDep, clock: ClockDep,
     HOUQIN_MAX_ATTACHMENT_MB (10 MB by default)."""
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise HTTPException(422, "send the file in the multipart field 'file'")
+        raise Invalid(FIELDS_INVALID, [problem("file", "file_missing")])
     comment = form.get("comment") if isinstance(form.get("comment"), str) else ""
     try:
         attachment = attachments.save(session, actor, order_id, filename=upload.filename, stream=upload.file,
                                       comment=comment, now=clock.now())
     except attachments.TooLarge as exc:
-        raise HTTPException(413, exc.message) from None
+        raise Refused(413, exc.code, **exc.params) from None
     except attachments.UnsupportedType as exc:
-        raise HTTPException(415, exc.message) from None
+        raise Refused(415, exc.code, **exc.params) from None
     return shown(attachment)
 
 

@@ -6,7 +6,7 @@ until they have (web.deps.current_actor).
 """
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +16,7 @@ from engine.people.ldap_signin import DirectoryUnavailable
 from engine.people.users import authenticate
 from engine.storage.models import User
 from web.deps import ClockDep, SessionDep, SignedInActorDep
+from web.errors import Refused, body as error_body, language
 from web.public import MePublic, TokenPublic, errors
 from web.security import issue_token
 from web.session import sign_in, sign_out
@@ -35,8 +36,8 @@ def _wait(request: Request, username: str, now) -> None:
     limiter = getattr(request.app.state, "login_limiter", None)
     wait = limiter.retry_after(username, _address(request), now) if limiter else 0
     if wait:
-        raise HTTPException(429, f"too many failed sign-ins for '{username[:64]}'; try again in {wait} seconds",
-                            headers={"Retry-After": str(wait)})
+        raise Refused(429, "too_many_sign_ins", headers={"Retry-After": str(wait)}, username=username[:64],
+                      seconds=wait)
 
 
 def _address(request: Request) -> str:
@@ -52,12 +53,11 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: Sessio
     try:
         user = authenticate(session, form.username, form.password, directory=request.app.state.ldap)
     except DirectoryUnavailable:  # logged; not the person's failure, so not counted against them
-        raise HTTPException(401, "the hospital directory cannot be reached to check this password; "
-                                 "try again in a moment or ask IT", headers={"WWW-Authenticate": "Bearer"}) from None
+        raise Refused(401, "directory_unreachable", headers={"WWW-Authenticate": "Bearer"}) from None
     if user is None:  # answered, not raised: the failure is committed with the request (web.ratelimit)
         if limiter:
             limiter.failed(session, form.username, _address(request), now)
-        return JSONResponse(status_code=401, content={"detail": "wrong username or password"},
+        return JSONResponse(status_code=401, content=error_body(language(request.headers), "wrong_sign_in"),
                             headers={"WWW-Authenticate": "Bearer"})
     if limiter:
         limiter.succeeded(session, form.username, _address(request))
@@ -87,7 +87,7 @@ def change_password(body: PasswordChange, request: Request, session: SessionDep,
         limiter = getattr(request.app.state, "login_limiter", None)
         if limiter:
             limiter.failed(session, actor.username, _address(request), now)
-        return JSONResponse(status_code=422, content={"detail": wrong.message, **({"errors": wrong.errors} if wrong.errors else {})})
+        return JSONResponse(status_code=422, content=error_body(language(request.headers), wrong.code, wrong.params, wrong.errors))
     if request.state.signed_in_by == "cookie":
         sign_in(request.session, actor.username, epoch)
     return TokenPublic(access_token=issue_token(session, actor.username, epoch), token_type="bearer")

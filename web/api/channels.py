@@ -31,6 +31,8 @@ class ChannelBody(BaseModel):
     secret: str | None = Field(default=None, max_length=500,
                                description="DingTalk signing secret or SMTP password; never shown again")
     active: bool | None = None
+    language: Literal["zh", "en"] | None = Field(default=None, description="what the group or mailbox reads: every "
+                                                                            "delivery is written in it (zh by default)")
 
 
 class ChannelCreate(ChannelBody):
@@ -45,6 +47,7 @@ class ChannelCreate(ChannelBody):
         self.options = self.options or {}
         self.secret = self.secret or ""
         self.active = True if self.active is None else self.active
+        self.language = self.language or "zh"
         return self
 
 
@@ -54,7 +57,7 @@ def _shown(session: Session, channel: Channel) -> ChannelPublic:
     return ChannelPublic(
         id=channel.id, name=channel.name, kind=channel.kind, target=channel.target,
         kinds=[kind for kind in channel.kinds.split(",") if kind], recipients=channel.recipients,
-        options=channel.options, has_secret=bool(channel.secret), active=channel.active,
+        options=channel.options, has_secret=bool(channel.secret), active=channel.active, language=channel.language,
         deliveries={status: counts.get(status, 0) for status in ("pending", "sent", "failed")},
     )
 
@@ -67,7 +70,8 @@ def list_channels(session: SessionDep) -> list[ChannelPublic]:
 @router.post("/channels", status_code=201, responses=errors(400, 409))
 def create_channel(body: ChannelCreate, session: SessionDep) -> ChannelPublic:
     channel = channels.create(session, name=body.name, kind=body.kind, target=body.target, kinds=body.kinds,
-                              recipients=body.recipients, options=body.options, secret=body.secret, active=body.active)
+                              recipients=body.recipients, options=body.options, secret=body.secret, active=body.active,
+                              language=body.language)
     return _shown(session, channel)
 
 

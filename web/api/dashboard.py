@@ -2,7 +2,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.reports import periods
 from engine.reports.dashboard import Scope, figures
 from engine.reports.fault_trends import fault_trends
@@ -33,7 +33,7 @@ def dashboard(
     scope = Scope(start=periods.bound(start, name="from"), end=periods.bound(end, name="to", end=True),
                   department=department, process=process, team=team, location_id=location_id)
     if scope.start and scope.end and scope.end <= scope.start:
-        raise Invalid("'to' must come after 'from'", [{"field": "to", "message": "before 'from'"}])
+        raise Invalid(FIELDS_INVALID, [problem("to", "to_before_from")])
     now = clock.now()
     return {**figures(session, actor, scope, now, monthly=True),
             "fault_trends": fault_trends(session, actor, scope, now, level=level)}

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.published import definitions
 from engine.dispatch import routing
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
+from engine.notify.messages import message
 from web.deps import ClockDep, SessionDep, require_roles
+from web.i18n import message_text, reading
 from web.public import errors
 
 router = APIRouter(tags=["dispatch"])
@@ -50,19 +52,19 @@ class PreviewOut(BaseModel):
 def preview(body: Draft, session: SessionDep, clock: ClockDep) -> PreviewOut:
     stored = definitions.latest(session, body.process)
     if stored is None:
-        raise Invalid(f"unknown process '{body.process}'", [{"field": "process", "message": "unknown process"}])
+        raise Invalid(FIELDS_INVALID, [problem("process", "no_process", process=body.process)])
     compiled = definitions.compiled(session, body.process, stored.version)
     spec = compiled.definition.dispatch
     if spec is None:
         return PreviewOut(rule="none", strategy="manual", team=None, person=None, waits_for="dispatcher",
                           accept_within=None, on_duty=[], candidates=[],
-                          reason=f"流程 {body.process} 未声明派单规则 / process '{body.process}' declares no dispatch rules")
+                          reason=message_text(reading(), message("no_dispatch_rules", process=body.process)))
     values, errors = compiled.creation_fields.clean(body.fields)
     if errors:
-        raise Invalid("; ".join(error["message"] for error in errors), errors)
+        raise Invalid(FIELDS_INVALID, errors)
     facts = {**values, "priority": body.priority, "department": body.department, "location": body.location}
     decision = routing.decide(session, spec, facts, clock.now())
-    data = decision.as_dict()
+    data = {**decision.as_dict(), "reason": message_text(reading(), decision.reason)}  # in the caller's language
     return PreviewOut(**{key: data[key] for key in PreviewOut.model_fields if key != "candidates"},
                       candidates=[CandidateOut(username=c.username, display_name=c.display_name, shift=c.shift,
                                                load=c.load) for c in decision.candidates])

@@ -54,7 +54,7 @@ def asset_qr(asset_id: Id, request: Request, session: SessionDep, settings: Sett
     """The device's scan-to-report code: `/s/a/{asset_no}` under HOUQIN_PUBLIC_URL."""
     asset = session.get(Asset, asset_id)
     if asset is None:
-        raise NotFound(f"device {asset_id} does not exist")
+        raise NotFound("no_device", id=asset_id)
     return _png(scan.base_url(request, settings) + scan.path_for("asset", asset.asset_no))
 
 
@@ -64,7 +64,7 @@ def location_qr(location_id: Id, request: Request, session: SessionDep, settings
     """The place's scan-to-report code: `/s/l/{code}` under HOUQIN_PUBLIC_URL."""
     node = session.get(Location, location_id)
     if node is None or not node.active:
-        raise NotFound(f"location {location_id} does not exist")
+        raise NotFound("no_location", id=location_id)
     return _png(scan.base_url(request, settings) + scan.path_for("location", node.code))
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.people.users import Actor
 from engine.reports import ledger, periods
 from web.deps import ActorDep, ClockDep, SessionDep
@@ -25,10 +25,9 @@ def _filters(request: Request, process, status, department, limit=50, offset=0, 
     for name in params.keys():
         if name not in NAMED:
             if len(params.getlist(name)) > 1:
-                raise Invalid(f"give '{name}' once", [{"field": name, "message": "repeated"}])
+                raise Invalid(FIELDS_INVALID, [problem(name, "repeated")])
             if len(params[name]) > 200 or "\x00" in params[name]:
-                raise Invalid(f"'{name}' must be at most 200 characters, without NUL",
-                              [{"field": name, "message": "too long or contains NUL"}])
+                raise Invalid(FIELDS_INVALID, [problem(name, "text_too_long_or_nul", max=200)])
             extra[name] = params[name]
     return ledger.Filters(
         process=process, status=status, department=department, fields=extra, limit=limit, offset=offset,

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 from starlette.datastructures import UploadFile
 
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.places import location_sheet, locations
 from engine.storage.models import Location
 from web.deps import ActorDep, RowId, SessionDep, UploadDep, require_roles
@@ -67,7 +67,7 @@ def list_locations(
     if kind:
         wanted = location_sheet.kind_of(kind)
         if wanted not in locations.KINDS:
-            raise Invalid(f"kind must be one of {', '.join(locations.KINDS)}", [{"field": "kind", "message": "unknown kind"}])
+            raise Invalid(FIELDS_INVALID, [problem("kind", "kind", value=kind)])
         query = query.where(Location.kind == wanted)
     # Sorted here, not by the database: '/' sorts before digits in every database's byte order, not every collation.
     return sorted(session.exec(query).all(), key=lambda node: node.path)
@@ -81,9 +81,8 @@ def create_location(body: LocationCreate, session: SessionDep) -> LocationPublic
     if body.parent_code:
         by_code = session.exec(select(Location).where(Location.code == body.parent_code.strip())).first()
         if by_code is None or not by_code.active or (parent is not None and by_code.id != parent.id):
-            message = f"no location has the code '{body.parent_code}'" if by_code is None or not by_code.active \
-                else "parent_code and parent_id name different locations: give one"
-            raise Invalid(message, [{"field": "parent_code", "message": message}])
+            raise Invalid(FIELDS_INVALID, [problem("parent_code", "parent_unknown", value=body.parent_code)
+                                           if by_code is None or not by_code.active else problem("parent_code", "parents_differ")])
         parent = by_code
     return locations.add(session, code=body.code, name=body.name, kind=location_sheet.kind_of(body.kind), parent=parent)
 
@@ -97,7 +96,7 @@ def import_locations(session: SessionDep, form: UploadDep) -> ImportPublic:
     (the header is row 1)."""
     sheet = form.get("file")
     if not isinstance(sheet, UploadFile):
-        raise Invalid("send the file in the multipart field 'file'", [{"field": "file", "message": "missing"}])
+        raise Invalid(FIELDS_INVALID, [problem("file", "file_missing")])
     return location_sheet.import_file(session, sheet.file.read())
 
 
@@ -129,9 +128,8 @@ def change_location(body: LocationPatch, session: SessionDep,
         parent = session.exec(select(Location).where(Location.code == body.parent_code.strip(),
                                                      Location.active == True)).first()  # noqa: E712
         if parent is None or ("parent_id" in given and body.parent_id != parent.id):
-            message = f"no location has the code '{body.parent_code}'" if parent is None \
-                else "parent_code and parent_id name different locations: give one"
-            raise Invalid(message, [{"field": "parent_code", "message": message}])
+            raise Invalid(FIELDS_INVALID, [problem("parent_code", "parent_unknown", value=body.parent_code)
+                                           if parent is None else problem("parent_code", "parents_differ")])
     elif "parent_id" in given:
         parent = None if body.parent_id is None else locations.get(session, body.parent_id, "parent_id")
     return locations.change(session, location_id, code=body.code, name=body.name, parent=parent, active=body.active)

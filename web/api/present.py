@@ -8,12 +8,14 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from engine.notify import messages
 from engine.orders import follow_ups, visibility, workorders
 from engine.people.users import Actor
 from engine.places import assets, locations
 from engine.sla import lateness, timers as sla
 from engine.storage.models import Department, Escalation, History, SlaTimer, User, WorkOrder
-from web.public import (EscalationPublic, HistoryEntryPublic, LinkedOrderPublic, TimerPublic, WorkOrderPublic,
+from web.i18n import message_text, reading
+from web.public import (CallerPublic, EscalationPublic, HistoryEntryPublic, LinkedOrderPublic, TimerPublic, WorkOrderPublic,
                         RiskPublic, RiskReasonPublic, WorkOrderListItemPublic, WorkOrderRowPublic)
 
 
@@ -108,8 +110,11 @@ def timers_of(session: Session, orders: list[WorkOrder], now: datetime) -> dict[
 
 
 def _entry(row: History, users: dict) -> HistoryEntryPublic:
+    """One timeline entry: what the engine said on it (engine/notify/messages.py) in the caller's language."""
+    said = messages.of(row.data)
     return HistoryEntryPublic(id=row.id, at=row.at, kind=row.kind, actor=users.get(row.actor_id), event=row.event,
-                              from_=row.from_state, to=row.to_state, comment=row.comment, data=row.data or {})
+                              from_=row.from_state, to=row.to_state, data=row.data or {},
+                              comment=message_text(reading(), said, row.comment) if said else row.comment)
 
 
 def detail(session: Session, order: WorkOrder, actor: Actor, now: datetime) -> WorkOrderPublic:
@@ -120,6 +125,7 @@ def detail(session: Session, order: WorkOrder, actor: Actor, now: datetime) -> W
     escalations = session.exec(select(Escalation).where(Escalation.work_order_id == order.id).order_by(Escalation.id)).all()
     return WorkOrderPublic(
         **_row(order, users, departments, timers_of(session, [order], now).get(order.id, []), _Places(session, [order])),
+        caller=CallerPublic(name=order.caller_name, phone=order.caller_phone) if order.caller_name else None,
         available_events=workorders.available_events(session, order, actor),
         escalations=[EscalationPublic(level=e.level, fired_at=e.fired_at, recipients=e.recipients) for e in escalations],
         history=[_entry(row, users) for row in rows],

@@ -9,11 +9,14 @@ refused caller's body is never read.
 """
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.published import definitions
 from web.deps import ActorDep, ClockDep, SessionDep, require_roles
+from web.errors import body as error_body, definition_problems, language
+from web.i18n import error_text
 from web.public import (DefinitionCheckPublic, ErrorPublic, ProcessPublic, ProcessPublished, ProcessSummaryPublic,
                         errors)
 from workflows import BeyondLimits, DefinitionError, ProcessDefinition
@@ -34,10 +37,10 @@ async def yaml_body(request: Request) -> bytes:
 YamlBody = Annotated[bytes, Depends(yaml_body)]
 
 
-def _refused(exc: DefinitionError, detail: str) -> JSONResponse:
+def _refused(request: Request, exc: DefinitionError, code: str, **params) -> JSONResponse:
+    said = language(request.headers)
     return JSONResponse(status_code=422, content=ErrorPublic(
-        detail=detail, errors=[{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems],
-    ).model_dump(mode="json"))
+        **error_body(said, code, params), errors=definition_problems(said, exc.problems)).model_dump(mode="json"))
 
 
 def describe(row, definition: ProcessDefinition, language: str = "zh") -> dict:
@@ -72,7 +75,7 @@ def list_processes(session: SessionDep, actor: ActorDep) -> list[ProcessSummaryP
 @router.get("/processes/{key}", responses=errors(401, 404, 422))
 def get_process(key: str, session: SessionDep, actor: ActorDep, version: int | None = None) -> ProcessPublic:
     if version is not None and not 1 <= version <= 1_000_000:
-        raise HTTPException(422, "version must be a positive number")
+        raise Invalid(FIELDS_INVALID, [problem("version", "positive_version")])
     row = definitions.row(session, key, version)
     definition = definitions.compiled(session, row.key, row.version).definition
     out = describe(row, definition, actor.language)
@@ -84,15 +87,15 @@ def get_process(key: str, session: SessionDep, actor: ActorDep, version: int | N
              dependencies=[require_roles("designer", "admin")],
              responses={200: {"model": ProcessPublished, "description": "the text was the current version already"},
                         **errors(401, 403, 409, 422)})
-def publish_process(session: SessionDep, actor: ActorDep, clock: ClockDep, body: YamlBody):
+def publish_process(request: Request, session: SessionDep, actor: ActorDep, clock: ClockDep, body: YamlBody):
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise HTTPException(422, "the body must be YAML text in UTF-8") from None
+        raise Invalid(FIELDS_INVALID, [problem("body", "not_utf8")]) from None
     try:
         row, created = definitions.publish(session, text, file="<upload>", actor_id=actor.id, now=clock.now())
     except DefinitionError as exc:
-        return _refused(exc, f"the definition has {len(exc.problems)} problem(s); fix each at its line")
+        return _refused(request, exc, "definition_problems", count=len(exc.problems))
     out = describe(row, definitions.compiled(session, row.key, row.version).definition, actor.language)
     shown = ProcessPublished(**out, created=created).model_dump(mode="json", by_alias=True)
     return JSONResponse(status_code=201 if created else 200, content=shown)
@@ -100,19 +103,20 @@ def publish_process(session: SessionDep, actor: ActorDep, clock: ClockDep, body:
 
 @router.post("/processes/validate", openapi_extra=_YAML_TEXT, response_model_exclude_unset=True,
              dependencies=[require_roles("designer", "admin")], responses=errors(401, 403, 422))
-def validate_process(actor: ActorDep, body: YamlBody) -> DefinitionCheckPublic:
+def validate_process(request: Request, actor: ActorDep, body: YamlBody) -> DefinitionCheckPublic:
     """Check a definition without publishing it (the designer's editor calls this on each change).
 
     Its problems are the answer (`valid: false`, each at its line); a text past the language's bounds
     (size, nesting, aliases) is not checked at all but refused, 422, at the line where it passes them.
     """
+    said = language(request.headers)
     try:
         definition = definitions.parse(body.decode("utf-8"), "<editor>")
     except UnicodeDecodeError:
-        return DefinitionCheckPublic(valid=False, errors=[{"line": 1, "column": 1, "message": "the body must be UTF-8 text"}])
+        return DefinitionCheckPublic(valid=False, errors=[{"line": 1, "column": 1,
+                                                           "message": error_text(said, "not_utf8", {"field": "body"})}])
     except BeyondLimits as exc:
-        return _refused(exc, "the text is beyond what a definition may be; nothing else was checked")
+        return _refused(request, exc, "beyond_limits")
     except DefinitionError as exc:
-        return DefinitionCheckPublic(valid=False, errors=[{"line": p.line, "column": p.column, "message": p.message}
-                                                          for p in exc.problems])
+        return DefinitionCheckPublic(valid=False, errors=definition_problems(said, exc.problems))
     return DefinitionCheckPublic(valid=True, errors=[], diagram=mermaid(definition, language=actor.language))

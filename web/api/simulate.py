@@ -3,13 +3,14 @@
 A plain `def` route: the replay is CPU and database work, which FastAPI runs in its threadpool, never on
 the event loop every other request shares. It reads and never writes.
 """
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from engine.foresight import drafts
 from engine.foresight.simulate import MAX_MONTHS, simulate
 from web.deps import ClockDep, SessionDep, require_roles
+from web.errors import body as error_body, definition_problems, language
 from web.public import ErrorPublic, Public, errors
 from workflows import DefinitionError
 from workflows.calendars import CalendarError
@@ -110,7 +111,7 @@ class SimulationPublic(Public):
 
 @router.post("/processes/simulate", dependencies=[require_roles("designer", "admin")],
              responses=errors(401, 403, 422))
-def simulate_draft(body: SimulationRequest, session: SessionDep, clock: ClockDep) -> SimulationPublic:
+def simulate_draft(request: Request, body: SimulationRequest, session: SessionDep, clock: ClockDep) -> SimulationPublic:
     """Replay the last `months` of real work orders against the draft and beside the version in force:
     on-time rate per timer, escalations per level, notifications per recipient, work per team, response
     median and 90th percentile, and the work orders whose outcome changes. Nothing is written."""
@@ -118,9 +119,10 @@ def simulate_draft(body: SimulationRequest, session: SessionDep, clock: ClockDep
         draft = drafts.read(session, body.yaml, "<draft>")
         return SimulationPublic(**simulate(session, draft, months=body.months, seed=body.seed, now=clock.now()))
     except DefinitionError as exc:
+        said = language(request.headers)
         return JSONResponse(status_code=422, content=ErrorPublic(
-            detail=f"the draft has {len(exc.problems)} problem(s); fix each at its line",
-            errors=[{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems],
-        ).model_dump(mode="json"))
+            **error_body(said, "draft_problems", {"count": len(exc.problems)}),
+            errors=definition_problems(said, exc.problems)).model_dump(mode="json"))
     except CalendarError as exc:  # a draft calendar that never opens, found while laying work out on it
-        return JSONResponse(status_code=422, content=ErrorPublic(detail=str(exc)).model_dump(mode="json"))
+        return JSONResponse(status_code=422, content=ErrorPublic(
+            **error_body(language(request.headers), str(exc))).model_dump(mode="json"))

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.dispatch import rotas
-from engine.errors import Invalid
+from engine.errors import FIELDS_INVALID, Invalid, problem
 from engine.people.users import user_by_name
 from web.deps import ActorDep, ClockDep, SessionDep, UploadDep, require_roles
 from web.public import errors, files
@@ -144,7 +144,7 @@ def put_rota(team: TeamName, day: date, shift: Annotated[str, Path(max_length=32
     found = rotas.get_team(session, team)
     by_name = {s.name: s for s in rotas.shifts(session, found)}
     if shift not in by_name:
-        raise Invalid(f"unknown shift '{shift}': use one of {', '.join(by_name) or '(none: add shifts first)'}")
+        raise Invalid(FIELDS_INVALID, [problem("shift", "unknown_shift", name=shift, shifts=list(by_name))])
     rotas.put_on(session, by_name[shift], day, [user_by_name(session, name) for name in body.people])
     return [RotaRow(day=d, shift=s, people=p) for d, s, p in rotas.rota(session, found, day, day)]
 
@@ -173,7 +173,7 @@ def export_rota(team: TeamName, session: SessionDep, actor: ActorDep, clock: Clo
 def import_rota(team: TeamName, session: SessionDep, form: UploadDep) -> dict[str, int]:
     sheet = form.get("file")
     if not isinstance(sheet, UploadFile):
-        raise Invalid("send the sheet in the multipart field 'file'", [{"field": "file", "message": "missing"}])
+        raise Invalid(FIELDS_INVALID, [problem("file", "file_missing")])
     count = rotas.import_xlsx(session, rotas.get_team(session, team), sheet.file.read(2_000_000))
     return {"rows": count}
 
@@ -183,13 +183,13 @@ def on_duty(team: TeamName, session: SessionDep, actor: ActorDep, clock: ClockDe
             at: datetime | None = None) -> OnDutyOut:
     """Who is on duty at `at` (now when not given; a time with its zone, e.g. 2026-10-18T02:00:00+08:00)."""
     if at is not None and at.tzinfo is None:
-        raise Invalid("'at' needs a time zone, e.g. 2026-10-18T02:00:00+08:00")
+        raise Invalid(FIELDS_INVALID, [problem("at", "needs_time_zone")])
     when = at or clock.now()
     found = rotas.get_team(session, team)
     try:
         people = rotas.on_duty(session, found.id, when)
     except (OverflowError, ValueError):
-        raise Invalid(f"'at' is out of range: {at}") from None
+        raise Invalid(FIELDS_INVALID, [problem("at", "out_of_range")]) from None
     return OnDutyOut(team=found.name, at=when, on_duty=[OnDutyPerson(**p.as_dict()) for p in people],
                      team_lead=[user.username for user in rotas.leads(session, found.id)])
 
@@ -199,5 +199,5 @@ def _range(first: date | None, last: date | None, now: datetime) -> tuple[date, 
     first = first or today
     last = last or (first + timedelta(days=6))
     if last < first or (last - first).days > MAX_RANGE:
-        raise Invalid(f"'to' must be on or after 'from', at most {MAX_RANGE} days later")
+        raise Invalid(FIELDS_INVALID, [problem("to", "rota_range", days=MAX_RANGE)])
     return first, last

@@ -95,7 +95,7 @@ def reset_password(request: Request, session: SessionDep, actor: ActorPage, cloc
     try:
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound(f"no user with id {user_id}")
+            raise NotFound("no_user_id", id=user_id)
         temporary = credentials.reset_password(session, user, now=clock.now())
     except HouqinError as exc:
         unit_of_work.rollback(session)
@@ -118,7 +118,8 @@ def create_team(request: Request, session: SessionDep, actor: ActorPage, form: F
 
 def _channel_labels(request: Request, actor) -> dict[str, str]:
     t = Translator(language(request, actor))
-    return {name: t(f"admin.channel_{name}") for name in ("name", "kind", "target", "kinds", "recipients", "secret")}
+    return {name: t(f"admin.channel_{name}") for name in ("name", "kind", "target", "kinds", "recipients", "secret",
+                                                          "language")}
 
 
 def _channel_fields(form) -> dict:
@@ -127,7 +128,7 @@ def _channel_fields(form) -> dict:
               "kinds": [k for k in form.getlist("kinds") if isinstance(k, str)][:len(channels.NOTIFICATION_KINDS) + 1],
               # addresses never hold a comma, semicolon or space, so any of them separates two
               "recipients": [a for a in re.split(r"[\s,;]+", _text(form, "recipients", 10_000)) if a][:101],
-              "active": form.get("active") == "yes"}
+              "active": form.get("active") == "yes", "language": _text(form, "language", 8) or "zh"}
     secret = form.get("secret")
     if isinstance(secret, str) and secret:
         fields["secret"] = secret[:501]

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, UploadFile
 from sqlmodel import select
 
-from engine.errors import HouqinError, Invalid
+from engine.errors import FIELDS_INVALID, HouqinError, Invalid, problem
 from engine.places import assets, classes
 from engine.storage import unit_of_work
 from engine.storage.models import Location
@@ -79,10 +79,10 @@ def import_sheet(request: Request, session: SessionDep, actor: ActorPage, form: 
     def change(t):
         upload = form.get("file")
         if not isinstance(upload, UploadFile) and not hasattr(upload, "file"):
-            raise Invalid("choose an .xlsx file")
+            raise Invalid(FIELDS_INVALID, [problem("file", "choose_xlsx")])
         data = upload.file.read(MAX_SHEET_BYTES + 1)
         if len(data) > MAX_SHEET_BYTES:
-            raise Invalid(f"the sheet is larger than {MAX_SHEET_BYTES // 1_000_000} MB: import it in parts")
+            raise Invalid(FIELDS_INVALID, [problem("file", "sheet_too_large", mb=MAX_SHEET_BYTES // 1_000_000)])
         return t("assets.imported", n=assets.import_xlsx(session, data, now=clock.now()))
 
     return _run(request, session, actor, change)

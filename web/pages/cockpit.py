@@ -25,6 +25,7 @@ from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
 from web.pages import charts
 from web.pages.common import ActorPage, csrf_protect, language, render, roles
+from web.report_sheet import workbook
 
 router = APIRouter(dependencies=[Depends(csrf_protect), roles("/cockpit")], include_in_schema=False)
 Text = Annotated[str | None, Query(max_length=100)]
@@ -142,7 +143,7 @@ def export(session: SessionDep, actor: ActorPage, clock: ClockDep, month: Annota
         data = report.month_figures(session, month, actor=actor, now=now)
     except ValueError:
         raise NotFound("no_month", month=month) from None
-    return Response(report.workbook(month, data), media_type=XLSX,
+    return Response(workbook(session, month, data, Translator(actor.language)), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="houqin-{month}.xlsx"'})
 
 

@@ -26,7 +26,7 @@ from engine.orders.inbox import inbox
 from engine.people import passwords
 from engine.people.users import Actor
 from web.deps import SessionDep, SignedIn
-from web.i18n import Translator, has, language_of
+from web.i18n import Translator, has, language_of, problem_text, said
 from web.limits import calls
 from web.session import CSRF_FIELD, CSRF_HEADER, UNSAFE, csrf_matches, csrf_token
 
@@ -200,30 +200,24 @@ def flash(request: Request, kind: str, text: str) -> None:
 
 def flash_error(request: Request, t: Translator, exc: HouqinError, labels: dict[str, str] | None = None,
                 codes: str | None = None) -> None:
-    """An engine refusal in the user's language: a translated headline, then the reason. Problems that carry
-    a `code` with a text under `codes` in the catalogue (e.g. "password.problem") are said in that text,
-    the others by the engine's own reason."""
+    """An engine refusal in the user's language: a translated headline, then the reason, each problem naming its
+    field by the page's `labels`. Problems that carry a `code` with a text under `codes` in the catalogue (e.g.
+    "password.problem") are said in that text."""
     kind = next((name for name, cls in _KINDS if isinstance(exc, cls)), "other")
     labels = labels or {}
-    coded = [e for e in exc.errors if codes and has(t.language, f"{codes}.{e.get('code')}")] \
-        if isinstance(exc, Invalid) else []
-    named = isinstance(exc, Invalid) and any(_field(e) in labels for e in exc.errors)
-    if coded:
-        figures = {"min": passwords.min_length(), "max": passwords.MAX_LENGTH}  # what the texts may name
-        details = " ".join(t(f"{codes}.{e['code']}", **figures) for e in coded)
+    problems = exc.errors if isinstance(exc, Invalid) else []
+    if problems:
+        details = " ".join(_problem_said(t, problem, labels, codes) for problem in problems)
     else:
-        details = "; ".join(_field_error(e, labels) for e in exc.errors) if named else exc.message
+        details = said(t.language, exc)
     flash(request, "error", f"{t(f'error.{kind}')} {details}")
 
 
-
-def _field(error: dict) -> str:
-    return str(error.get("field", "")).removeprefix("fields.")
-
-
-def _field_error(error: dict, labels: dict[str, str]) -> str:
-    name = labels.get(_field(error))
-    return f"{name}: {error.get('message', '')}" if name else str(error.get("message", ""))
+def _problem_said(t: Translator, problem: dict, labels: dict[str, str], codes: str | None) -> str:
+    if codes and has(t.language, f"{codes}.{problem.get('code')}"):
+        figures = {"min": passwords.min_length(), "max": passwords.MAX_LENGTH}  # what the texts may name
+        return t(f"{codes}.{problem['code']}", **figures)
+    return problem_text(t.language, problem, labels.get(str(problem.get("field", "")).removeprefix("fields.")))
 
 
 def language(request: Request, actor: Actor | None = None) -> str:

@@ -7,7 +7,7 @@ from engine.orders import follow_ups, workorders
 from engine.published import definitions
 from web.api import present
 from web.deps import ClockDep, SessionDep
-from web.i18n import Translator
+from web.i18n import Translator, problem_text, said
 from web.pages import forms
 from web.pages.common import ActorPage, FormDep, PageForbidden, csrf_protect, flash, language, redirect, render
 from workflows.schema import PRIORITIES
@@ -21,7 +21,7 @@ def _context(session, actor, order_id: int, process: str, t: Translator, values:
     """The round (404 when not seen), the process asked for (404 when not a follow-up's), its form fields."""
     origin = workorders.get(session, actor, order_id)
     if process not in follow_ups.PROCESSES:
-        raise NotFound(f"no follow-up of process '{process}'")
+        raise NotFound("no_follow_up", process=process)
     if not follow_ups.may_raise(actor, origin):
         raise PageForbidden()
     row = definitions.row(session, process)
@@ -62,8 +62,8 @@ def raise_follow_up(process: str, request: Request, session: SessionDep, actor: 
                                           fields=field_values, now=now)
         except Invalid as exc:
             for error in exc.errors:
-                errors[str(error.get("field", "")).removeprefix("fields.")] = error.get("message", "")
-            errors.setdefault("_", exc.message)
+                errors[str(error.get("field", "")).removeprefix("fields.")] = problem_text(t.language, error)
+            errors.setdefault("_", said(t.language, exc))
         except Forbidden:
             raise PageForbidden() from None
         else:

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends, Path, Request
 from sqlmodel import Session, select
 from starlette.datastructures import UploadFile
 
-from engine.errors import Conflict, HouqinError, Invalid
+from engine.errors import FIELDS_INVALID, Conflict, HouqinError, Invalid
 from engine.places import location_sheet, locations
 from engine.storage import unit_of_work
 from engine.storage.models import Location
 from web.deps import SessionDep
-from web.i18n import Translator, has
+from web.i18n import Translator, has, problem_text
 from web.limits import takes_files
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, flash_error, language, redirect, render, roles
 
@@ -58,8 +58,8 @@ def add_location(request: Request, session: SessionDep, actor: ActorPage, form: 
         if values["parent_code"]:
             parent = session.exec(select(Location).where(Location.code == values["parent_code"])).first()
             if parent is None:
-                raise Invalid("unknown parent", [{"field": "parent_code", "code": "parent_unknown",
-                                                  "value": values["parent_code"]}])
+                raise Invalid(FIELDS_INVALID, [{"field": "parent_code", "code": "parent_unknown",
+                                                "value": values["parent_code"]}])
         node = locations.add(session, code=values["code"], name=values["name"],
                              kind=location_sheet.kind_of(values["kind"]), parent=parent)
     except HouqinError as exc:
@@ -79,7 +79,7 @@ def import_locations(request: Request, session: SessionDep, actor: ActorPage, fo
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise Invalid("choose a file", [{"field": "file", "code": "missing"}])
+            raise Invalid(FIELDS_INVALID, [{"field": "file", "code": "missing"}])
         counts = location_sheet.import_file(session, upload.file.read())
     except Invalid as exc:
         unit_of_work.rollback(session)  # all or nothing
@@ -125,7 +125,7 @@ def named_code(session: Session, code: str) -> Location:
     """The open place of a code, or a refusal naming the field."""
     node = session.exec(select(Location).where(Location.code == code, Location.active == True)).first()  # noqa: E712
     if node is None:
-        raise Invalid(f"no location has the code '{code}'", [{"field": "parent_code", "message": f"'{code}'?"}])
+        raise Invalid(FIELDS_INVALID, [{"field": "parent_code", "code": "parent_unknown", "value": code}])
     return node
 
 
@@ -133,7 +133,7 @@ def said(t: Translator, error: dict) -> str:
     """One problem of an import in the user's language: "第 4 行：类型“楼”不是…"."""
     key = f"locations.problem.{error.get('code')}"
     text = t(key, value=error.get("value", ""), other=error.get("other", ""), max=location_sheet.MAX_ROWS) \
-        if has(t.language, key) else str(error.get("message", ""))
+        if has(t.language, key) else problem_text(t.language, {k: v for k, v in error.items() if k != "row"})
     return t("locations.row", row=error["row"], problem=text) if "row" in error else text
 
 

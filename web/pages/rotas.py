@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, UploadFile
 
 from engine.storage import unit_of_work
 from engine.dispatch import rotas
-from engine.errors import HouqinError, Invalid
+from engine.errors import FIELDS_INVALID, HouqinError, Invalid, problem
 from engine.people.users import user_by_name
 from web.deps import ClockDep, SessionDep
 from web.i18n import Translator
@@ -79,7 +79,7 @@ def save_shift(request: Request, team: str, session: SessionDep, actor: ActorPag
     def change(t):
         name = _text(form, "name", 32)
         if not name:
-            raise Invalid("a shift needs a name, e.g. day, night, standby")
+            raise Invalid(FIELDS_INVALID, [problem("name", "shift_needs_name")])
         rotas.add_shift(session, rotas.get_team(session, team[:100]), name, _text(form, "hours", 11),
                         days=_text(form, "days", 16) or "all")
         return t("admin.saved")
@@ -98,9 +98,10 @@ def save_rota(request: Request, team: str, session: SessionDep, actor: ActorPage
         try:
             day = date.fromisoformat(_text(form, "day", 10))
         except ValueError:
-            raise Invalid("not a date") from None
+            raise Invalid(FIELDS_INVALID, [problem("day", "not_a_date")]) from None
         if shift is None:
-            raise Invalid(f"unknown shift: use one of {', '.join(by_name)}")
+            raise Invalid(FIELDS_INVALID, [problem("shift", "unknown_shift", name=_text(form, "shift", 32),
+                                                   shifts=list(by_name))])
         rotas.put_on(session, shift, day, [user_by_name(session, name) for name in _names(_text(form, "people", 2000))])
         return t("admin.saved")
 
@@ -113,7 +114,7 @@ def upload_rota(request: Request, team: str, session: SessionDep, actor: ActorPa
     def change(t):
         upload = form.get("file")
         if not isinstance(upload, UploadFile) and not hasattr(upload, "file"):
-            raise Invalid("choose an .xlsx file")
+            raise Invalid(FIELDS_INVALID, [problem("file", "choose_xlsx")])
         count = rotas.import_xlsx(session, rotas.get_team(session, team[:100]), upload.file.read(2_000_000))
         return t("rota.imported", n=count)
 

@@ -66,7 +66,8 @@
     status.className = "status";
     fetch(area.getAttribute("data-validate"), {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/yaml", "X-CSRF-Token": csrf },
+      // the problems come back in the page's language, as the API says them for Accept-Language
+      headers: { "Content-Type": "application/yaml", "X-CSRF-Token": csrf, "Accept-Language": document.documentElement.lang },
       body: area.value
     }).then(function (r) { return r.json(); }).then(function (result) {
       if (mine !== sequence) return;  // a newer check is on its way

@@ -120,7 +120,7 @@
     button.disabled = true;
     fetch(button.getAttribute("data-simulate"), {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept-Language": document.documentElement.lang },
       body: JSON.stringify({ yaml: area.value, months: Number(document.getElementById("simulate-months").value),
                              seed: Number(document.getElementById("simulate-seed").value || 0) })
     }).then(function (r) {
