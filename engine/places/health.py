@@ -33,6 +33,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from engine.errors import Invalid, NotFound
+from engine.notify.messages import message
 from engine.notify.notifications import notify
 from engine.places import classes
 from engine.orders import visibility
@@ -249,25 +250,13 @@ def check_repeat_fault(session: Session, order: WorkOrder, now: datetime, rule: 
     _tell_supervisors(session, asset, order, count, rule, now)
 
 
-TEXTS = {
-    "zh": ("频繁故障：{asset}", "{days} 天内报修 {count} 次（阈值 {failures} 次），请查看设备健康档案 /assets/{id}"),
-    "en": ("Repeat faults: {asset}", "{count} repairs within {days} days (threshold {failures}); "
-                                     "see the device's health file /assets/{id}"),
-}
-
-
 def _tell_supervisors(session: Session, asset: Asset, order: WorkOrder, count: int, rule: RepeatFaultRule,
                       now: datetime) -> None:
-    """One notification each, in the supervisor's own language (Chinese unless they chose English)."""
-    by_language: dict[str, list[int]] = {}
-    for user in users_with_role(session, "supervisor"):
-        by_language.setdefault(user.language if user.language in TEXTS else "zh", []).append(user.id)
-    values = {"asset": f"{asset.asset_no} {asset.name}", "days": _days(rule.within), "count": count,
-              "failures": rule.failures, "id": asset.id}
-    for language, ids in sorted(by_language.items()):
-        title, body = TEXTS[language]
-        notify(session, ids, order=order, kind="repeat_fault", now=now, title=title.format(**values),
-               body=body.format(**values), extra={"asset_id": asset.id, "asset_no": asset.asset_no, "failures": count})
+    """One notification each, which every supervisor reads in their own language (engine/notify/messages.py)."""
+    ids = [user.id for user in users_with_role(session, "supervisor")]
+    said = message("repeat_fault", days=_days(rule.within), count=count, failures=rule.failures, id=asset.id)
+    notify(session, ids, order=order, kind="repeat_fault", now=now, title=f"{asset.asset_no} {asset.name}",
+           message=said, extra={"asset_id": asset.id, "asset_no": asset.asset_no, "failures": count})
 
 
 def _days(span: timedelta) -> int | float:
