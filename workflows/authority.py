@@ -15,6 +15,7 @@ from typing import Protocol
 
 from workflows.conditions import Condition
 from workflows.fields import FieldModel
+from workflows.refusals import problem
 from workflows.schema import DEPARTMENT_SCOPE, FILED_BY, EventSpec
 from workflows.validate import BUILTIN_NAMES
 
@@ -32,6 +33,8 @@ class OrderView(Protocol):
     assignee_id: int | None
     reporter_id: int | None
     department_id: int | None
+    # A caller without an account the desk filed for (电话报修); None when the requester has an account.
+    caller_name: str | None
     priority: str
     location: str
     team_id: int | None
@@ -73,13 +76,30 @@ def who(spec: str) -> Who:
     if spec == "assignee":
         return lambda order, actor: order.assignee_id is not None and order.assignee_id == actor.id
     if spec == "reporter":
-        return lambda order, actor: order.reporter_id == actor.id
+        return answers_as_reporter
     if spec == "on_duty":
         return lambda order, actor: order.team_id is not None and order.team_id in getattr(actor, "on_duty", ())
     if spec.endswith(DEPARTMENT_SCOPE):
         role = spec.removesuffix(DEPARTMENT_SCOPE)
         return lambda order, actor: role in actor.roles and same_department(actor, order)
     return lambda order, actor: spec in actor.roles
+
+
+# Who answers for a caller without an account: the clinical people of the work order's department.
+CALLER_DEPARTMENT_ROLES = frozenset({"requester", "dept_head"})
+
+
+def answers_as_reporter(order: OrderView, actor: ActorView) -> bool:
+    """The requester of record: the reporter; or, for a caller the desk filed for by name and phone (who cannot
+    sign in), a requester or head of the work order's department, and not the desk that wrote it down."""
+    if getattr(order, "caller_name", None):
+        return answers_for_callers(actor) and same_department(actor, order)
+    return order.reporter_id == actor.id
+
+
+def answers_for_callers(actor: ActorView) -> bool:
+    """The actor may answer for their department's callers without an account (see `answers_as_reporter`)."""
+    return bool(actor.roles & CALLER_DEPARTMENT_ROLES) and actor.department_id is not None
 
 
 def same_department(actor: ActorView, order: OrderView) -> bool:
@@ -167,10 +187,12 @@ class Transition:
         return [name for name in self.spec.distinct_from if name != FILED_BY]
 
     def someone_else(self) -> str:
-        """Whom the different-person rule sets apart, in words: who filed the work order, who did 'submit_fix'."""
-        parts = (["who filed the work order"] if FILED_BY in self.spec.distinct_from else []) + (
-            [f"who did '{' / '.join(self.distinct_events)}'"] if self.distinct_events else [])
-        return " or ".join(parts)
+        """The refusal's code for whom the different-person rule sets apart: who filed the work order, who did
+        one of the events (`distinct_events`), or either."""
+        filer = FILED_BY in self.spec.distinct_from
+        if filer and self.distinct_events:
+            return "someone_else_than_filer_or_doer"
+        return "someone_else_than_filer" if filer else "someone_else_than_doer"
 
     def same_person(self, order: OrderView, actor: ActorView, last_done: Mapping[str, LastDone] | None) -> bool:
         """The four-eyes rule: the latest of the `distinct_from` deeds was done by this actor.
@@ -188,6 +210,11 @@ class Transition:
         deeds = [known[name] for name in self.spec.distinct_from if name in known]
         return bool(deeds) and max(deeds, key=lambda deed: deed.sequence).actor_id == actor.id
 
+    @property
+    def label(self) -> dict:
+        """The event's label as a problem carries it (`{zh, en}`), for the reader's language to pick."""
+        return self.spec.label.model_dump() if self.spec.label else {"zh": self.name, "en": self.name}
+
     def read_input(self, request: InputView, find_assignee: Callable[[str], object | None] | None):
         """(clean values, the new assignee, problems): every problem with the fields, assignee and comment."""
         values, errors = self.fields.clean(request.fields or {})
@@ -195,16 +222,16 @@ class Transition:
         if request.assignee and self.assigns:
             assignee = find_assignee(request.assignee) if find_assignee else request.assignee
             if assignee is None:
-                errors.append({"field": "assignee", "message": f"no active user named '{request.assignee}'"})
+                errors.append(problem("assignee", "no_active_user", username=request.assignee))
         elif request.assignee and not self.assigns:
-            errors.append({"field": "assignee", "message": f"'{self.name}' does not take an assignee"})
+            errors.append(problem("assignee", "takes_no_assignee", event=self.name, event_label=self.label))
         elif self.assigns == "required":
-            errors.append({"field": "assignee",
-                           "message": f"'{self.name}' needs the username of the new assignee in 'assignee'"})
-        if self.comment == "required" and not (request.comment or "").strip():
-            errors.append({"field": "comment", "message": f"'{self.name}' needs a comment giving the reason"})
+            errors.append(problem("assignee", "needs_assignee", event=self.name, event_label=self.label))
+        # The system's own reason (a message, as when an offer lapses) gives the reason a person would write.
+        if self.comment == "required" and not (request.comment or "").strip() and not getattr(request, "message", None):
+            errors.append(problem("comment", "needs_reason", event=self.name, event_label=self.label))
         if len(request.comment or "") > COMMENT_LIMIT:
-            errors.append({"field": "comment", "message": f"comment must be at most {COMMENT_LIMIT} characters"})
+            errors.append(problem("comment", "too_long", max=COMMENT_LIMIT))
         return values, assignee, errors
 
 

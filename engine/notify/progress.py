@@ -11,8 +11,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from engine.notify.messages import message
 from engine.notify.notifications import notify
-from engine.storage.models import User, WorkOrder
+from engine.orders import callers
+from engine.storage.models import WorkOrder
 from workflows.schema import ProcessDefinition
 
 KIND = "progress"
@@ -20,14 +22,14 @@ KIND = "progress"
 
 def tell_reporter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, event: str, comment: str,
                   actor_id: int | None, now: datetime) -> None:
-    """Notify the reporter of `order` that `event` happened, if the process asks for it; in the caller's transaction."""
-    if event not in definition.notify_reporter or order.reporter_id is None or order.reporter_id == actor_id:
+    """Notify the reporter of `order` that `event` happened, if the process asks for it; in the caller's transaction.
+
+    For a caller without an account, the people of the department who answer for them are told instead
+    (engine/orders/callers.py), each in their own language."""
+    if event not in definition.notify_reporter or order.reporter_id is None:
         return
-    reporter = session.get(User, order.reporter_id)
-    language = reporter.language if reporter is not None and reporter.language in ("zh", "en") else "zh"
-    state = definition.states[order.state].label
-    text = getattr(state, language)
-    if comment.strip():
-        text += ("：" if language == "zh" else ": ") + comment.strip()
-    notify(session, [order.reporter_id], order=order, kind=KIND, now=now, actor_id=actor_id,
-           title=f"{order.number} {order.title}", body=text, extra={"event": event, "state": order.state})
+    told = [person.id for person in callers.requesters(session, order, besides=actor_id)]
+    if told:  # the state by its label, in each reader's language (engine/notify/messages.py); the reason as written
+        notify(session, told, order=order, kind=KIND, now=now, actor_id=actor_id, title=f"{order.number} {order.title}",
+               body=comment.strip(), message=message("progress", state=definition.states[order.state].label.model_dump()),
+               extra={"event": event, "state": order.state})

@@ -25,7 +25,8 @@ from engine.orders import visibility as permissions, workorders
 from engine.people.users import Actor
 from engine.published import definitions
 from engine.storage.models import Definition, WorkOrder
-from workflows.authority import ANY, AS_ASSIGNEE, AS_REPORTER, IN_DEPARTMENT, ON_DUTY, Transition, reach
+from workflows.authority import (ANY, AS_ASSIGNEE, AS_REPORTER, IN_DEPARTMENT, ON_DUTY, Transition, answers_for_callers,
+                                 reach)
 from workflows.calls import is_verdict as calls_give_verdict
 from workflows.machine import CompiledProcess
 from workflows.schema import Label
@@ -105,7 +106,7 @@ def _candidates(session: Session, actor: Actor):
         if states[AS_ASSIGNEE]:
             parts.append(and_(WorkOrder.state.in_(sorted(states[AS_ASSIGNEE])), WorkOrder.assignee_id == actor.id))
         if states[AS_REPORTER]:
-            parts.append(and_(WorkOrder.state.in_(sorted(states[AS_REPORTER])), WorkOrder.reporter_id == actor.id))
+            parts.append(and_(WorkOrder.state.in_(sorted(states[AS_REPORTER])), _as_reporter(actor)))
         if states[ON_DUTY]:  # the pools of the teams they are on duty for now
             parts.append(and_(WorkOrder.state.in_(sorted(states[ON_DUTY])), WorkOrder.team_id.in_(sorted(actor.on_duty))))
         if parts:
@@ -117,6 +118,14 @@ def _candidates(session: Session, actor: Actor):
     if visible is not None:  # an inbox lists only what its owner can open
         clauses.append(visible)
     return and_(*clauses)
+
+
+def _as_reporter(actor: Actor):
+    """The work orders `actor` may answer for as their requester (workflows.authority.answers_as_reporter decides)."""
+    own = WorkOrder.reporter_id == actor.id
+    if not answers_for_callers(actor):
+        return own
+    return or_(own, and_(WorkOrder.caller_name.is_not(None), WorkOrder.department_id == actor.department_id))
 
 
 def _states_by_reach(compiled: CompiledProcess, actor: Actor) -> dict[str, set[str]]:

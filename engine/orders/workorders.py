@@ -17,11 +17,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from engine import settings
-from engine.errors import Forbidden, Invalid, NotFound, refused
+from engine.errors import FIELDS_INVALID, Forbidden, Invalid, NotFound, problem, refused
 from engine.foresight import risk
 from engine.notify.notifications import notify
 from engine.notify.progress import tell_reporter
-from engine.orders import visibility as permissions
+from engine.orders import callers, visibility as permissions
 from engine.people.users import Actor, department_named
 from engine.places import assets, classes, health, locations
 from engine.published import definitions
@@ -43,6 +43,7 @@ class EventInput:
     assignee: str | None = None
     fields: dict = field(default_factory=dict)
     expected_version: int | None = None
+    message: dict | None = None  # the system's own words on the step (engine/notify/messages.py), e.g. why it routed
 
 
 @dataclass
@@ -72,16 +73,23 @@ def create(
     session: Session, actor: Actor, *, process: str, title: str, description: str = "", priority: str = "normal",
     department: str | None = None, location: str = "", fields: dict | None = None, now: datetime,
     scheduled: bool = False, location_id: int | None = None, asset_id: int | None = None, origin_id: int | None = None,
+    caller: callers.Caller | None = None,
 ) -> WorkOrder:
     """A new work order, filed by `actor`. `scheduled`: a recurring rule files it, so its department is the
-    schedule's (written by whoever may publish schedules), whoever signs it.
+    schedule's (written by whoever may publish schedules), whoever signs it. `caller`: the desk files it on
+    behalf of someone who phoned (engine/orders/callers.py), who is then its requester of record.
 
     `location_id` is a node of the location tree, `location` the free-text detail beside it (or all
     there is); a work order about a device (`asset_id`) is at the device's place unless it names one."""
+    if caller is not None:
+        callers.check_taker(actor)
     stored = definitions.latest(session, process)
     if stored is None:
-        known = ", ".join(row.key for row in definitions.current_rows(session))
-        raise Invalid(f"unknown process '{process}': use one of {known}", [{"field": "process", "message": "unknown process"}])
+        rows = definitions.current_rows(session)
+        known = {"process": process, "known": [row.key for row in rows],
+                 "titles": [definitions.compiled(session, row.key, row.version).definition.title.model_dump()
+                            for row in rows]}
+        raise Invalid("unknown_process", [problem("process", "unknown_process", **known)], **known)
     compiled = definitions.compiled(session, process, stored.version)
     definition = compiled.definition
     values, field_errors = compiled.creation_fields.clean(_device_category(session, definition, fields or {}, asset_id))
@@ -94,15 +102,24 @@ def create(
             department_id = department_named(session, department).id
         except Invalid as exc:
             errors += exc.errors
+    intake = None
+    if caller is not None:
+        try:
+            intake = callers.take(session, actor, caller, department_id if department else None)
+            department_id = intake.department_id
+        except Invalid as exc:
+            errors += exc.errors
     if errors:
-        raise Invalid("; ".join(e["message"] for e in errors), errors)
+        raise Invalid(FIELDS_INVALID, errors)
     if not scheduled:
         _check_filing_department(actor, department_id)
     order = WorkOrder(
         number=_next_number(session, definition.number_prefix, now), process=process,
         definition_version=stored.version, state=definition.initial_state, priority=priority,
         department_id=department_id, location=location, location_id=location_id, asset_id=asset_id, origin_id=origin_id,
-        title=title.strip(), description=description, fields=values, reporter_id=actor.id, first_contact_id=actor.id if actor.has("dispatcher") else None,
+        title=title.strip(), description=description, fields=values, reporter_id=intake.reporter_id if intake else actor.id,
+        first_contact_id=actor.id if actor.has("dispatcher") else None,
+        caller_name=intake.caller_name if intake else None, caller_phone=intake.caller_phone if intake else None,
         created_at=now, updated_at=now,
     )
     routed = _dispatch().plan(session, compiled, order, now)  # before the insert: the team goes in with it
@@ -110,7 +127,7 @@ def create(
     session.flush()
     session.add(History(
         work_order_id=order.id, at=now, actor_id=actor.id, kind="create", to_state=order.state,
-        data={"fields": values, "priority": priority, "title": order.title},
+        data={"fields": values, "priority": priority, "title": order.title, **(intake.record if intake else {})},
     ))
     sla.on_enter(session, order, definition, event=None, now=now)
     autoconfirm.on_enter(session, order, definition, now=now, left=order.state)
@@ -154,18 +171,17 @@ def _check_filing_department(actor: Actor, department_id: int | None) -> None:
     A work order filed into another department would land in that department's lists and its
     head's approvals, under a name the filer chose."""
     if not actor.sees_all and department_id != actor.department_id:
-        raise Forbidden("you file work orders for your own department only: leave 'department' out "
-                        "(the service desk files for other departments)")
+        raise Forbidden("own_department_only")
 
 
 def _basic_problems(title: str | None, priority: str | None) -> list[dict]:
     errors = []
     if not title or not title.strip():
-        errors.append({"field": "title", "message": "title is required"})
+        errors.append(problem("title", "required"))
     elif len(title) > 200:
-        errors.append({"field": "title", "message": "title must be at most 200 characters"})
+        errors.append(problem("title", "too_long", max=200))
     if priority not in PRIORITIES:
-        errors.append({"field": "priority", "message": f"priority must be one of {', '.join(PRIORITIES)}"})
+        errors.append(problem("priority", "not_a_priority", choices=list(PRIORITIES)))
     return errors
 
 
@@ -187,7 +203,7 @@ def _next_number(session: Session, prefix: str, now: datetime) -> str:
 def get(session: Session, actor: Actor, order_id: int) -> WorkOrder:
     order = session.get(WorkOrder, order_id)
     if order is None or not permissions.can_see(actor, order):
-        raise NotFound(f"work order {order_id} not found")
+        raise NotFound("work_order_not_found", id=order_id)
     return order
 
 
@@ -333,9 +349,9 @@ def fire(
         raise refused(refusal) from None
     # A concurrent step (e.g. two claims at once) may have written first: found at an autoflush in here,
     # or at the flush; named by the number read now, as a failed flush leaves the order unreadable.
-    with unit_of_work.conflicts_as(f"work order {order.number}"):
+    with unit_of_work.conflicts_as(order.number):
         _apply(session, order, compiled.definition, decision.event, decision.target, decision.values, decision.assignee,
-               request.comment, actor, now)
+               request.comment, actor, now, request.message)
         _dispatch().after_event(session, order, compiled, decision.event, actor, now)
         session.flush()
     return order
@@ -351,7 +367,7 @@ def _dispatch():
 def _get_any(session: Session, order_id: int) -> WorkOrder:
     order = session.get(WorkOrder, order_id)
     if order is None:
-        raise NotFound(f"work order {order_id} not found")
+        raise NotFound("work_order_not_found", id=order_id)
     return order
 
 
@@ -366,7 +382,7 @@ def _active_user(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
 
 
-def _apply(session, order, definition, event, target, values, assignee, comment, actor, now) -> WorkOrder:
+def _apply(session, order, definition, event, target, values, assignee, comment, actor, now, said=None) -> WorkOrder:
     before = order.state
     order.state, order.updated_at = target, now
     order.fields = {**order.fields, **values}
@@ -384,20 +400,20 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
     session.add(History(
         work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="transition", event=event,
         from_state=before, to_state=target, comment=comment or "",
-        data={"fields": values, **({"assignee": assignee.username} if assignee else {})},
+        data={"fields": values, **({"assignee": assignee.username} if assignee else {}), **({"message": said} if said else {})},
     ))
     sla.on_enter(session, order, definition, event=event, now=now)
     autoconfirm.on_enter(session, order, definition, now=now, left=before)
     if assignee is not None:
         notify(session, [assignee.id], order=order, kind="assignment", now=now, actor_id=actor.id if actor else None,
-               title=f"{order.number} {order.title}", body=comment or "")
+               title=f"{order.number} {order.title}", body=comment or "", message=said)
     tell_reporter(session, order, definition, event=event, comment=comment or "", actor_id=actor.id if actor else None,
                   now=now)
 
 
 def flush_order(session: Session, order: WorkOrder) -> None:
     """Write the work order now: losing the race for its version is a Conflict naming it."""
-    unit_of_work.flush(session, f"work order {order.number}")
+    unit_of_work.flush(session, order.number)
 
 
 # --- editing ----------------------------------------------------------------------------------
@@ -410,7 +426,7 @@ def update(session: Session, actor: Actor, order_id: int, changes: dict, expecte
     transition."""
     order = get(session, actor, order_id)
     if not actor.roles & EDITORS:
-        raise Forbidden("only a dispatcher, supervisor or admin may edit a work order")
+        raise Forbidden("edit_roles", roles=sorted(EDITORS))
     _check_version(order, expected_version)
     compiled = compiled_of(session, order)
     definition = compiled.definition
@@ -423,7 +439,7 @@ def update(session: Session, actor: Actor, order_id: int, changes: dict, expecte
     if changes.get("location_id") is not None or changes.get("asset_id") is not None:
         errors += _place_problems(session, changes.get("location_id"), changes.get("asset_id"))[0]
     if errors:
-        raise Invalid("; ".join(e["message"] for e in errors), errors)
+        raise Invalid(FIELDS_INVALID, errors)
     diff = {}
     for name in ("priority", "title", "description", "location", "location_id", "asset_id"):
         if changes.get(name) is not None and changes[name] != getattr(order, name):

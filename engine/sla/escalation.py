@@ -26,17 +26,17 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, select
 
-from engine import settings
 from engine.dispatch import offers, rotas
 from engine.errors import Conflict
 from engine.foresight import risk
+from engine.notify.messages import local_time, message
 from engine.notify.notifications import notify
+from engine.orders import callers
 from engine.people.users import users_with_role
 from engine.published.definitions import compiled
 from engine.sla import lateness, rows, timers as sla
@@ -156,25 +156,26 @@ def _fire_risk(session: Session, scored: "risk.Scored", step: EscalationStep, no
     names = [user.username for user in people]
     claim.recipients = names
     session.add(claim)
-    message = _risk_message(spec, timer, scored.risk)
+    said = _risk_message(spec, timer, scored.risk)
     session.add(History(
-        work_order_id=order.id, at=now, kind="escalation", comment=message,
+        work_order_id=order.id, at=now, kind="escalation",
         data={"level": step.level, "timer": timer.name, "cycle": timer.cycle, "recipients": names, "actions": actions,
-              "risk": scored.risk.as_dict()},
+              "risk": scored.risk.as_dict(), "message": said},
     ))
     notify(session, [user.id for user in people], order=order, kind="warning", title=f"{order.number} {order.title}",
-           body=message, now=now, extra={"level": step.level, "timer": timer.name, "due_at": timer.due_at.isoformat(),
+           message=said, now=now, extra={"level": step.level, "timer": timer.name, "due_at": timer.due_at.isoformat(),
                                          "risk": round(scored.risk.probability, 4)})
     return Fired(work_order_id=order.id, number=order.number, timer=timer.name, cycle=timer.cycle, level=step.level,
                  recipients=names, actions=actions, at=now)
 
 
-def _risk_message(spec: SlaTimerSpec | None, timer: SlaTimer, found: "risk.Risk") -> str:
-    zh, en = (spec.label.zh, spec.label.en) if spec and spec.label else (timer.name, timer.name)
-    due = timer.due_at.astimezone(ZoneInfo(settings.timezone())).strftime("%m-%d %H:%M")
-    share = round(found.probability * 100)
-    return (f"{zh}预警：将于 {due} 到期，同类工单 {share}% 在剩余时间内未完成 / "
-            f"{en} at risk: due at {due}; {share}% of similar work orders did not finish in the time left")
+def _risk_message(spec: SlaTimerSpec | None, timer: SlaTimer, found: "risk.Risk") -> dict:
+    return message("sla_at_risk", timer=_timer_label(spec, timer), due=local_time(timer.due_at),
+                   share=round(found.probability * 100))
+
+
+def _timer_label(spec: SlaTimerSpec | None, timer: SlaTimer) -> dict:
+    return spec.label.model_dump() if spec and spec.label else {"zh": timer.name, "en": timer.name}
 
 
 def _work_timer(session: Session, timer_id: int, now: datetime) -> list[Fired]:
@@ -263,13 +264,14 @@ def _fire(session: Session, order: WorkOrder, timer: SlaTimer, spec: SlaTimerSpe
     names = [user.username for user in people]
     claim.recipients = names
     session.add_all([claim, order, timer])
-    message = _message(spec, timer, step, now)
+    said = _message(spec, timer, step, now)
     session.add(History(
-        work_order_id=order.id, at=now, kind="escalation", comment=message,
-        data={"level": step.level, "timer": timer.name, "cycle": timer.cycle, "recipients": names, "actions": actions},
+        work_order_id=order.id, at=now, kind="escalation",
+        data={"level": step.level, "timer": timer.name, "cycle": timer.cycle, "recipients": names, "actions": actions,
+              "message": said},
     ))
     notify(session, [user.id for user in people], order=order, kind="escalation" if step.level >= 1 else "warning",
-           title=f"{order.number} {order.title}", body=message, now=now,
+           title=f"{order.number} {order.title}", message=said, now=now,
            extra={"level": step.level, "timer": timer.name, "due_at": timer.due_at.isoformat()})
     return Fired(work_order_id=order.id, number=order.number, timer=timer.name, cycle=timer.cycle, level=step.level,
                  recipients=names, actions=actions, at=now)
@@ -290,7 +292,7 @@ def _act(session: Session, order: WorkOrder, timer: SlaTimer, step: EscalationSt
             actions.append({"reassign": chosen.username})
             order.assignee_id, order.team_id = chosen.id, chosen.team_id
             notify(session, [chosen.id], order=order, kind="assignment", now=now,
-                   title=f"{order.number} {order.title}", body=f"升级改派 / reassigned by escalation (level {step.level})")
+                   title=f"{order.number} {order.title}", message=message("reassigned_by_escalation", level=step.level))
     if step.watch:
         added = _watch(session, order, _resolve(session, order, step.watchers, now))
         if added:
@@ -333,13 +335,14 @@ def _resolve(session: Session, order: WorkOrder, targets: Iterable[Recipient], n
             ).all() if order.department_id is not None else []
         elif target.kind in ("team_lead", "on_duty"):
             found = team_people(session, order, target.kind, now)
+        elif target.kind == "reporter":  # for a caller without an account, the department that answers for them
+            found = callers.requesters(session, order)
         elif target.kind == "watchers":
             found = session.exec(
                 select(User).join(Watcher, Watcher.user_id == User.id).where(Watcher.work_order_id == order.id)
             ).all()
         else:
-            person = {"assignee": order.assignee_id, "reporter": order.reporter_id,
-                      "first_contact": order.first_contact_id}.get(target.kind)
+            person = {"assignee": order.assignee_id, "first_contact": order.first_contact_id}.get(target.kind)
             found = [session.get(User, person)] if person is not None else []
         for user in found:
             if user is not None and user.active:
@@ -357,14 +360,8 @@ def team_people(session: Session, order: WorkOrder, which: str, now: datetime) -
     return list(session.exec(select(User).where(User.id.in_(ids)))) if ids else []
 
 
-def _message(spec: SlaTimerSpec, timer: SlaTimer, step: EscalationStep, now: datetime) -> str:
-    """Chinese first, English second: the recipients read one or the other."""
-    zh, en = (spec.label.zh, spec.label.en) if spec.label else (timer.name, timer.name)
-    due = timer.due_at.astimezone(ZoneInfo(settings.timezone())).strftime("%m-%d %H:%M")
-    if not lateness.past_due(timer.due_at, now):
-        late_zh, late_en = f"将于 {due} 到期", f"due at {due}"
-    else:
-        late_zh, late_en = f"已于 {due} 超时", f"overdue since {due}"
-    if step.level == 0:
-        return f"{zh}预警：{late_zh} / {en} warning: {late_en}"
-    return f"{zh}{late_zh}，升级至第 {step.level} 级 / {en} {late_en}: escalated to level {step.level}"
+def _message(spec: SlaTimerSpec, timer: SlaTimer, step: EscalationStep, now: datetime) -> dict:
+    """What the rung says, each reader reading it in their own language (engine/notify/messages.py)."""
+    late = "overdue" if lateness.past_due(timer.due_at, now) else "due"
+    code = f"sla_warning_{late}" if step.level == 0 else f"sla_escalated_{late}"
+    return message(code, timer=_timer_label(spec, timer), due=local_time(timer.due_at), level=step.level)

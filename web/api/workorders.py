@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.orders import feedback as feedback_service, urging, workorders
+from engine.orders import callers, feedback as feedback_service, handover, urging, workorders
 from engine.orders.workorders import EventInput, Filters
 from web.api.present import detail, list_items, risk_of
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, RowId, SessionDep
@@ -19,6 +19,16 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CallerIn(BaseModel):
+    """Who phoned the request in: an existing user, or someone without an account."""
+
+    model_config = ConfigDict(extra="forbid")
+    user: str | None = Field(default=None, max_length=64, description="the caller's username")
+    name: str | None = Field(default=None, max_length=100, description="a caller without an account: their name")
+    phone: str | None = Field(default=None, max_length=32, description="… their phone number")
+    department: str | None = Field(default=None, max_length=100, description="… their department, which confirms")
+
+
 class WorkOrderCreate(WorkOrderBase):
     """What a requester sends, checked: WorkOrderBase's fields with their limits, and where it belongs."""
 
@@ -32,6 +42,8 @@ class WorkOrderCreate(WorkOrderBase):
     asset_id: RowId | None = Field(default=None, description="the device it is about (GET /assets); "
                                    "its place when `location_id` is not given")
     fields: dict = {}
+    caller: CallerIn | None = Field(default=None, description="电话报修, by the service desk only: whoever called "
+                                    "is the requester of record; the dispatcher stays its first contact")
 
 
 class EventRequest(Body):
@@ -66,7 +78,8 @@ OrderId = Annotated[int, Path(ge=1, le=ROW_ID_MAX, description="the work order's
 @router.post("/workorders", status_code=201, responses=errors(400, 401, 403, 422))
 def create_work_order(body: WorkOrderCreate, session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
     now = clock.now()
-    order = workorders.create(session, actor, **body.model_dump(), now=now)
+    caller = callers.Caller(**body.caller.model_dump()) if body.caller is not None else None
+    order = workorders.create(session, actor, **body.model_dump(exclude={"caller"}), caller=caller, now=now)
     return detail(session, order, actor, now)
 
 
@@ -139,4 +152,21 @@ def give_feedback(order_id: OrderId, body: FeedbackRequest,
     now = clock.now()
     order = feedback_service.give(session, actor, order_id, satisfied=body.satisfied, rating=body.rating,
                                   comment=body.comment, expected_version=body.expected_version, now=now)
+    return detail(session, order, actor, now)
+
+
+class HandoverRequest(Body):
+    to: str = Field(min_length=1, max_length=64, description="the username of the dispatcher taking it over")
+    comment: str = Field(default="", max_length=5000, description="why, for the timeline and the new desk")
+    expected_version: Version | None = None
+
+
+@router.post("/workorders/{order_id}/handover", responses=errors(400, 401, 403, 404, 409, 422))
+def hand_over(order_id: OrderId, body: HandoverRequest,
+              session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
+    """移交 (首接负责制): the first-contact dispatcher, or a supervisor, hands the work order to another dispatcher,
+    who becomes its first contact and is told; the timeline keeps the handover."""
+    now = clock.now()
+    order = handover.hand_over(session, actor, order_id, to=body.to, comment=body.comment,
+                               expected_version=body.expected_version, now=now)
     return detail(session, order, actor, now)

@@ -13,7 +13,8 @@ from starlette.datastructures import UploadFile
 
 from engine import settings
 from engine.errors import FIELDS_INVALID, HouqinError, Invalid, problem
-from engine.orders import attachments, calls, comments, feedback, follow_ups, urging, workorders
+from engine.notify import messages
+from engine.orders import attachments, calls, comments, feedback, follow_ups, handover, urging, workorders
 from engine.places import health
 from engine.people import directory
 from engine.people.users import Actor
@@ -23,7 +24,7 @@ from engine.storage.models import Asset, WorkOrder
 from engine.storage.stored_json import is_unreadable
 from web.api import present
 from web.deps import ClockDep, SessionDep
-from web.i18n import Translator
+from web.i18n import Translator, has
 from web.limits import takes_files
 from web.pages import forms, view
 from web.public import HistoryEntryPublic
@@ -119,6 +120,7 @@ def order_page(request: Request, session: SessionDep, actor: ActorPage, clock: C
         can_follow_up=follow_ups.may_raise(actor, order), follow_up_processes=follow_ups.PROCESSES,
         device_open=order.asset_id is not None and health.may_see(actor, session.get(Asset, order.asset_id)),
         urge=_urge(session, actor, order, now), call=calls.due(session, actor, order, now),
+        handover=_handover(session, actor, order),
     )
 
 
@@ -129,6 +131,13 @@ def _urge(session, actor: Actor, order: WorkOrder, now: datetime) -> dict | None
         return None
     again = order.urged_at + urging.INTERVAL if order.urged_at else None
     return {"again": f"{periods.local(again):%H:%M}" if again and again > now else None}
+
+
+def _handover(session, actor: Actor, order: WorkOrder) -> list[directory.Person] | None:
+    """The dispatchers the viewer may hand the work order over to (移交), or None when it is not theirs to hand over."""
+    if not handover.may_hand_over(actor, order):
+        return None
+    return [p for p in directory.people(session, role=handover.DESK, active_only=True) if p.id != order.first_contact_id]
 
 
 def _shown(field: forms.Field, t: Translator) -> str:
@@ -153,6 +162,8 @@ def _people(order: WorkOrder, history: list[HistoryEntryPublic]) -> list:
     people = [order.reporter_id, order.assignee_id, order.first_contact_id]
     for row in history:
         people.append(row.actor)
+        people += [(row.data or {}).get(key) for key in ("from", "to")] if row.kind == "handover" else []
+        people.append(((row.data or {}).get("caller") or {}).get("user"))
         people.append((row.data or {}).get("assignee"))  # a username: the page says the name
         people += (row.data or {}).get("recipients") or []
     return [p for p in people if p is not None]
@@ -192,6 +203,11 @@ def _timeline(history: list[HistoryEntryPublic], names: dict, definition: Proces
             details.append((t("rounds.number"), data["number"]))
         if row.kind == "attachment" and data.get("filename"):
             details.append((t("order.attachments"), data["filename"]))
+        if data.get("channel"):  # a request taken by phone: who called
+            details += _intake(data, names, t)
+        if row.kind == "handover":
+            handed = [names.get(data.get(key), data.get(key)) or "—" for key in ("from", "to")]
+            details.append((t("order.first_contact"), f"{handed[0]} → {handed[1]}"))
         if row.kind == "escalation" and "level" in data:
             details.append((t("escalations.level"), str(data["level"])))
         if row.kind == "recompute" and data.get("old_due_at") and data.get("new_due_at"):
@@ -205,10 +221,25 @@ def _timeline(history: list[HistoryEntryPublic], names: dict, definition: Proces
             "actor": names.get(row.actor, row.actor) if row.actor is not None else t("timeline.system"),
             "event": t.label(definition.event_label(row.event)) if row.event and row.kind == "transition" else "",
             "from": state(row.from_), "to": state(row.to), "details": details,
-            # routing says why in both languages: show the reader's
-            "comment": data.get(f"reason_{t.language}") or row.comment if row.kind == "dispatch" else row.comment,
+            # the engine's own words in the reader's language (engine/notify/messages.py); older rows as they are
+            # (an older routing row kept its reason in both languages: the reader's)
+            "comment": t.message(data["message"]) if messages.of(data)
+            else data.get(f"reason_{t.language}") or row.comment if row.kind == "dispatch" else row.comment,
         })
     return out
+
+
+def _intake(data: dict, names: dict, t: Translator) -> list[tuple[str, str]]:
+    """How the request came in and who called: a user by their name, anyone else by name, phone and department."""
+    caller = data.get("caller") or {}
+    channel = f"timeline.channel_{data['channel']}"
+    shown = [(t("timeline.channel"), t(channel) if has(t.language, channel) else data["channel"])]
+    if caller.get("user"):
+        shown.append((t("order.caller"), names.get(caller["user"], caller["user"])))
+    elif caller.get("name"):
+        said = [caller["name"], caller.get("phone"), caller.get("department")]
+        shown.append((t("order.caller"), t("common.separator").join(str(part) for part in said if part)))
+    return shown
 
 
 def _call(data: dict, t: Translator) -> list[tuple[str, str]]:
@@ -289,6 +320,18 @@ def urge(request: Request, session: SessionDep, actor: ActorPage, form: FormDep,
     return _act(request, session, actor, form, order_id, chase)
 
 
+@router.post("/orders/{order_id}/handover")
+def hand_over(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
+              order_id: int = OrderId):
+    def move(order, definition, t):
+        to = str(form.get("to", "")).strip()[:65]
+        handover.hand_over(session, actor, order.id, to=to, comment=str(form.get("comment", ""))[:5001],
+                           expected_version=_version(form), now=clock.now())
+        return t("order.handed_over", name=directory.name_map(session, [to]).get(to, to))
+
+    return _act(request, session, actor, form, order_id, move)
+
+
 @router.post("/orders/{order_id}/comment")
 def comment(request: Request, session: SessionDep, actor: ActorPage, form: FormDep, clock: ClockDep,
             order_id: int = OrderId):
@@ -320,7 +363,7 @@ def _fire(session, actor, order, definition, event: str, form, t: Translator, no
         fields = forms.fields_for(definition, _wanted(transition), t)
         values, errors = forms.read(form, fields, t)
         if errors:
-            raise Invalid("; ".join(errors.values()))
+            raise Invalid(FIELDS_INVALID, [{"field": name, "message": text} for name, text in errors.items()])
     assignee = str(form.get("assignee", "")).strip() or None
     request = workorders.EventInput(comment=str(form.get("comment", ""))[:5001], assignee=assignee, fields=values,
                                     expected_version=_version(form))

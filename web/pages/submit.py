@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import UploadFile
 
 from engine.errors import Forbidden, HouqinError, Invalid
-from engine.orders import attachments, workorders
+from engine.orders import attachments, callers, workorders
 from engine.people import directory
 from engine.published import definitions
 from web.deps import ROW_ID_MAX, ClockDep, SessionDep
-from web.i18n import Translator
+from web.i18n import Translator, problem_text, said
 from web.limits import takes_files
 from web.pages import forms, scan
 from web.pages import locations as places
@@ -20,6 +20,7 @@ from workflows.schema import PRIORITIES, submit_rank
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 TITLE_MAX, TEXT_MAX, LOCATION_MAX = 200, 10000, 200
 LinkId = Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)]
+CALLER = {"user": 64, "name": callers.NAME_MAX, "phone": callers.PHONE_MAX, "department": 100}  # form field: limit
 
 
 @router.get("/submit")
@@ -45,6 +46,18 @@ def _departments(session, actor) -> list[str]:
     return []
 
 
+def _callers(session, actor) -> list[directory.Person] | None:
+    """The desk records phone calls (电话报修): whom it may pick as the caller; None for everybody else, who file as
+    themselves."""
+    return directory.people(session, active_only=True) if actor.has(callers.TAKERS) else None
+
+
+def _caller(values: dict) -> callers.Caller | None:
+    """The caller the dispatcher named on the form, if any."""
+    given = {name: values[f"caller_{name}"] for name in CALLER}
+    return callers.Caller(**given) if any(given.values()) else None
+
+
 @router.get("/submit/{key}")
 def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage,
               asset_id: LinkId = None, location_id: LinkId = None):
@@ -55,7 +68,7 @@ def form_page(key: str, request: Request, session: SessionDep, actor: ActorPage,
     scan.preselect(fields, prefill)
     return render(request, "submit_form.html", actor, definition=definition, fields=fields, priorities=PRIORITIES,
                   departments=_departments(session, actor), values={"priority": "normal"}, errors={},
-                  prefill=prefill, places=places.choices(session))
+                  prefill=prefill, places=places.choices(session), callers=_callers(session, actor))
 
 
 @router.post("/submit/{key}")
@@ -71,9 +84,11 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
     place = places.named(session, values["place"][:LOCATION_MAX]) if location_id is None else None
     if values["place"] and location_id is None and place is None:
         errors["place"] = t("locations.place_unknown")
+    values |= {f"caller_{name}": str(form.get(f"caller_{name}", "")).strip()[:limit + 1] for name, limit in CALLER.items()}
     for name, limit in (("title", TITLE_MAX), ("description", TEXT_MAX), ("location", LOCATION_MAX)):
         if len(values[name]) > limit:
             errors[name] = t("form.too_long", limit=limit)
+    caller = _caller(values)
     status = 422
     if not errors:
         try:
@@ -81,22 +96,23 @@ def submit(key: str, request: Request, session: SessionDep, actor: ActorPage, fo
                 session, actor, process=definition.key, title=values["title"], description=values["description"],
                 priority=values["priority"] or "normal", department=values["department"] or None,
                 location=values["location"], fields=field_values, now=now, asset_id=asset_id,
-                location_id=location_id if location_id is not None else (place.id if place else None),
+                location_id=location_id if location_id is not None else (place.id if place else None), caller=caller,
             )
         except Invalid as exc:
             for error in exc.errors:
                 name = str(error.get("field", "")).removeprefix("fields.")
-                errors["place" if name == "location_id" else name] = error.get("message", "")
-            errors.setdefault("_", exc.message)
-        except Forbidden:  # a department the form did not offer: clinical staff file for their own
-            errors["_"], status = t("submit.own_department_only"), 403
+                errors["place" if name == "location_id" else name] = problem_text(t.language, error)
+            errors.setdefault("_", said(t.language, exc))
+        except Forbidden:  # a department or a caller the form did not offer: clinical staff file for their own
+            errors["_"], status = t("errors.caller_desk_only" if caller else "submit.own_department_only"), 403
         else:
             flash(request, "ok", t("submit.done", number=order.number))
             _attach_photo(request, session, actor, order.id, form.get("photo"), t, now)
             return redirect(f"/orders/{order.id}")
     return render(request, "submit_form.html", actor, status_code=status, definition=definition, fields=fields,
                   priorities=PRIORITIES, departments=_departments(session, actor), values=values, errors=errors,
-                  prefill=scan.prefill(session, t, asset_id, location_id), places=places.choices(session))
+                  prefill=scan.prefill(session, t, asset_id, location_id), places=places.choices(session),
+                  callers=_callers(session, actor))
 
 
 def _attach_photo(request, session, actor, order_id: int, photo, t: Translator, now) -> None:
