@@ -124,7 +124,8 @@ def test_others_may_not_see_it_and_a_bad_month_says_what_to_fix(november):
 
 
 def test_the_month_exports_as_a_spreadsheet_with_names(november):
-    response = november.as_("boss").get("/api/v1/appraisal/export", params={"month": "2026-11"})
+    response = november.as_("boss").get("/api/v1/appraisal/export", params={"month": "2026-11"},
+                                        headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert response.status_code == 200 and "appraisal-2026-11.xlsx" in response.headers["content-disposition"]
     book = load_workbook(io.BytesIO(response.content))
     people = [[cell.value for cell in row] for row in book["个人"].iter_rows()]
@@ -133,6 +134,9 @@ def test_the_month_exports_as_a_spreadsheet_with_names(november):
     assert people[2] == ["张师傅", "水电班", 2, 5, 0.6667, 1, 1, 1, 0.5, 1, 75]
     assert book["个人"].cell(row=3, column=5).number_format == "0.0%"
     assert [row[0].value for row in book["班组"].iter_rows()] == ["班组", "电梯班", "水电班"]
+    english = load_workbook(io.BytesIO(november.as_("boss").get("/api/v1/appraisal/export", params={"month": "2026-11"},
+                                                                headers={"Accept-Language": "en"}).content))
+    assert [cell.value for cell in english["People"][1]][:4] == ["Name", "Team", "Done", "Points"]
 
 
 def test_the_page_shows_the_month_to_whoever_may_see_it(app, november):

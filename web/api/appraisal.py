@@ -14,7 +14,7 @@ from engine.people.users import Actor
 from engine.reports import appraisal, periods
 from web.api.ledger import XLSX
 from web.deps import ActorDep, ClockDep, SessionDep
-from web.i18n import Translator
+from web.i18n import Translator, reading
 from web.public import AppraisalPublic, errors, files
 
 router = APIRouter(tags=["appraisal"])
@@ -40,13 +40,14 @@ def get_appraisal(session: SessionDep, actor: ActorDep, clock: ClockDep, month: 
 @router.get("/appraisal/export", response_class=Response,
             responses={**files(XLSX, description="the month's appraisal as a spreadsheet"), **errors(401, 403, 422)})
 def export_appraisal(session: SessionDep, actor: ActorDep, clock: ClockDep, month: Month = None) -> Response:
-    """The month's appraisal as an `.xlsx`: one sheet of people, one of teams, in the reader's language."""
-    return export_response(session, actor, month_or_this(month, clock.now()))
+    """The month's appraisal as an `.xlsx`: one sheet of people, one of teams, in the reader's language
+    (Accept-Language)."""
+    return export_response(session, actor, month_or_this(month, clock.now()), reading())
 
 
-def export_response(session: Session, actor: Actor, month: str) -> Response:
-    """The download (the appraisal page's too)."""
-    t = Translator(actor.language)
+def export_response(session: Session, actor: Actor, month: str, language: str) -> Response:
+    """The download (the appraisal page's too, in the language the user chose)."""
+    t = Translator(language)
     found = appraisal.appraisal(session, actor, month)
     name = f"{t('appraisal.title')}-{month}.xlsx"
     headers = {"Content-Disposition": f"attachment; filename=\"appraisal-{month}.xlsx\"; filename*=UTF-8''{quote(name)}",

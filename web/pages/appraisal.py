@@ -31,7 +31,7 @@ def appraisal_page(request: Request, session: SessionDep, actor: ActorPage, cloc
 def appraisal_export(request: Request, session: SessionDep, actor: ActorPage, clock: ClockDep, month: Month = None):
     month = month_or_this(month, clock.now())
     try:
-        return export_response(session, actor, month)
+        return export_response(session, actor, month, language(request, actor))
     except HouqinError as exc:
         flash_error(request, Translator(language(request, actor)), exc)
         return redirect("/appraisal")
