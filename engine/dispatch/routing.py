@@ -57,8 +57,7 @@ class Routing:
     candidates: list[Candidate] = field(default_factory=list)  # the first SHOWN, in the order they are offered
     more_candidates: int = 0
     excluded: list[str] = field(default_factory=list)
-    reason_zh: str = ""
-    reason_en: str = ""
+    said: dict = field(default_factory=dict)  # why, as a message (engine/notify/messages.py): read in each reader's language
     # Not shown: what applying the decision needs.
     team_id: int | None = None
     person_id: int | None = None
@@ -66,8 +65,8 @@ class Routing:
 
     @property
     def reason(self) -> dict:
-        """Why, as the timeline and the pool's notice say it: in the reader's language (engine/notify/messages.py)."""
-        return message("dispatch_reason", reason={"zh": self.reason_zh, "en": self.reason_en})
+        """Why, as the timeline, the dispatch board and the pool's notice say it, in the reader's language."""
+        return self.said
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -98,15 +97,14 @@ def decide(session: Session, spec: DispatchSpec, facts_: dict, now: datetime, *,
     decision = Routing(rule=label, strategy=rule.strategy, team=team_name, rule_spec=rule)
     if rule.strategy == "manual" or not rule.team:
         decision.waits_for = "dispatcher"
-        decision.reason_zh, decision.reason_en = f"规则「{label}」：由调度员派单", f"rule '{label}': the dispatcher decides"
+        decision.said = message("dispatch_manual", rule=label)
         if rule.team:
             _team_into(session, decision)
         return decision
     team = _team_into(session, decision)
     if team is None:
         decision.waits_for = "dispatcher"
-        decision.reason_zh = f"规则「{label}」：班组「{decision.team}」不存在，转调度员"
-        decision.reason_en = f"rule '{label}': there is no team '{decision.team}'; left to the dispatcher"
+        decision.said = message("dispatch_no_team", rule=label, team=decision.team)
         return decision
     roster = rotas.on_duty_roster(session, team.id, now)
     able = [(user_id, shift) for user_id, shift, skills in roster
@@ -121,11 +119,11 @@ def decide(session: Session, spec: DispatchSpec, facts_: dict, now: datetime, *,
     decision.on_duty = [names[user_id][0] for user_id in shown_duty]
     decision.more_on_duty = max(len(roster) - SHOWN, 0)
     decision.excluded = [names[uid][0] for uid in sorted(exclude) if uid in names]
+    # People by their names in what is said; the usernames above are for scripts.
+    on_duty = _listed([names[user_id][1] for user_id in shown_duty], decision.more_on_duty)
     if rule.strategy == "pool":
         decision.waits_for = "team"
-        decision.reason_zh = (f"规则「{label}」：进入「{team.name}」抢单池；在班：{_listed(decision, '、') or '无'}")
-        decision.reason_en = (f"rule '{label}': pooled for team {team.name} to claim; on duty: "
-                              f"{_listed(decision, ', ') or 'nobody'}")
+        decision.said = message("dispatch_pooled", rule=label, team=team.name, on_duty=on_duty)
         return decision
     candidates = [Candidate(names[user_id][0], names[user_id][1], shift, load, user_id)
                   for load, user_id, shift in ordered[:SHOWN]]
@@ -133,29 +131,21 @@ def decide(session: Session, spec: DispatchSpec, facts_: dict, now: datetime, *,
     decision.candidates = candidates
     decision.more_candidates = max(len(ordered) - SHOWN, 0)
     decision.accept_within = _span(rule)
-    loads_text = ", ".join(f"{c.username}({c.shift}, {c.load})" for c in decision.candidates) or "—"
-    if decision.more_candidates:
-        loads_text += f" … +{decision.more_candidates}"
-    skill = f"，技能 {rule.skill}" if rule.skill else ""
-    skill_en = f" with skill {rule.skill}" if rule.skill else ""
+    skill = {"skill": rule.skill} if rule.skill else {}
     if not candidates:
         decision.waits_for = "dispatcher"
-        left = "、".join(decision.excluded)
-        decision.reason_zh = (f"规则「{label}」：「{team.name}」在班无可派人员{skill}"
-                              f"（在班：{_listed(decision, '、') or '无'}{'；已退单/超时：' + left if left else ''}），转调度员")
-        decision.reason_en = (f"rule '{label}': nobody of team {team.name}{skill_en} left to offer it to "
-                              f"(on duty: {_listed(decision, ', ') or 'nobody'}"
-                              f"{'; declined or not accepted: ' + ', '.join(decision.excluded) if decision.excluded else ''}); "
-                              "left to the dispatcher")
+        left = [names[uid][1] for uid in sorted(exclude) if uid in names]
+        decision.said = message("dispatch_nobody_left" if left else "dispatch_nobody", rule=label, team=team.name,
+                                on_duty=on_duty, left=left, **skill)
         return decision
     chosen = candidates[0]
     decision.person = chosen.username
-    pick = "最少在办" if (rule.pick or "least_loaded") == "least_loaded" else "轮流"
-    decision.reason_zh = (f"规则「{label}」：派给「{team.name}」在班的 {chosen.username}（{pick}{skill}；"
-                          f"候选及在办数：{loads_text}），{decision.accept_within} 内接单")
-    decision.reason_en = (f"rule '{label}': offered to {chosen.username} of team {team.name}, on duty "
-                          f"({rule.pick or 'least_loaded'}{skill_en}; candidates and open work orders: {loads_text}); "
-                          f"to accept within {decision.accept_within}")
+    loads = [f"{c.display_name}({c.shift}, {c.load})" for c in candidates]
+    if decision.more_candidates:
+        loads.append(f"… +{decision.more_candidates}")
+    decision.said = message("dispatch_offered_skill" if skill else "dispatch_offered", rule=label, team=team.name,
+                            person=chosen.display_name, pick=rule.pick or "least_loaded", candidates=loads,
+                            within=decision.accept_within, **skill)
     return decision
 
 
@@ -188,9 +178,9 @@ def _ordered(candidates: list[tuple[int, int, str]], pick: str, after: int | Non
     return sorted(candidates)
 
 
-def _listed(decision: Routing, separator: str) -> str:
-    text = separator.join(decision.on_duty)
-    return f"{text} … +{decision.more_on_duty}" if decision.more_on_duty else text
+def _listed(names: list[str], more: int) -> list[str]:
+    """Those on duty as a message lists them (an empty list reads "none")."""
+    return [*names, f"… +{more}"] if more else names
 
 
 def _span(rule: DispatchRule) -> str:

@@ -64,7 +64,8 @@ def needing_attention(session: Session, actor: Actor, now: datetime) -> list[Wor
 
 def routing_notes(session: Session, orders: list[WorkOrder]) -> dict[int, dict]:
     """Per work order, how routing left it and why (its newest dispatch entry): `routed` (offered to a person
-    automatically), `team` (in a team's pool) or `dispatcher` (waits for a person), with the reason in both languages."""
+    automatically), `team` (in a team's pool) or `dispatcher` (waits for a person), with its reason: a message
+    (engine/notify/messages.py), or the two languages a row written before messages holds."""
     from engine.dispatch.routing import latest
 
     notes = {}
@@ -73,6 +74,6 @@ def routing_notes(session: Session, orders: list[WorkOrder]) -> dict[int, dict]:
         if "waits_for" not in data:
             continue  # a decline's note: the routing that followed it says where the order went
         waits = "routed" if data.get("person") else data["waits_for"]
-        notes[order_id] = {"waits": waits, "rule": data.get("rule"), "zh": data.get("reason_zh", ""),
-                           "en": data.get("reason_en", "")}
+        notes[order_id] = {"waits": waits, "rule": data.get("rule"), "message": data.get("message"),
+                           "zh": data.get("reason_zh", ""), "en": data.get("reason_en", "")}
     return notes
