@@ -50,16 +50,18 @@ def test_the_likely_late_are_listed_riskiest_first_with_their_reason(api, sessio
     assert first["probability"] == pytest.approx(1.0) and first["timer"] == "response"
     # 20 of 30 went late; the two still waiting count as running where they stand (Kaplan-Meier)
     assert second["probability"] == pytest.approx(20 / 30, abs=0.02) and second["threshold"] == 0.6
-    assert second["reason"]["text"] == f"同类工单 {round(second['probability'] * 100)}% 在剩余时间内未完成"
+    assert second["reason"]["text"] == f"{round(second['probability'] * 100)}% of similar work orders did not finish in the time left"
     assert second["reason"]["group"]["category"] == "electrical" and second["reason"]["group"]["state"] == "assigned"
     assert second["reason"]["similar"] >= 30 and second["reason"]["used"] == pytest.approx(0.2)
 
 
 def test_the_reason_speaks_the_callers_language(api, session, who, history):
     _open(session, who, 16, "electrical")
-    session.get(User, who["supervisor"].id).language = "en"
+    session.get(User, who["supervisor"].id).language = "en"  # the pages' choice; an API answer follows its request
     session.commit()
-    item = api.as_("supervisor").get("/api/v1/workorders?at_risk=true").json()["items"][0]
+    item = api.as_("supervisor").get("/api/v1/workorders?at_risk=true", headers={"Accept-Language": "zh-CN"}).json()["items"][0]
+    assert item["risk"]["reason"]["text"] == "同类工单 100% 在剩余时间内未完成"
+    item = api.as_("supervisor").get("/api/v1/workorders?at_risk=true").json()["items"][0]  # the suite's client reads en
     assert item["risk"]["reason"]["text"] == "100% of similar work orders did not finish in the time left"
 
 

@@ -7,7 +7,7 @@ from engine.orders import callers, feedback as feedback_service, handover, urgin
 from engine.orders.workorders import EventInput, Filters
 from web.api.present import detail, list_items, risk_of
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, RowId, SessionDep
-from web.i18n import Translator
+from web.i18n import Translator, reading
 from web.public import WorkOrderBase, WorkOrderPublic, WorkOrdersPublic, errors
 
 router = APIRouter(tags=["work orders"])
@@ -103,7 +103,7 @@ def list_work_orders(
     now = clock.now()
     if at_risk:
         items, total, scored = workorders.search_at_risk(session, actor, filters, now)
-        t = Translator(actor.language)
+        t = Translator(reading())  # the reason in the caller's Accept-Language, as every API answer
         risks = {order_id: risk_of(found, t) for order_id, found in scored.items()}
         return WorkOrdersPublic(items=list_items(session, items, now, risks=risks), total=total, limit=limit,
                                 offset=offset)
