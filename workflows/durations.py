@@ -13,7 +13,9 @@ import re
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
+from workflows.errors import coded
 from workflows.limits import MAX_SPAN_DAYS, MAX_SPAN_MINUTES
 
 _DURATION = re.compile(
@@ -34,8 +36,12 @@ def _unit(word: str) -> str:
     return {"m": "minute", "h": "hour", "d": "day", "w": "week"}[word[0]]
 
 
-class SpanTooLong(ValueError):
-    """A span past MAX_SPAN_DAYS: well written, but longer than the engine will walk."""
+class SpanTooLong(PydanticCustomError):
+    """A span past MAX_SPAN_DAYS: well written, but longer than the engine will walk (a ValueError)."""
+
+    def __new__(cls, text: str, english: str):
+        return super().__new__(cls, "definition_span_too_long", english,
+                               {"value": text, "days": MAX_SPAN_DAYS, "minutes": MAX_SPAN_MINUTES})
 
 
 class Duration(BaseModel):
@@ -54,21 +60,23 @@ class Duration(BaseModel):
             return text
         if isinstance(text, int) and not isinstance(text, bool):  # a bare number is minutes
             if text < 0:
-                raise ValueError(f"'{text}' is not a duration: {WORKING_TIME_HINT}")
+                raise coded("definition_duration", f"'{text}' is not a duration: {WORKING_TIME_HINT}", value=str(text))
             if text > MAX_SPAN_MINUTES:
-                raise SpanTooLong(f"'{text}' minutes is too long: {TOO_LONG}")
+                raise SpanTooLong(str(text), f"'{text}' minutes is too long: {TOO_LONG}")
             return cls(minutes=text)
         match = _DURATION.match(str(text))
         unit = _unit(match.group(2)) if match else None
         if unit is None or (unit == "week" and not weeks):
-            raise ValueError(f"'{text}' is not a duration: {WALL_CLOCK_HINT if weeks else WORKING_TIME_HINT}")
+            raise coded("definition_duration_wall" if weeks else "definition_duration",
+                        f"'{text}' is not a duration: {WALL_CLOCK_HINT if weeks else WORKING_TIME_HINT}", value=str(text))
         amount = float(match.group(1))
         if amount * _MINUTES[unit] > MAX_SPAN_MINUTES:
-            raise SpanTooLong(f"'{text}' is too long: {TOO_LONG}")
+            raise SpanTooLong(str(text), f"'{text}' is too long: {TOO_LONG}")
         if unit in ("minute", "hour"):
             return cls(minutes=amount * _MINUTES[unit])
         if amount != int(amount):
-            raise ValueError(f"'{text}': days must be a whole number; use hours for part of a day")
+            raise coded("definition_duration_whole_days", f"'{text}': days must be a whole number; use hours for "
+                        "part of a day", value=str(text))
         return cls(days=int(amount) * (7 if unit == "week" else 1))
 
     def __neg__(self) -> "Duration":
@@ -90,4 +98,5 @@ def parse_span(text: str) -> timedelta:
     except SpanTooLong:
         raise
     except ValueError:
-        raise ValueError(f"'{text}' is not a span of time: {WALL_CLOCK_HINT}") from None
+        raise coded("definition_duration_wall", f"'{text}' is not a span of time: {WALL_CLOCK_HINT}",
+                    value=str(text)) from None

@@ -5,6 +5,8 @@ in the reader's language by the web layer (the catalogue's `errors.<code>`), lik
 """
 from dataclasses import dataclass, field
 
+from pydantic_core import PydanticCustomError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -33,3 +35,10 @@ class DefinitionError(ValueError):
 class BeyondLimits(DefinitionError):
     """A text past the language's bounds (size, nesting, aliases; workflows.limits): refused before it is
     read as a definition at all, so none of its other problems are known."""
+
+
+def coded(code: str, english: str, **params) -> PydanticCustomError:
+    """A definition check's refusal with its code and params (the catalogue's `errors.<code>` says it in the
+    reader's language); `english` is what the command line prints. A ValueError, so a caller that catches one
+    (a schedule, a calendar, the engine) reads it as before; in a pydantic check its code and params are kept."""
+    return PydanticCustomError(code, english, params)

@@ -113,12 +113,14 @@ def _syntax(file: str, line: int, column: int, detail) -> Problem:
 
 def _schema_problem(located: Located, error: dict) -> Problem:
     """pydantic's problem at its place, with a code: a key missing or unknown, or a value by pydantic's error type
-    (a check of our own, a ValueError, keeps its English message: it has no code)."""
+    (a check of our own raises workflows.errors.coded: its code and params; a bare ValueError keeps its English
+    message: it has no code)."""
     path = tuple(error["loc"])
     where = ".".join(str(step) for step in path)
     message = error["msg"].removeprefix("Value error, ")
     code, params = (None, {}) if error["type"] == "value_error" else (error["type"], {
-        name: value for name, value in (error.get("ctx") or {}).items() if isinstance(value, int | float | str)})
+        name: list(value) if isinstance(value, list | tuple) else value
+        for name, value in (error.get("ctx") or {}).items() if isinstance(value, int | float | str | list | tuple)})
     if error["type"] == "missing":
         message, code, params = f"'{path[-1]}' is missing", "definition_key_missing", {"key": str(path[-1])}
     elif error["type"] == "extra_forbidden":

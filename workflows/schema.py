@@ -9,9 +9,10 @@ from typing import Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator,
                       model_validator)
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 from workflows.durations import Duration
+from workflows.errors import coded
 from workflows.limits import (LIST_ITEMS, MAX_LEVEL, MAX_LIST_ITEMS, MAX_RUNG_PERCENT, MAX_TEXT_LENGTH, NAME_PATTERN,
                               STRING_LENGTH, TEXT_LENGTH, USER_LENGTH)
 
@@ -80,27 +81,29 @@ class Choice(str):
                 try:
                     made.label = Label.model_validate(item["label"])
                 except ValidationError:
-                    raise ValueError(f"the label of choice '{item['value']}' must be {{zh: …, en: …}}") from None
+                    raise coded("definition_choice_label", f"the label of choice '{item['value']}' must be {{zh: …, en: …}}",
+                                value=item["value"]) from None
             return made
-        raise ValueError("a choice is a value (e.g. plumbing) or {value: plumbing, label: {zh: 给排水, en: Plumbing}}")
+        raise coded("definition_choice_form",
+                    "a choice is a value (e.g. plumbing) or {value: plumbing, label: {zh: 给排水, en: Plumbing}}")
 
 
 def _duration(value):
     return Duration.parse(value)
 
 
-def _positive(span: Duration, what: str) -> Duration:
+def _positive(span: Duration, what: str, code: str) -> Duration:
     if span.minutes <= 0 and span.days <= 0:
-        raise ValueError(f"{what} must be longer than zero")
+        raise coded(code, f"{what} must be longer than zero")
     return span
 
 
-def name_problem(name: str, what: str) -> str | None:
+def name_problem(name: str, what: str) -> PydanticCustomError | None:
     """Why `name` cannot name a state or an event (they are written as they are in the diagram and URLs)."""
     if re.fullmatch(NAME_PATTERN, name):
         return None
-    return (f"{what} name '{name}' must be lower_snake_case: a small letter, then small letters, digits "
-            f"or '_', at most 48 characters")
+    return coded(f"definition_{what}_name", f"{what} name '{name}' must be lower_snake_case: a small letter, then "
+                 f"small letters, digits or '_', at most 48 characters", name=name)
 
 
 class FieldSpec(Strict):
@@ -128,20 +131,24 @@ class FieldSpec(Strict):
     @classmethod
     def _known_type(cls, value: str) -> str:
         if value not in FIELD_TYPES:
-            raise ValueError(f"unknown field type '{value}': use one of {', '.join(FIELD_TYPES)}")
+            raise coded("definition_field_type", f"unknown field type '{value}': use one of {', '.join(FIELD_TYPES)}",
+                        type=value, types=list(FIELD_TYPES))
         return value
 
     @field_validator("items")
     @classmethod
     def _item_type(cls, value: str, info: ValidationInfo) -> str:
         if value == "list":
-            raise ValueError(f"a list holds values, not lists: 'items' must be one of {', '.join(ITEM_TYPES)} "
-                             f"(declare another list field for another list)")
+            raise coded("definition_list_of_lists", f"a list holds values, not lists: 'items' must be one of "
+                        f"{', '.join(ITEM_TYPES)} (declare another list field for another list)",
+                        types=list(ITEM_TYPES))
         if value not in ITEM_TYPES:
-            raise ValueError(f"unknown item type '{value}': use one of {', '.join(ITEM_TYPES)}")
+            raise coded("definition_item_type", f"unknown item type '{value}': use one of {', '.join(ITEM_TYPES)}",
+                        type=value, types=list(ITEM_TYPES))
         kind = info.data.get("type")
         if kind is not None and kind != "list":
-            raise ValueError(f"'items' is for a field of type list, not {kind}")
+            raise coded("definition_list_only", f"'items' is for a field of type list, not {kind}", option="items",
+                        type=kind)
         return value
 
     @field_validator("max_items")
@@ -149,9 +156,11 @@ class FieldSpec(Strict):
     def _items_bound(cls, value: int, info: ValidationInfo) -> int:
         kind = info.data.get("type")
         if kind is not None and kind != "list":
-            raise ValueError(f"'max_items' is for a field of type list, not {kind}")
+            raise coded("definition_list_only", f"'max_items' is for a field of type list, not {kind}",
+                        option="max_items", type=kind)
         if not 1 <= value <= MAX_LIST_ITEMS:
-            raise ValueError(f"max_items must be from 1 to {MAX_LIST_ITEMS} (the most a list may hold)")
+            raise coded("definition_max_items", f"max_items must be from 1 to {MAX_LIST_ITEMS} (the most a list may "
+                        "hold)", limit=MAX_LIST_ITEMS)
         return value
 
     @field_validator("max_length")
@@ -159,16 +168,18 @@ class FieldSpec(Strict):
     def _length_bound(cls, value: int, info: ValidationInfo) -> int:
         _applies(info, "max_length", ("string", "text"))
         if not 1 <= value <= MAX_TEXT_LENGTH:
-            raise ValueError(f"max_length must be from 1 to {MAX_TEXT_LENGTH} characters")
+            raise coded("definition_max_length", f"max_length must be from 1 to {MAX_TEXT_LENGTH} characters",
+                        limit=MAX_TEXT_LENGTH)
         return value
 
     @model_validator(mode="after")
     def _choices_for_choice(self):
         if self.value_type == "choice" and not self.choices:
             what = "a list of choice" if self.type == "list" else "a field of type 'choice'"
-            raise ValueError(f"{what} needs a non-empty 'choices' list")
+            raise coded("definition_choices_missing", f"{what} needs a non-empty 'choices' list")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min:g}) is more than max ({self.max:g}): no value could be given")
+            raise coded("definition_min_over_max", f"min ({self.min:g}) is more than max ({self.max:g}): no value could "
+                        "be given", min=f"{self.min:g}", max=f"{self.max:g}")
         if self.type == "list":
             self._item = FieldSpec.model_construct(
                 type=self.value_type, choices=self.choices, min=self.min, max=self.max, max_length=self.max_length)
@@ -209,7 +220,8 @@ def _applies(info: ValidationInfo, option: str, types: tuple[str, ...]) -> None:
     own = (info.data.get("items") or "string") if kind == "list" else kind
     if own not in types:
         of = f"a list of {own}" if kind == "list" else kind
-        raise ValueError(f"'{option}' is for {' and '.join(types)} fields (or lists of them), not {of}")
+        raise coded("definition_option_not_for", f"'{option}' is for {' and '.join(types)} fields (or lists of them), "
+                    f"not {of}", option=option, types=list(types), type=own)
 
 
 class StateSpec(Strict):
@@ -247,7 +259,7 @@ class EventSpec(Strict):
     def _identifier(cls, value: str) -> str:
         problem = name_problem(value, "event")
         if problem:
-            raise ValueError(problem)
+            raise problem
         return value
 
 
@@ -255,7 +267,8 @@ class SlaTarget(Strict):
     within: Duration
     calendar: str = "24x7"
 
-    _parse = field_validator("within", mode="before")(lambda cls, v: _positive(_duration(v), "an SLA target"))
+    _parse = field_validator("within", mode="before")(lambda cls, v: _positive(_duration(v), "an SLA target",
+                                                                                 "definition_sla_target_not_positive"))
 
 
 # The probability of missing the deadline above which a running timer's work order is at risk
@@ -267,7 +280,8 @@ def _probability(text: str, written: str) -> float:
     """A probability strictly between 0 and 1, written `0.6`: 0 would flag everything, 1 nothing before the breach."""
     match = re.fullmatch(r"(0?\.\d{1,4})", text)
     if not match or not 0 < float(match.group(1)) < 1:
-        raise ValueError(f"'{written}' is not a probability: write one between 0 and 1, e.g. 'risk 0.6'")
+        raise coded("definition_risk_probability", f"'{written}' is not a probability: write one between 0 and 1, "
+                    "e.g. 'risk 0.6'", value=written)
     return float(match.group(1))
 
 
@@ -287,19 +301,21 @@ class RungTime:
         match = re.fullmatch(r"risk(?:\s+(\S+))?", text)
         if match:
             if match.group(1) is None:
-                raise ValueError(f"'{text}' says no probability: write 'risk 0.6' (warned once the chance of "
-                                 f"missing the deadline reaches 60%)")
+                raise coded("definition_risk_missing", f"'{text}' says no probability: write 'risk 0.6' (warned once "
+                            "the chance of missing the deadline reaches 60%)", value=text)
             return cls(risk=_probability(match.group(1), text))
         if text.endswith("%"):
             # Digits only: float() would take 'nan', 'inf', '-100' and '1e300', none a point in time.
             match = re.fullmatch(r"(\d{1,4}(?:\.\d{1,4})?)\s*%", text)
             if not match or not 0 < float(match.group(1)) <= MAX_RUNG_PERCENT:
-                raise ValueError(f"'{text}' is not a share of the target: write more than 0% and at most "
-                                 f"{MAX_RUNG_PERCENT}%, e.g. '80%' (past 100% is after the due time)")
+                raise coded("definition_rung_share", f"'{text}' is not a share of the target: write more than 0% and at "
+                            f"most {MAX_RUNG_PERCENT}%, e.g. '80%' (past 100% is after the due time)", value=text,
+                            limit=MAX_RUNG_PERCENT)
             return cls(fraction=float(match.group(1)) / 100)
         match = re.fullmatch(r"due\s*(?:([+-])\s*(.+))?", text)
         if not match:
-            raise ValueError(f"'{text}' is not a time: write '80%', 'due', 'due + 30m' or 'risk 0.6'")
+            raise coded("definition_rung_time", f"'{text}' is not a time: write '80%', 'due', 'due + 30m' or 'risk 0.6'",
+                        value=text)
         if not match.group(1):
             return cls()
         span = Duration.parse(match.group(2))
@@ -395,8 +411,9 @@ class SlaTimerSpec(Strict):
     @classmethod
     def _threshold(cls, value: float | None) -> float | None:
         if value is not None and not 0 < value < 1:
-            raise ValueError(f"at_risk {value:g} is not a probability: write one between 0 and 1, e.g. 0.6 "
-                             f"(listed at risk once the chance of missing the deadline passes 60%)")
+            raise coded("definition_at_risk", f"at_risk {value:g} is not a probability: write one between 0 and 1, "
+                        "e.g. 0.6 (listed at risk once the chance of missing the deadline passes 60%)",
+                        value=f"{value:g}")
         return value
 
     @property
@@ -423,7 +440,8 @@ class AutoConfirm(Strict):
     calendar: str = "workday"
 
     # A zero wait would confirm in the same sweep that started it.
-    _parse = field_validator("after", mode="before")(lambda cls, v: _positive(_duration(v), "auto_confirm.after"))
+    _parse = field_validator("after", mode="before")(lambda cls, v: _positive(_duration(v), "auto_confirm.after",
+                                                                                "definition_auto_confirm_not_positive"))
 
 
 class FeedbackSpec(Strict):
@@ -516,14 +534,15 @@ class ProcessDefinition(Strict):
     @classmethod
     def _key(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
-            raise ValueError(f"process key '{value}' must be lower_snake_case")
+            raise coded("definition_process_key", f"process key '{value}' must be lower_snake_case", value=value)
         return value
 
     @field_validator("number_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Z]{1,4}", value):
-            raise ValueError(f"number_prefix '{value}' must be 1-4 capital letters, e.g. RP")
+            raise coded("definition_number_prefix", f"number_prefix '{value}' must be 1-4 capital letters, e.g. RP",
+                        value=value)
         return value
 
     # Lookups the engine uses on every transition.

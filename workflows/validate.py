@@ -48,7 +48,7 @@ class _Checks:
         for name in self.d.states:
             problem = name_problem(name, "state")
             if problem:
-                self.report(("states", name), problem)
+                self.report(("states", name), str(problem), problem.type, **problem.context)
         initial = [name for name, state in self.d.states.items() if state.initial]
         if len(initial) != 1:
             self.report(("states",), f"exactly one state must be 'initial: true' (found {len(initial)})",
