@@ -21,8 +21,11 @@ _COMPARE = {
 
 
 class ConditionSyntaxError(ValueError):
-    def __init__(self, message: str, offset: int = 0):
+    """`message` in English (the command line's); `code` and `params` for the catalogue (`errors.<code>`)."""
+
+    def __init__(self, message: str, offset: int = 0, code: str | None = None, **params):
         self.offset = offset
+        self.code, self.params = code, params
         super().__init__(message)
 
 
@@ -48,24 +51,28 @@ class Condition:
 def parse(source: str) -> Condition:
     if len(source) > MAX_CONDITION_LENGTH:
         raise ConditionSyntaxError(f"the condition is {len(source)} characters long; at most {MAX_CONDITION_LENGTH} "
-                                   "are allowed: split it over fields, or several events")
+                                   "are allowed: split it over fields, or several events", 0,
+                                   "definition_condition_too_long", length=len(source), limit=MAX_CONDITION_LENGTH)
     try:
         tree = ast.parse(source.strip(), mode="eval")
     # ValueError: e.g. a NUL character; MemoryError and RecursionError: "too complex" from Python's parser.
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         message = exc.msg if isinstance(exc, SyntaxError) else str(exc) or "it is nested too deeply"
         offset = (exc.offset or 1) - 1 if isinstance(exc, SyntaxError) else 0
-        raise ConditionSyntaxError(f"condition '{source}' does not parse: {message}", offset) from None
+        raise ConditionSyntaxError(f"condition '{source}' does not parse: {message}", offset,
+                                   "definition_condition_syntax", condition=source, detail=str(message)) from None
     depth = _depth(tree)
     if depth > MAX_CONDITION_DEPTH:
         raise ConditionSyntaxError(f"the condition nests {depth} levels deep; at most {MAX_CONDITION_DEPTH} "
-                                   "are allowed: write it flatter")
+                                   "are allowed: write it flatter", 0, "definition_condition_depth", depth=depth,
+                                   limit=MAX_CONDITION_DEPTH)
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise ConditionSyntaxError(
                 f"condition '{source}' uses {type(node).__name__}, which is not allowed: "
                 "use comparisons, and/or/not, field names, numbers, strings and lists",
                 getattr(node, "col_offset", 0),
+                "definition_condition_not_allowed", condition=source, node=type(node).__name__,
             )
     return Condition(source, tree)
 

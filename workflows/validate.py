@@ -101,7 +101,7 @@ class _Checks:
             parsed = conditions.parse(source)
         except conditions.ConditionSyntaxError as exc:
             line, column = self.located.position(path)
-            self.problems.append(Problem(self.located.file, line, column + exc.offset, str(exc)))
+            self.problems.append(Problem(self.located.file, line, column + exc.offset, str(exc), exc.code, exc.params))
             return
         for name in sorted(parsed.names() - set(self.d.fields) - BUILTIN_NAMES):
             self.report(path, f"condition '{source}' uses '{name}', which is not a declared field",
