@@ -44,17 +44,22 @@ def browser():
 @pytest.fixture
 def server(db_url, monkeypatch, tmp_path, request):
     """Houqin on 127.0.0.1:<free port>; the socket is bound before the thread starts, so no waiting."""
-    import uvicorn
-
     monkeypatch.setenv("HOUQIN_ATTACHMENTS_DIR", str(tmp_path / "files"))
     from conftest import clock_for
     from engine.settings import Settings
     from web.app import create_app
 
+    yield from serving(create_app(Settings(database_url=db_url, test_clock=True), clock_for(request)))
+
+
+def serving(app):
+    """Serve `app` on a free loopback port while the caller's fixture lasts; yields its base URL."""
+    import uvicorn
+
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(database_url=db_url, test_clock=True), clock_for(request)), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{listener.getsockname()[1]}"

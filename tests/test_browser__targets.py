@@ -1,14 +1,11 @@
 """The cockpit's targets on the demo hospital, in a real browser (Debian's Chromium driven by Playwright): the
 supervisor sees each target of definitions/targets.yaml met or missed, by how much, against the baseline months,
 and month by month; then the month's appraisal and its spreadsheet."""
-import socket
-import threading
-
 import pytest
 
 from engine.clock import Clock
 from foresight_support import NOW, demo_history  # noqa: F401 (fixture)
-from test_browser__journeys import CHROMIUM, DESKTOP, Person, browser, expect  # noqa: F401 (fixtures)
+from test_browser__journeys import CHROMIUM, DESKTOP, Person, browser, expect, serving  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium fonts-noto-cjk")
 DEMO_PASSWORD = "houqin-demo"
@@ -17,23 +14,11 @@ DEMO_PASSWORD = "houqin-demo"
 @pytest.fixture
 def demo_server(demo_history, tmp_path):  # noqa: F811
     """Houqin on a copy of the demo hospital, its clock at the demo's now."""
-    import uvicorn
-
     from engine.settings import Settings
     from web.app import create_app
 
     demo = demo_history.copy(tmp_path)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    app = create_app(Settings(database_url=demo.url, test_clock=True), Clock(NOW))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
-    listener.close()
+    yield from serving(create_app(Settings(database_url=demo.url, test_clock=True), Clock(NOW)))
 
 
 def test_the_supervisor_sees_targets_met_and_missed_on_the_demo_hospital(browser, demo_server):  # noqa: F811
