@@ -79,12 +79,13 @@ class _Checks:
                                 "declared under 'fields'", "definition_event_unknown_field", event=event.name, name=field)
             if event.name == FILED_BY:
                 self.report((*path, "name"), f"'{FILED_BY}' is not an event name: in distinct_from it means "
-                                             "who filed the work order")
+                                             "who filed the work order", "definition_filed_by_event", name=FILED_BY)
             for position, other in enumerate(event.distinct_from):
                 if other not in names and other != FILED_BY:
                     self.report((*path, "distinct_from", position),
                                 f"unknown event '{other}' in distinct_from: name an event, or '{FILED_BY}' "
-                                "for who filed the work order")
+                                "for who filed the work order", "definition_distinct_from_unknown", event=other,
+                                filed_by=FILED_BY)
             if event.condition is not None:
                 self.condition(event.condition, (*path, "condition"))
 
@@ -137,9 +138,11 @@ class _Checks:
                     self.state_known(state, (*path, part, "states", i))
                 for i, event in enumerate(bounds.events):
                     if event not in self.d.event_names():
-                        self.report((*path, part, "events", i), f"unknown event '{event}' in sla {timer_name}.{part}")
+                        self.report((*path, part, "events", i), f"unknown event '{event}' in sla {timer_name}.{part}",
+                                    "definition_sla_unknown_event", event=event, timer=timer_name, part=part)
                 if not bounds.states and not bounds.events:
-                    self.report((*path, part), f"sla timer '{timer_name}' needs at least one {part} state or event")
+                    self.report((*path, part), f"sla timer '{timer_name}' needs at least one {part} state or event",
+                                "definition_sla_bound_missing", timer=timer_name, part=part)
             for i, state in enumerate(timer.pause):
                 self.state_known(state, (*path, "pause", i))
             self.targets(timer_name, timer, path)
@@ -149,24 +152,31 @@ class _Checks:
         if timer.target_field:
             field = self.d.fields.get(timer.target_field)
             if field is None or field.type != "choice":
-                self.report((*path, "target_field"), f"target_field '{timer.target_field}' must be a declared field of type choice")
+                self.report((*path, "target_field"), f"target_field '{timer.target_field}' must be a declared field of type choice",
+                            "definition_sla_target_field", name=timer.target_field)
                 return
             allowed, what = field.choices, f"a choice of '{timer.target_field}'"
+            code, params = "definition_sla_target_not_choice", {"name": timer.target_field}
         else:
             allowed, what = PRIORITIES, "a priority (urgent, high, normal, low)"
+            code, params = "definition_sla_target_not_priority", {"priorities": list(PRIORITIES)}
         for key, target in timer.targets.items():
             if key not in allowed:
-                self.report((*path, "targets", key), f"target '{key}' of sla timer '{timer_name}' is not {what}")
+                self.report((*path, "targets", key), f"target '{key}' of sla timer '{timer_name}' is not {what}",
+                            code, key=key, timer=timer_name, **params)
             if self.calendars is not None and target.calendar not in self.calendars:
-                self.report((*path, "targets", key, "calendar"), f"unknown calendar '{target.calendar}': use one of {', '.join(sorted(self.calendars))}")
+                self.report((*path, "targets", key, "calendar"), f"unknown calendar '{target.calendar}': use one of {', '.join(sorted(self.calendars))}",
+                            "definition_unknown_calendar", calendar=target.calendar, calendars=sorted(self.calendars))
         for key in allowed:
             if key not in timer.targets:
-                self.report((*path, "targets"), f"sla timer '{timer_name}' has no target for '{key}'")
+                self.report((*path, "targets"), f"sla timer '{timer_name}' has no target for '{key}'",
+                            "definition_sla_target_missing", timer=timer_name, key=str(key))
 
     def ladder(self, timer, path) -> None:
         levels = [step.level for step in timer.escalation]
         if levels != sorted(set(levels)):
-            self.report((*path, "escalation"), "escalation levels must be distinct and listed in increasing order")
+            self.report((*path, "escalation"), "escalation levels must be distinct and listed in increasing order",
+                        "definition_escalation_levels")
         for i, step in enumerate(timer.escalation):
             if step.time.risk is not None:
                 # A forecast warns; moving the deadline or the work on a forecast would make the what-if and
@@ -174,7 +184,8 @@ class _Checks:
                 for option in ("raise_priority", "reassign"):
                     if getattr(step, option):
                         self.report((*path, "escalation", i, option), f"a rung at '{step.at}' warns before the "
-                                    f"breach: it may notify and watch, not {option} (give that to a rung at a time)")
+                                    f"breach: it may notify and watch, not {option} (give that to a rung at a time)",
+                                    "definition_rung_warns_only", at=step.at, option=option)
             for j, target in enumerate(step.recipients):
                 self.recipient(step.notify[j], target, (*path, "escalation", i, "notify", j))
             for j, target in enumerate(step.watchers):
@@ -184,7 +195,8 @@ class _Checks:
 
     def recipient(self, written: str, target: Recipient, path: tuple) -> None:
         if not target.known:
-            self.report(path, f"unknown recipient '{written}': use role:NAME, user:NAME, or one of {', '.join(sorted(NOTIFY_WORDS))}")
+            self.report(path, f"unknown recipient '{written}': use role:NAME, user:NAME, or one of {', '.join(sorted(NOTIFY_WORDS))}",
+                        "definition_unknown_recipient", recipient=written, words=sorted(NOTIFY_WORDS))
 
     def feedback(self) -> None:
         feedback = self.d.feedback
@@ -194,37 +206,45 @@ class _Checks:
         for part in ("satisfied", "unsatisfied"):
             name = getattr(feedback, part)
             if self.d.event(name, feedback.state) is None:
-                self.report(("feedback", part), f"feedback.{part}: no event '{name}' leads out of state '{feedback.state}'")
+                self.report(("feedback", part), f"feedback.{part}: no event '{name}' leads out of state '{feedback.state}'",
+                            "definition_feedback_event", part=part, event=name, state=feedback.state)
         if feedback.auto_confirm and self.calendars is not None and feedback.auto_confirm.calendar not in self.calendars:
-            self.report(("feedback", "auto_confirm", "calendar"), f"unknown calendar '{feedback.auto_confirm.calendar}'")
+            self.report(("feedback", "auto_confirm", "calendar"), f"unknown calendar '{feedback.auto_confirm.calendar}'",
+                        "definition_calendar_unknown", calendar=feedback.auto_confirm.calendar)
         if feedback.comment_field is not None:
             self.field_known(feedback.comment_field, ("feedback", "comment_field"), types=("string", "text"))
             for part in ("satisfied", "unsatisfied"):
                 event = self.d.event(getattr(feedback, part), feedback.state)
                 if event is not None and feedback.comment_field not in event.fields:
                     self.report(("feedback", "comment_field"), f"feedback.comment_field '{feedback.comment_field}' "
-                                f"must be one of the fields of event '{event.name}'")
+                                f"must be one of the fields of event '{event.name}'", "definition_feedback_comment_field",
+                                name=feedback.comment_field, event=event.name)
         satisfied = self.d.event(feedback.satisfied, feedback.state)
         if feedback.auto_confirm and satisfied is not None and satisfied.to == feedback.state:
             self.report(("feedback", "auto_confirm"), f"auto_confirm would fire '{satisfied.name}' from "
                         f"'{feedback.state}' back into '{feedback.state}', wait again and fire it again, for ever: "
-                        f"'{satisfied.name}' must lead out of the feedback state")
+                        f"'{satisfied.name}' must lead out of the feedback state", "definition_auto_confirm_loop",
+                        event=satisfied.name, state=feedback.state)
         if feedback.auto_confirm and satisfied is not None:
             needs = [name for name, need in satisfied.fields.items() if need == "required"]
             if needs or satisfied.comment == "required" or satisfied.assigns == "required":
                 self.report(("feedback", "auto_confirm"), f"auto_confirm cannot fire '{satisfied.name}': it needs "
-                            f"{', '.join(needs) or 'a comment or an assignee'}, which nobody gives when the requester is silent")
+                            f"{', '.join(needs) or 'a comment or an assignee'}, which nobody gives when the requester is silent",
+                            "definition_auto_confirm_needs_fields" if needs else "definition_auto_confirm_needs_input",
+                            event=satisfied.name, fields=needs)
 
     def field_known(self, name: str, path: tuple, types: tuple[str, ...] | None = None) -> None:
         spec = self.d.fields.get(name)
         if spec is None:
-            self.report(path, f"unknown field '{name}': declare it under 'fields'")
+            self.report(path, f"unknown field '{name}': declare it under 'fields'", "definition_unknown_field", name=name)
         elif types and spec.type not in types:
-            self.report(path, f"field '{name}' is of type {spec.type}; it must be {' or '.join(types)}")
+            self.report(path, f"field '{name}' is of type {spec.type}; it must be {' or '.join(types)}",
+                        "definition_field_wrong_type", name=name, type=spec.type, types=list(types))
 
     def timer_known(self, name: str, path: tuple) -> None:
         if name not in self.d.sla:
-            self.report(path, f"unknown sla timer '{name}': use one of {', '.join(self.d.sla) or '(none declared)'}")
+            self.report(path, f"unknown sla timer '{name}': use one of {', '.join(self.d.sla) or '(none declared)'}",
+                        "definition_unknown_timer", name=name, timers=list(self.d.sla))
 
     def ledger(self) -> None:
         ledger = self.d.ledger
@@ -241,7 +261,8 @@ class _Checks:
             for part in ("passed", "failed"):
                 for i, event in enumerate(getattr(ledger.inspection, part)):
                     if event not in names:
-                        self.report(("ledger", "inspection", part, i), f"unknown event '{event}' in ledger.inspection.{part}")
+                        self.report(("ledger", "inspection", part, i), f"unknown event '{event}' in ledger.inspection.{part}",
+                                    "definition_inspection_unknown_event", event=event, part=part)
 
     def reporting(self) -> None:
         reporting = self.d.reporting
@@ -259,4 +280,5 @@ class _Checks:
         for i, event in enumerate(self.d.notify_reporter):
             if event not in names:
                 self.report(("notify_reporter", i), f"unknown event '{event}' in notify_reporter: "
-                                                    f"use one of {', '.join(self.d.event_names())}")
+                                                    f"use one of {', '.join(self.d.event_names())}",
+                            "definition_notify_reporter_event", event=event, events=list(self.d.event_names()))
