@@ -8,6 +8,7 @@ t" is then: the entries of the shifts covering t that started today or
 yesterday (local), which one indexed query over two dates answers whatever the
 size of the rota.
 """
+from collections.abc import Set
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -194,6 +195,36 @@ def on_duty_teams(session: Session, user_id: int, at: datetime) -> frozenset[int
                         .where(RotaEntry.user_id == user_id, RotaEntry.day.in_(_days(local)))).all()
     lookup = _lookup(session)
     return frozenset(shift.team_id for shift, day in rows if _covers(shift, day, local, lookup))
+
+
+class DutyTeams(Set):
+    """`on_duty_teams` read on first use: most requests never ask whom the signed-in person is on duty for, and
+    those cost no query for it."""
+
+    def __init__(self, session: Session, user_id: int, at: datetime):
+        self._read = lambda: on_duty_teams(session, user_id, at)
+        self._teams: frozenset[int] | None = None
+
+    def _known(self) -> frozenset[int]:
+        if self._teams is None:
+            self._teams = self._read()
+        return self._teams
+
+    def __contains__(self, team_id) -> bool:
+        return team_id in self._known()
+
+    def __iter__(self):
+        return iter(self._known())
+
+    def __len__(self) -> int:
+        return len(self._known())
+
+    def __hash__(self) -> int:  # as the frozenset it stands for (an Actor is a frozen dataclass)
+        return hash(self._known())
+
+    @classmethod
+    def _from_iterable(cls, teams) -> frozenset[int]:  # what `teams - {one}` gives
+        return frozenset(teams)
 
 
 def _days(local: datetime) -> list[date]:

@@ -286,8 +286,8 @@ def duty_of(session: Session, actor, order: WorkOrder, now: datetime):
 
 
 def with_duty(session: Session, actor, now: datetime):
-    """The signed-in person with the teams they are on duty for at `now` (read once per request)."""
-    return replace(actor, on_duty=rotas.on_duty_teams(session, actor.id, now))
+    """The signed-in person with the teams they are on duty for at `now` (read once per request, when first asked)."""
+    return replace(actor, on_duty=rotas.DutyTeams(session, actor.id, now))
 
 
 def with_declines(session: Session, actor, orders: list[WorkOrder]) -> dict:
