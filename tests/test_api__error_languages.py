@@ -143,6 +143,46 @@ def test_a_field_error_names_the_field_and_what_to_fix_in_each_language(app, hos
         assert answer.json()["errors"] == [{"field": "title", "code": "required", "message": expected}]
 
 
+# A designer's usual slips, each in a definition the API is given: (file, text replaced, its replacement, code).
+DEFINITION_SLIPS = [
+    ("repair.yaml", "urgent: {within: 15m, calendar: 24x7}", "urgent: {within: soon, calendar: 24x7}",
+     "definition_duration"),
+    ("repair.yaml", "urgent: {within: 15m, calendar: 24x7}", "urgent: {within: 1.5d, calendar: 24x7}",
+     "definition_duration_whole_days"),
+    ("repair.yaml", "when: {category: [medical_gas], priority: [urgent, high]}",
+     "when: {category: [gas], priority: [urgent, asap]}", "definition_dispatch_not_a_choice"),
+    ("repair.yaml", "      accept_within: 5m", "      accept_within: 0m", "definition_dispatch_accept_within"),
+    ("repair.yaml", "  claim: claim", "  claim: grab", "definition_dispatch_unknown_event"),
+    ("procurement.yaml", "condition: amount >= 50000", "condition: amount >= (", "definition_condition_syntax"),
+    ("procurement.yaml", "condition: amount < 50000", "condition: amount < 5 if urgent else 3",
+     "definition_condition_not_allowed"),
+]
+
+
+@pytest.mark.parametrize("file, old, new, code", DEFINITION_SLIPS)
+def test_a_bad_definition_is_said_in_the_designers_language(app, hospital, file, old, new, code):
+    """A bad duration, dispatch rule or condition posted through the API: each problem at its line, in Chinese
+    without an English sentence (the designer's own words aside), in English without Chinese."""
+    text = (ROOT / "definitions" / file).read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    client = TestClient(app)
+    said = {}
+    for header in ("zh", "en"):
+        headers = {"Authorization": f"Bearer {hospital.tokens['designer']}", "Accept-Language": header,
+                   "Content-Type": "application/yaml"}
+        answer = client.post("/api/v1/processes", content=text.encode(), headers=headers)
+        assert answer.status_code == 422, answer.text
+        body = answer.json()
+        assert code in [error.get("code") for error in body["errors"]], body
+        line = text[:text.index(new)].count("\n") + 1
+        assert line in [error["line"] for error in body["errors"] if error.get("code") == code], body
+        # What the designer wrote is theirs: their condition or value, quoted as written.
+        assert_speaks(body, header, names=[*NAMES, new.split(": ", 1)[1]])
+        said[header] = [error["message"] for error in body["errors"] if error.get("code") == code]
+    assert said["zh"] != said["en"]
+
+
 def test_nothing_changed_after_a_refusal(app, hospital):
     before = hospital.as_("nurse").get("/api/v1/workorders").json()["total"]
     _refusals(app, hospital, "zh")
@@ -155,6 +195,7 @@ _RAISED = re.compile(r"\b(?:Invalid|Conflict|Forbidden|NotFound|TooSoon|HouqinEr
                      r"WrongPassword|NotVisible|Stale|NotAllowedNow|NotPermitted|SamePerson|GuardFails|FieldProblem|"
                      r"Refused)\(\s*(?:\d+,\s*|[a-z_.\[\]]+,\s*)?(f?)\"([^\"]*)\"")
 _PROBLEM = re.compile(r"(?<![.\w])problem\(\s*(?:f?\"[^\"]*\"|[a-z_.]+),\s*(f?)\"([^\"]*)\"")
+_CODED = re.compile(r"\bcoded\(\s*(f?)\"([^\"]*)\"")  # a definition's check (workflows.errors.coded)
 _MESSAGE = re.compile(r"\bmessage\(\s*(f?)\"([^\"]*)\"")
 _RETURNED_CODE = re.compile(r"\"(someone_else_than_[a-z_]+)\"")
 
@@ -170,6 +211,7 @@ def _codes(pattern: re.Pattern) -> set[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("pattern, section", [(_RAISED, "errors"), (_PROBLEM, "errors"), (_RETURNED_CODE, "errors"),
+                                              (_CODED, "errors"),
                                               (_MESSAGE, "messages")])
 def test_every_code_raised_in_the_source_has_its_text_in_both_languages(pattern, section):
     """An error or a message written as a sentence, or a code without its texts, shows up here: each is said
