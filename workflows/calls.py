@@ -23,6 +23,7 @@ import re
 from pydantic import field_validator
 
 from workflows.durations import Duration
+from workflows.errors import coded
 from workflows.schema import PRIORITIES, ROLES, Strict
 
 # The sample is written in percent with at most two decimals: a share of ten thousand buckets.
@@ -34,14 +35,15 @@ def _share(value) -> int:
     text = str(value).strip()
     match = re.fullmatch(r"(\d{1,3}(?:\.\d{1,2})?)\s*%", text) if isinstance(value, str) else None
     if not match or float(match.group(1)) > 100:
-        raise ValueError(f"'{text}' is not a share: write a percentage from 0% to 100%, e.g. '20%'")
+        raise coded("definition_calls_share", f"'{text}' is not a share: write a percentage from 0% to 100%, e.g. '20%'",
+                    value=text)
     return round(float(match.group(1)) * BUCKETS / 100)
 
 
 def _within(value) -> Duration:
     span = Duration.parse(value, weeks=True)
     if span.minutes <= 0 and span.days <= 0:
-        raise ValueError("calls.within must be longer than zero")
+        raise coded("definition_calls_within", "calls.within must be longer than zero")
     return span
 
 
@@ -93,34 +95,41 @@ def is_verdict(definition) -> bool:
 
 
 def check_calls(definition, report) -> None:
-    """Semantic checks of `calls:`; `report(path, message)` records each problem with its position."""
+    """Semantic checks of `calls:`; `report(path, message, code, **params)` records each problem with its position."""
     spec: CallsSpec | None = definition.calls
     if spec is None:
         return
     if not spec.by:
-        report(("calls", "by"), "calls.by names nobody: list the roles that make the calls, e.g. [dispatcher]")
+        report(("calls", "by"), "calls.by names nobody: list the roles that make the calls, e.g. [dispatcher]",
+               "definition_calls_by_nobody")
     for i, role in enumerate(spec.by):
         if role not in ROLES:
-            report(("calls", "by", i), f"calls.by: unknown role '{role}': use one of {', '.join(ROLES)}")
+            report(("calls", "by", i), f"calls.by: unknown role '{role}': use one of {', '.join(ROLES)}",
+                   "definition_calls_by_role", role=role, roles=list(ROLES))
     for i, priority in enumerate(spec.all):
         if priority not in PRIORITIES:
-            report(("calls", "all", i), f"calls.all: '{priority}' is not a priority: use {', '.join(PRIORITIES)}")
+            report(("calls", "all", i), f"calls.all: '{priority}' is not a priority: use {', '.join(PRIORITIES)}",
+                   "definition_calls_priority", value=str(priority), priorities=list(PRIORITIES))
     if not spec.all and not spec.sample:
         report(("calls",), "calls: nobody would be called: list priorities under 'all' or give a 'sample' "
-                           "above 0%")
+                           "above 0%", "definition_calls_nobody")
     state = call_state(definition)
     if state is None:
         report(("calls",), "calls: say whose work orders are called with 'state' (e.g. state: closed); "
-                           "without a feedback section there is no closing state to take")
+                           "without a feedback section there is no closing state to take", "definition_calls_state_missing")
         return
     if state not in definition.states:
-        report(("calls", "state"), f"calls.state: unknown state '{state}'")
+        report(("calls", "state"), f"calls.state: unknown state '{state}'", "definition_calls_state_unknown",
+               state=state)
         return
     final = state in definition.final_states()
     if not final and not is_verdict(definition):
-        feedback = f" or the feedback state '{definition.feedback.state}'" if definition.feedback else ""
-        report(("calls", "state"), f"calls.state '{state}' is neither a final state (the work is over){feedback} "
-                                   f"(the call is the verdict)")
+        feedback = definition.feedback.state if definition.feedback else None
+        report(("calls", "state"), f"calls.state '{state}' is neither a final state (the work is over)"
+                                   f"{f' or the feedback state {feedback!r}' if feedback else ''} (the call is the verdict)",
+               "definition_calls_state_feedback" if feedback else "definition_calls_state_not_final", state=state,
+               feedback=feedback)
     if spec.within is not None and not final:
         report(("calls", "within"), f"calls.within counts from closing, and '{state}' is not a final state: "
-                                    f"a call that gives the verdict waits as long as the work order does")
+                                    f"a call that gives the verdict waits as long as the work order does",
+               "definition_calls_within_not_final", state=state)
