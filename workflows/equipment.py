@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 
 from workflows.durations import parse_span
-from workflows.errors import DefinitionError
+from workflows.errors import DefinitionError, coded
 from workflows.loader import _plain, _schema_problem, parse_yaml, read_text
 from workflows.schema import Label, Strict
 
@@ -35,7 +35,8 @@ class DeviceClass(Strict):
     @classmethod
     def _identifier(cls, value: str) -> str:
         if not VALUE.fullmatch(value):
-            raise ValueError(f"class '{value}' must be lower_snake_case, at most 48 characters, e.g. air_handler")
+            raise coded("equipment_class_name", f"class '{value}' must be lower_snake_case, at most 48 characters, "
+                        "e.g. air_handler", value=value)
         return value
 
 
@@ -56,7 +57,7 @@ class RepeatFault(Strict):
     @classmethod
     def _span(cls, value: str) -> str:
         if parse_span(value) <= timedelta(0):
-            raise ValueError("the span must be longer than zero")
+            raise coded("equipment_span_not_positive", "the span must be longer than zero")
         return value
 
 
@@ -99,15 +100,19 @@ def load_equipment(text: str, file: str = "<equipment>", *, categories: set[str]
     for index, item in enumerate(equipment.classes):
         path = ("classes", index)
         if item.value in values:
-            problems.append(located.problem((*path, "value"), f"class '{item.value}' is declared twice"))
+            problems.append(located.problem((*path, "value"), f"class '{item.value}' is declared twice",
+                                            "equipment_class_twice", value=item.value))
         for name in {item.label.zh, item.label.en}:
             if name in labels:  # an import names a class by its label: each names one class only
-                problems.append(located.problem((*path, "label"), f"the label '{name}' names two classes"))
+                problems.append(located.problem((*path, "label"), f"the label '{name}' names two classes",
+                                                "equipment_label_twice", label=name))
             labels.add(name)
         values.add(item.value)
         if categories is not None and item.category is not None and item.category not in categories:
             problems.append(located.problem((*path, "category"), f"unknown category '{item.category}': "
-                                            f"use one of {', '.join(sorted(categories)) or '(no process has one)'}"))
+                                            f"use one of {', '.join(sorted(categories)) or '(no process has one)'}",
+                                            "equipment_unknown_category", category=item.category,
+                                            categories=sorted(categories)))
     if problems:
         raise DefinitionError(problems)
     return equipment

@@ -31,7 +31,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from workflows.durations import parse_span
-from workflows.errors import DefinitionError
+from workflows.errors import DefinitionError, coded
 from workflows.loader import _plain, _schema_problem, parse_yaml, read_text
 from workflows.schema import PRIORITIES, Label, Strict
 
@@ -47,7 +47,7 @@ def share(text) -> float:
     """`95%` → 0.95 (0% to 100%, digits only)."""
     match = re.fullmatch(r"(\d{1,3}(?:\.\d{1,2})?)\s*%", str(text).strip())
     if not match or float(match.group(1)) > 100:
-        raise ValueError(f"'{text}' is not a share: write one from 0% to 100%, e.g. 95%")
+        raise coded("target_share", f"'{text}' is not a share: write one from 0% to 100%, e.g. 95%", value=str(text))
     return float(match.group(1)) / 100
 
 
@@ -59,13 +59,14 @@ class Baseline(Strict):
     @classmethod
     def _month(cls, value: str) -> str:
         if not MONTH.fullmatch(str(value)):
-            raise ValueError(f"'{value}' is not a month: write it as 2025-07")
+            raise coded("target_month", f"'{value}' is not a month: write it as 2025-07", value=str(value))
         return str(value)
 
     @model_validator(mode="after")
     def _ordered(self) -> "Baseline":
         if self.end < self.start:
-            raise ValueError(f"the baseline ends ({self.end}) before it starts ({self.start})")
+            raise coded("target_baseline_order", f"the baseline ends ({self.end}) before it starts ({self.start})",
+                        start=self.start, end=self.end)
         return self
 
 
@@ -85,24 +86,26 @@ class Target(Strict):
     @classmethod
     def _identifier(cls, value: str) -> str:
         if not NAME.fullmatch(value):
-            raise ValueError(f"'{value}' must be lower_snake_case, at most 48 characters, e.g. repair_response")
+            raise coded("target_name", f"'{value}' must be lower_snake_case, at most 48 characters, e.g. repair_response",
+                        value=value)
         return value
 
     @model_validator(mode="after")
     def _one_bound(self) -> "Target":
         given = [name for name in ("at_least", "at_most", "faster_than_baseline") if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of at_least, at_most or faster_than_baseline")
+            raise coded("target_one_bound", "give exactly one of at_least, at_most or faster_than_baseline")
         if self.figure == "on_time" and not (self.process and self.timer):
-            raise ValueError("an on_time target names its process and timer, e.g. process: repair, timer: response")
+            raise coded("target_on_time_needs", "an on_time target names its process and timer, e.g. process: repair, "
+                        "timer: response")
         if self.figure == "answered_within":
             if self.within is None:
-                raise ValueError("an answered_within target says within how long, e.g. within: 15m")
+                raise coded("target_within_missing", "an answered_within target says within how long, e.g. within: 15m")
             if parse_span(self.within) <= timedelta(0):
-                raise ValueError("within must be longer than zero")
+                raise coded("target_within_not_positive", "within must be longer than zero")
         if self.faster_than_baseline is not None:
             if self.figure != "response_minutes":
-                raise ValueError("faster_than_baseline is for response_minutes only")
+                raise coded("target_faster_only_response", "faster_than_baseline is for response_minutes only")
             share(self.faster_than_baseline)
         elif self.figure == "response_minutes":
             parse_span(self.at_least or self.at_most)
@@ -150,11 +153,13 @@ def load_targets(text: str, file: str = "<targets>", *, processes: dict | None =
     for index, target in enumerate(found.targets):
         path = ("targets", index)
         if target.name in names:
-            problems.append(located.problem((*path, "name"), f"target '{target.name}' is declared twice"))
+            problems.append(located.problem((*path, "name"), f"target '{target.name}' is declared twice",
+                                            "target_twice", name=target.name))
         names.add(target.name)
         if target.faster_than_baseline is not None and found.baseline is None:
             problems.append(located.problem((*path, "faster_than_baseline"),
-                                            "a faster-than target needs the file's baseline: {from: YYYY-MM, to: YYYY-MM}"))
+                                            "a faster-than target needs the file's baseline: {from: YYYY-MM, to: YYYY-MM}",
+                                            "target_baseline_missing"))
         if processes is not None:
             problems += _unknown_names(located, path, target, processes)
     if problems:
@@ -166,11 +171,14 @@ def _unknown_names(located, path: tuple, target: Target, processes: dict) -> lis
     problems = []
     if target.process is not None and target.process not in processes:
         problems.append(located.problem((*path, "process"), f"unknown process '{target.process}': "
-                                        f"use one of {', '.join(sorted(processes))}"))
+                                        f"use one of {', '.join(sorted(processes))}", "target_unknown_process",
+                                        process=target.process, processes=sorted(processes)))
     elif target.timer is not None and target.timer not in processes[target.process].sla:
         timers = ", ".join(processes[target.process].sla) or "(it has none)"
         problems.append(located.problem((*path, "timer"), f"process '{target.process}' has no timer "
-                                        f"'{target.timer}': use one of {timers}"))
+                                        f"'{target.timer}': use one of {timers}", "target_unknown_timer",
+                                        process=target.process, timer=target.timer,
+                                        timers=list(processes[target.process].sla)))
     return problems
 
 
