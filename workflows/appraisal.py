@@ -56,9 +56,11 @@ def load_appraisal(text: str, file: str = "<appraisal>", *, processes: dict | No
     for key, rate in found.processes.items():
         path = ("processes", key)
         problems += [located.problem((*path, "priority", name), f"unknown priority '{name}': use one of "
-                                     f"{', '.join(PRIORITIES)}") for name in rate.priority if name not in PRIORITIES]
+                                     f"{', '.join(PRIORITIES)}", "appraisal_priority", value=name,
+                                     priorities=list(PRIORITIES)) for name in rate.priority if name not in PRIORITIES]
         if rate.by_choice and rate.field is None:
-            problems.append(located.problem((*path, "by_choice"), "by_choice needs the choice field it reads: field: category"))
+            problems.append(located.problem((*path, "by_choice"), "by_choice needs the choice field it reads: field: category",
+                                            "appraisal_by_choice_field"))
         if processes is not None:
             problems += _unknown_names(located, path, key, rate, processes)
     if problems:
@@ -69,17 +71,21 @@ def load_appraisal(text: str, file: str = "<appraisal>", *, processes: dict | No
 def _unknown_names(located, path: tuple, key: str, rate: PieceRate, processes: dict) -> list:
     definition = processes.get(key)
     if definition is None:
-        return [located.problem(path, f"unknown process '{key}': use one of {', '.join(sorted(processes))}")]
+        return [located.problem(path, f"unknown process '{key}': use one of {', '.join(sorted(processes))}",
+                                "appraisal_unknown_process", process=key, processes=sorted(processes))]
     finals = definition.final_states()
     problems = [located.problem((*path, "done"), f"'{state}' is not a final state of {key}: use one of "
-                                f"{', '.join(sorted(finals))}") for state in rate.done if state not in finals]
+                                f"{', '.join(sorted(finals))}", "appraisal_not_final", state=state, process=key,
+                                states=sorted(finals)) for state in rate.done if state not in finals]
     if rate.field is not None:
         spec = definition.fields.get(rate.field)
         if spec is None or spec.type != "choice":
-            problems.append(located.problem((*path, "field"), f"{key} has no choice field '{rate.field}'"))
+            problems.append(located.problem((*path, "field"), f"{key} has no choice field '{rate.field}'",
+                                            "appraisal_no_choice_field", process=key, name=rate.field))
         else:
             problems += [located.problem((*path, "by_choice", name), f"'{name}' is not a choice of {rate.field}: "
-                                         f"use one of {', '.join(spec.choices)}")
+                                         f"use one of {', '.join(spec.choices)}", "appraisal_not_a_choice", value=name,
+                                         name=rate.field, choices=[str(c) for c in spec.choices])
                          for name in rate.by_choice if name not in spec.choices]
     return problems
 
