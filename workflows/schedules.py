@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from workflows.durations import parse_span
 
-from workflows.errors import DefinitionError, Problem
+from workflows.errors import DefinitionError, Problem, coded
 from workflows.loader import Located, _plain, _schema_problem, parse_yaml
 from workflows.schema import PRIORITIES, ProcessDefinition, Strict
 
@@ -43,14 +43,15 @@ class AssetTarget(Strict):
     @classmethod
     def _class_name(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", value):
-            raise ValueError(f"'{value}' is not an equipment class: lower_snake_case, e.g. elevator or chiller")
+            raise coded("schedule_asset_class", f"'{value}' is not an equipment class: lower_snake_case, e.g. elevator "
+                        "or chiller", value=value)
         return value
 
     @field_validator("location")
     @classmethod
     def _code(cls, value: str | None) -> str | None:
         if value is not None and not 1 <= len(value.strip()) <= 64:
-            raise ValueError("a location code is 1-64 characters")
+            raise coded("schedule_location_code", "a location code is 1-64 characters")
         return value.strip() if value is not None else None
 
     @field_validator("status")
@@ -59,14 +60,15 @@ class AssetTarget(Strict):
         wanted = [value] if isinstance(value, str) else value
         unknown = [status for status in wanted if status not in ASSET_STATUSES]
         if unknown or not wanted:
-            raise ValueError(f"status must be one or a list of {', '.join(ASSET_STATUSES)} "
-                             "(a retired device takes no work orders)")
+            raise coded("schedule_asset_status", f"status must be one or a list of {', '.join(ASSET_STATUSES)} "
+                        "(a retired device takes no work orders)", statuses=list(ASSET_STATUSES))
         return value
 
     @model_validator(mode="after")
     def _something(self):
         if self.class_ is None and self.location is None:
-            raise ValueError("name the devices: 'class' (an equipment class), 'location' (a location code), or both")
+            raise coded("schedule_assets_what", "name the devices: 'class' (an equipment class), 'location' (a location "
+                        "code), or both")
         return self
 
     @property
@@ -116,32 +118,34 @@ class Rule(Strict):
     @classmethod
     def _identifier(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", value):
-            raise ValueError(f"rule name '{value}' must be lower_snake_case, at most 64 characters")
+            raise coded("schedule_rule_name", f"rule name '{value}' must be lower_snake_case, at most 64 characters",
+                        value=value)
         return value
 
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
         if value is not None and (len(value.split()) != 5 or not croniter.is_valid(value)):
-            raise ValueError(f"'{value}' is not a cron line: five fields, minute hour day month weekday, "
-                             f"e.g. '0 8 * * *' for 08:00 every day")
+            raise coded("schedule_cron", f"'{value}' is not a cron line: five fields, minute hour day month weekday, "
+                        f"e.g. '0 8 * * *' for 08:00 every day", value=value)
         return value
 
     @field_validator("every", "late_after")
     @classmethod
     def _span(cls, value: str | None, info) -> str | None:
         if value is not None and span(value) <= timedelta(0):
-            raise ValueError("the span must be longer than zero")
+            raise coded("schedule_span_not_positive", "the span must be longer than zero")
         if value is not None and info.field_name == "every" and span(value) < MIN_INTERVAL:
-            raise ValueError(f"'{value}' is too often: at most one work order a minute (as with cron), "
-                             "so 'every' is at least 1m")
+            raise coded("schedule_too_often", f"'{value}' is too often: at most one work order a minute (as with "
+                        "cron), so 'every' is at least 1m", value=value)
         return value
 
     @field_validator("priority")
     @classmethod
     def _priority(cls, value: str) -> str:
         if value not in PRIORITIES:
-            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
+            raise coded("schedule_priority", f"priority must be one of {', '.join(PRIORITIES)}",
+                        priorities=list(PRIORITIES))
         return value
 
     @field_validator("title")
@@ -150,23 +154,27 @@ class Rule(Strict):
         try:
             names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
         except ValueError:
-            raise ValueError("the title has an unmatched '{' or '}'; write '{{' or '}}' for a brace") from None
+            raise coded("schedule_title_brace", "the title has an unmatched '{' or '}'; write '{{' or '}}' for a "
+                        "brace") from None
         unknown = names - TITLE_PLACEHOLDERS - ASSET_PLACEHOLDERS
         if unknown:
-            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}} in the title: use {{date}}, {{time}}, "
-                             "or with 'assets' {asset} or {asset_no}")
+            raise coded("schedule_title_placeholder", f"unknown placeholder {{{sorted(unknown)[0]}}} in the title: "
+                        "use {date}, {time}, or with 'assets' {asset} or {asset_no}", placeholder=sorted(unknown)[0])
         return value
 
     @model_validator(mode="after")
     def _one_timing(self):
         if (self.cron is None) == (self.every is None):
-            raise ValueError("give either 'cron' or 'every' (with 'starting'), not both and not neither")
+            raise coded("schedule_timing", "give either 'cron' or 'every' (with 'starting'), not both and not neither")
         if self.every is not None and self.starting is None:
-            raise ValueError("an 'every' rule needs 'starting': the local time of its first period, e.g. 2026-01-01T06:00")
+            raise coded("schedule_starting_missing", "an 'every' rule needs 'starting': the local time of its first "
+                        "period, e.g. 2026-01-01T06:00")
         if self.starting is not None and self.starting.tzinfo is not None:
-            raise ValueError("'starting' is a local wall-clock time in the schedule's time zone: leave out the offset")
+            raise coded("schedule_starting_offset", "'starting' is a local wall-clock time in the schedule's time zone: "
+                        "leave out the offset")
         if self.skip_closed_days and self.calendar is None:
-            raise ValueError("skip_closed_days needs a 'calendar' that says which days are closed")
+            raise coded("schedule_skip_needs_calendar", "skip_closed_days needs a 'calendar' that says which days are "
+                        "closed")
         return self
 
     @property
@@ -197,14 +205,15 @@ class Schedule(Strict):
             try:
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone '{value}': use an IANA name such as Asia/Shanghai") from None
+                raise coded("schedule_timezone", f"unknown time zone '{value}': use an IANA name such as Asia/Shanghai",
+                            value=value) from None
         return value
 
     @field_validator("late_after")
     @classmethod
     def _late(cls, value: str) -> str:
         if span(value) <= timedelta(0):
-            raise ValueError("the span must be longer than zero")
+            raise coded("schedule_span_not_positive", "the span must be longer than zero")
         return value
 
 
@@ -231,43 +240,55 @@ def _cross_problems(schedule: Schedule, located: Located, calendars, processes, 
     for index, rule in enumerate(schedule.rules):
         path = ("rules", index)
         if rule.name in seen:
-            problems.append(located.problem((*path, "name"), f"rule '{rule.name}' is declared twice"))
+            problems.append(located.problem((*path, "name"), f"rule '{rule.name}' is declared twice",
+                                            "schedule_rule_twice", name=rule.name))
         seen.add(rule.name)
         if rule.assets is not None and len(rule.name) > MAX_DEVICE_RULE_NAME:
             problems.append(located.problem((*path, "name"), f"a rule with 'assets' has a name of at most "
-                                            f"{MAX_DEVICE_RULE_NAME} characters (each device's period is keyed by it)"))
+                                            f"{MAX_DEVICE_RULE_NAME} characters (each device's period is keyed by it)",
+                                            "schedule_device_rule_name", limit=MAX_DEVICE_RULE_NAME))
         if rule.assets is None and rule.device_placeholders:
             problems.append(located.problem((*path, "title"), f"{{{sorted(rule.device_placeholders)[0]}}} needs "
-                                            "'assets': the devices the rule makes work for"))
+                                            "'assets': the devices the rule makes work for", "schedule_placeholder_needs_assets",
+                                            placeholder=sorted(rule.device_placeholders)[0]))
         if asset_classes is not None and rule.assets is not None and rule.assets.class_ is not None \
                 and rule.assets.class_ not in asset_classes:
             problems.append(located.problem((*path, "assets", "class"), f"unknown equipment class "
-                                            f"'{rule.assets.class_}': use one of {', '.join(sorted(asset_classes))}"))
+                                            f"'{rule.assets.class_}': use one of {', '.join(sorted(asset_classes))}",
+                                            "schedule_unknown_asset_class", value=rule.assets.class_,
+                                            classes=sorted(asset_classes)))
         if calendars is not None and rule.calendar is not None and rule.calendar not in calendars:
             problems.append(located.problem((*path, "calendar"),
-                                            f"unknown calendar '{rule.calendar}': use one of {', '.join(sorted(calendars))}"))
+                                            f"unknown calendar '{rule.calendar}': use one of {', '.join(sorted(calendars))}",
+                                            "definition_unknown_calendar", calendar=rule.calendar,
+                                            calendars=sorted(calendars)))
         if processes is None:
             continue
         definition = processes.get(rule.process)
         if definition is None:
             problems.append(located.problem((*path, "process"),
-                                            f"unknown process '{rule.process}': use one of {', '.join(sorted(processes))}"))
+                                            f"unknown process '{rule.process}': use one of {', '.join(sorted(processes))}",
+                                            "target_unknown_process", process=rule.process, processes=sorted(processes)))
             continue
         for name, value in rule.fields.items():
             spec = definition.fields.get(name)
             if spec is None:
                 problems.append(located.problem((*path, "fields", name),
-                                                f"process '{rule.process}' has no field '{name}'"))
+                                                f"process '{rule.process}' has no field '{name}'",
+                                                "schedule_unknown_field", process=rule.process, name=name))
             elif spec.type == "choice" and value not in spec.choices:
                 problems.append(located.problem((*path, "fields", name),
-                                                f"{name} must be one of {', '.join(spec.choices)}"))
+                                                f"{name} must be one of {', '.join(spec.choices)}",
+                                                "schedule_not_a_choice", name=name, choices=[str(c) for c in spec.choices]))
         for name, spec in definition.fields.items():
             if spec.required and name not in rule.fields:
                 problems.append(located.problem((*path, "fields" if rule.fields else "process"),
-                                                f"process '{rule.process}' needs the field '{name}' in 'fields'"))
+                                                f"process '{rule.process}' needs the field '{name}' in 'fields'",
+                                                "schedule_field_required", process=rule.process, name=name))
         if rule.assignee is not None and assigning_event(definition) is None:
             problems.append(located.problem((*path, "assignee"),
-                                            f"process '{rule.process}' has no event from its first state that takes an assignee"))
+                                            f"process '{rule.process}' has no event from its first state that takes an assignee",
+                                            "schedule_no_assigning_event", process=rule.process))
     return problems
 
 
