@@ -112,3 +112,16 @@ def test_a_choice_written_wrong_is_refused_at_its_line(app, people):
     assert result["valid"] is False
     [problem] = result["errors"]
     assert problem["line"] == line and "label of choice 'plumbing'" in problem["message"]
+
+
+@pytest.mark.parametrize("language, said", [("zh", "“soon”不是时长"), ("en", "'soon' is not a duration")])
+def test_a_bad_duration_is_said_in_the_designers_chosen_language(app, people, language, said):
+    text = _repair_yaml(app)
+    broken = text.replace("urgent: {within: 15m, calendar: 24x7}", "urgent: {within: soon, calendar: 24x7}", 1)
+    line = broken.splitlines().index("      urgent: {within: soon, calendar: 24x7}") + 1
+    designer = visitor(app, "designer")
+    designer.post("/language", {"language": language})
+    designer.get("/designer/repair")
+    response = designer.post("/designer/publish", {"yaml": broken, "key": "repair"})
+    assert response.status_code == 422
+    assert f'data-line="{line}"' in response.text and said in html.unescape(text_of(response.text))

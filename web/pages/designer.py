@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from engine.published import definitions
 from web.deps import ClockDep, SessionDep
+from web.errors import definition_problems
 from web.i18n import Translator, catalogue
 from web.pages.common import ActorPage, FormDep, csrf_protect, flash, language, redirect, render, roles
 from workflows import DefinitionError
@@ -47,7 +48,7 @@ def _editor(request, session, actor, *, key: str | None, text: str, version: int
         try:
             diagram = mermaid(definitions.parse(text, "<editor>", session), language=t.language)
         except DefinitionError as exc:
-            errors = _problems(exc)
+            errors = _problems(exc, t.language)
     return render(request, "designer_edit.html", actor, status_code=status_code, key=key, text=text,
                   version=version, versions=versions, errors=errors or [], diagram=diagram,
                   simulate_text=_simulate_text(t))
@@ -59,8 +60,9 @@ def _simulate_text(t: Translator) -> dict[str, str]:
     return {key: t(key) for key in keys}
 
 
-def _problems(exc: DefinitionError) -> list[dict]:
-    return [{"line": p.line, "column": p.column, "message": p.message} for p in exc.problems]
+def _problems(exc: DefinitionError, language: str) -> list[dict]:
+    """Each problem at its line, said in the designer's language (a problem with no code in its English)."""
+    return definition_problems(language, exc.problems)
 
 
 @router.get("/designer/new")
@@ -85,7 +87,7 @@ def publish(request: Request, session: SessionDep, actor: ActorPage, form: FormD
     try:
         row, created = definitions.publish(session, text, file="<editor>", actor_id=actor.id, now=clock.now())
     except DefinitionError as exc:
-        return _editor(request, session, actor, key=key, text=text, version=None, errors=_problems(exc), status_code=422)
+        return _editor(request, session, actor, key=key, text=text, version=None, errors=_problems(exc, t.language), status_code=422)
     flash(request, "ok", t("designer.published", key=row.key, version=row.version) if created else t("designer.unchanged"))
     return redirect(f"/designer/{row.key}")
 
