@@ -44,7 +44,12 @@ Interval = tuple[datetime, datetime]   # UTC-aware (open, close)
 
 
 class CalendarError(ValueError):
-    """A calendar definition is invalid, or an unknown calendar was asked for."""
+    """A calendar definition is invalid, or an unknown calendar was asked for. `code` and `params`, when given,
+    say a calendar file's problem from the catalogue (`errors.<code>`); the message is the command line's English."""
+
+    def __init__(self, message: str, code: str | None = None, params: dict | None = None):
+        super().__init__(message)
+        self.code, self.params = code, params or {}
 
 
 class UnknownCalendarError(CalendarError, KeyError):
@@ -265,7 +270,8 @@ class _Source:
     def __init__(self, name: str):
         self.name = name
 
-    def error(self, message: str, node: Any = None, key: Any = None, index: int | None = None) -> CalendarError:
+    def error(self, message: str, node: Any = None, key: Any = None, index: int | None = None, *,
+              code: str | None = None, **params) -> CalendarError:
         line_col = None
         try:
             if index is not None:
@@ -277,7 +283,7 @@ class _Source:
         except (AttributeError, KeyError, TypeError):
             pass
         where = f"{self.name}:{line_col[0] + 1}:{line_col[1] + 1}" if line_col else self.name
-        return CalendarError(f"{where}: {message}")
+        return CalendarError(f"{where}: {message}", code, params)
 
 
 def load_calendars(path: str | Path | None = None, text: str | None = None) -> dict[str, BusinessCalendar]:
@@ -301,41 +307,46 @@ def load_calendars(path: str | Path | None = None, text: str | None = None) -> d
     except (YAMLError, ValueError) as exc:  # ValueError: e.g. an impossible date like 2027-02-30
         raise CalendarError(f"{src.name}: invalid YAML: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("calendars"), dict):
-        raise src.error("expected a top-level 'calendars:' mapping of name -> calendar", doc)
+        raise src.error("expected a top-level 'calendars:' mapping of name -> calendar", doc, code="calendar_top")
     table = doc["calendars"]
     return {str(name): _parse_calendar(src, str(name), spec, table, name) for name, spec in table.items()}
 
 
 def _parse_calendar(src: _Source, name: str, spec: Any, parent: Any, key: Any) -> BusinessCalendar:
     if not isinstance(spec, dict):
-        raise src.error(f"calendar {name!r}: expected a mapping", parent, key)
+        raise src.error(f"calendar {name!r}: expected a mapping", parent, key, code="calendar_not_mapping", name=str(name))
     for k in spec:
         if k not in SPEC_KEYS:
-            raise src.error(f"calendar {name!r}: unknown key {k!r} (allowed: {', '.join(sorted(SPEC_KEYS))})", spec, k)
+            raise src.error(f"calendar {name!r}: unknown key {k!r} (allowed: {', '.join(sorted(SPEC_KEYS))})", spec, k,
+                            code="calendar_unknown_key", name=str(name), option=str(k), keys=sorted(SPEC_KEYS))
     tz = _parse_timezone(src, name, spec)
     if spec.get("always_open") is True:
         extra = sorted(set(spec) - {"timezone", "always_open"})
         if extra:
-            raise src.error(f"calendar {name!r}: always_open calendars take no {extra[0]!r}", spec, extra[0])
+            raise src.error(f"calendar {name!r}: always_open calendars take no {extra[0]!r}", spec, extra[0],
+                            code="calendar_always_open_takes_no", name=str(name), option=str(extra[0]))
         return BusinessCalendar(name, tz, always_open=True)
     if "always_open" in spec and spec["always_open"] is not False:
-        raise src.error(f"calendar {name!r}: always_open must be true or false", spec, "always_open")
+        raise src.error(f"calendar {name!r}: always_open must be true or false", spec, "always_open",
+                        code="calendar_always_open", name=str(name))
     if "hours" not in spec:
-        raise src.error(f"calendar {name!r}: needs 'hours:' (or 'always_open: true')", parent, key)
+        raise src.error(f"calendar {name!r}: needs 'hours:' (or 'always_open: true')", parent, key,
+                        code="calendar_needs_hours", name=str(name))
     hours = _parse_hours(src, name, spec["hours"], spec)
     holidays = spec.get("holidays", "none")
     if holidays not in ("chinese", "none"):
-        raise src.error(f"calendar {name!r}: holidays must be 'chinese' or 'none', got {holidays!r}", spec, "holidays")
+        raise src.error(f"calendar {name!r}: holidays must be 'chinese' or 'none', got {holidays!r}", spec, "holidays",
+                        code="calendar_holidays", name=str(name), value=str(holidays))
     from_day = spec.get("workday_hours_from", "mon")
     if from_day not in WEEKDAYS or not hours.get(WEEKDAYS.index(from_day)):
         raise src.error(f"calendar {name!r}: workday_hours_from must be a weekday with hours, got {from_day!r}",
-                        spec, "workday_hours_from")
+                        spec, "workday_hours_from", code="calendar_workday_hours_from", name=str(name), value=str(from_day))
     extra_holidays = _parse_dates(src, name, spec, "extra_holidays")
     extra_workdays = _parse_dates(src, name, spec, "extra_workdays")
     both = extra_holidays & extra_workdays
     if both:
         raise src.error(f"calendar {name!r}: {min(both)} is in both extra_holidays and extra_workdays",
-                        spec, "extra_workdays")
+                        spec, "extra_workdays", code="calendar_holiday_and_workday", name=str(name), date=str(min(both)))
     return BusinessCalendar(name, tz, hours=hours, chinese_holidays=holidays == "chinese",
                             extra_holidays=extra_holidays, extra_workdays=extra_workdays,
                             workday_hours_from=WEEKDAYS.index(from_day),
@@ -346,11 +357,13 @@ def _parse_timezone(src: _Source, name: str, spec: Any) -> ZoneInfo:
     tz_name = spec.get("timezone")
     if not isinstance(tz_name, str):
         key = "timezone" if "timezone" in spec else None
-        raise src.error(f"calendar {name!r}: needs 'timezone:' with an IANA name like Asia/Shanghai", spec, key)
+        raise src.error(f"calendar {name!r}: needs 'timezone:' with an IANA name like Asia/Shanghai", spec, key,
+                        code="calendar_needs_timezone", name=str(name))
     try:
         return ZoneInfo(tz_name)
     except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        raise src.error(f"calendar {name!r}: unknown timezone {tz_name!r}", spec, "timezone") from None
+        raise src.error(f"calendar {name!r}: unknown timezone {tz_name!r}", spec, "timezone",
+                        code="calendar_unknown_timezone", name=str(name), value=str(tz_name)) from None
 
 
 def _parse_weekdays(src: _Source, name: str, key: Any, hours: Any) -> list[int]:
@@ -358,10 +371,11 @@ def _parse_weekdays(src: _Source, name: str, key: Any, hours: Any) -> list[int]:
     parts = str(key).strip().lower().split("-")
     if len(parts) > 2 or any(p not in WEEKDAYS for p in parts):
         raise src.error(f"calendar {name!r}: unknown weekday {key!r} (use mon..sun or a range like mon-fri)",
-                        hours, key)
+                        hours, key, code="calendar_unknown_weekday", name=str(name), value=str(key))
     first, last = WEEKDAYS.index(parts[0]), WEEKDAYS.index(parts[-1])
     if last < first:
-        raise src.error(f"calendar {name!r}: weekday range {key!r} runs backwards", hours, key)
+        raise src.error(f"calendar {name!r}: weekday range {key!r} runs backwards", hours, key,
+                        code="calendar_weekdays_backwards", name=str(name), value=str(key))
     return list(range(first, last + 1))
 
 
@@ -370,17 +384,19 @@ _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 def _parse_hours(src: _Source, name: str, hours: Any, spec: Any) -> dict[int, Hours]:
     if not isinstance(hours, dict):
-        raise src.error(f"calendar {name!r}: hours must map weekdays to lists of \"HH:MM-HH:MM\"", spec, "hours")
+        raise src.error(f"calendar {name!r}: hours must map weekdays to lists of \"HH:MM-HH:MM\"", spec, "hours",
+                        code="calendar_hours_shape", name=str(name))
     result: dict[int, Hours] = {}
     for key, value in hours.items():
         days = _parse_weekdays(src, name, key, hours)
         intervals = _parse_intervals(src, name, key, value, hours)
         for day in days:
             if day in result:
-                raise src.error(f"calendar {name!r}: {WEEKDAYS[day]} is given hours twice", hours, key)
+                raise src.error(f"calendar {name!r}: {WEEKDAYS[day]} is given hours twice", hours, key,
+                                code="calendar_day_twice", name=str(name), day=WEEKDAYS[day])
             result[day] = intervals
     if not any(result.values()):
-        raise src.error(f"calendar {name!r}: hours open on no day", spec, "hours")
+        raise src.error(f"calendar {name!r}: hours open on no day", spec, "hours", code="calendar_never_open", name=str(name))
     return result
 
 
@@ -388,7 +404,8 @@ def _parse_intervals(src: _Source, name: str, key: Any, value: Any, hours: Any) 
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
-        raise src.error(f"calendar {name!r}: hours for {key} must be a list of \"HH:MM-HH:MM\"", hours, key)
+        raise src.error(f"calendar {name!r}: hours for {key} must be a list of \"HH:MM-HH:MM\"", hours, key,
+                        code="calendar_day_hours_shape", name=str(name), day=str(key))
     intervals = []
     for i, item in enumerate(value):
         where = dict(node=value, index=i) if hasattr(value, "lc") else dict(node=hours, key=key)
@@ -396,12 +413,14 @@ def _parse_intervals(src: _Source, name: str, key: Any, value: Any, hours: Any) 
         if interval is None:
             raise src.error(f"calendar {name!r}: bad opening hours {item!r} for {key} "
                             "(expected \"HH:MM-HH:MM\" with 00:00 <= open < close <= 24:00, "
-                            "split overnight shifts at midnight)", **where)
+                            "split overnight shifts at midnight)", **where,
+                            code="calendar_bad_hours", name=str(name), value=str(item), day=str(key))
         intervals.append(interval)
     intervals.sort()
     for (_, close), (opens, _) in zip(intervals, intervals[1:]):
         if opens < close or close == time(0):
-            raise src.error(f"calendar {name!r}: opening hours for {key} overlap", hours, key)
+            raise src.error(f"calendar {name!r}: opening hours for {key} overlap", hours, key,
+                            code="calendar_hours_overlap", name=str(name), day=str(key))
     return tuple(intervals)
 
 
@@ -422,7 +441,8 @@ def _parse_interval(text: Any) -> tuple[time, time] | None:
 def _parse_dates(src: _Source, name: str, spec: Any, key: str) -> frozenset[date]:
     value = spec.get(key) or []
     if not isinstance(value, list):
-        raise src.error(f"calendar {name!r}: {key} must be a list of dates (YYYY-MM-DD)", spec, key)
+        raise src.error(f"calendar {name!r}: {key} must be a list of dates (YYYY-MM-DD)", spec, key,
+                        code="calendar_dates_shape", name=str(name), option=str(key))
     dates = set()
     for i, item in enumerate(value):
         try:
@@ -430,7 +450,8 @@ def _parse_dates(src: _Source, name: str, spec: Any, key: str) -> frozenset[date
                       else date.fromisoformat(str(item)))
         except ValueError:
             raise src.error(f"calendar {name!r}: {key} entry {item!r} is not a YYYY-MM-DD date",
-                            value, index=i) from None
+                            value, index=i, code="calendar_bad_date", name=str(name), option=str(key),
+                            value=str(item)) from None
     return frozenset(dates)
 
 
@@ -438,7 +459,8 @@ def _parse_years(src: _Source, name: str, spec: Any) -> frozenset[int]:
     value = spec.get("known_years") or []
     if not isinstance(value, list) or not all(isinstance(y, int) and not isinstance(y, bool) and 1900 <= y <= 2999
                                               for y in value):
-        raise src.error(f"calendar {name!r}: known_years must be a list of years like [2027]", spec, "known_years")
+        raise src.error(f"calendar {name!r}: known_years must be a list of years like [2027]", spec, "known_years",
+                        code="calendar_known_years", name=str(name))
     return frozenset(value)
 
 

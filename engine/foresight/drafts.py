@@ -56,7 +56,7 @@ def _calendars(session: Session, text: str, file: str) -> dict[str, BusinessCale
     try:
         table = load_calendars(text=text)
     except CalendarError as exc:
-        raise DefinitionError([_problem(str(exc), file)]) from None
+        raise DefinitionError([_problem(exc, file)]) from None
     missing = sorted(_in_use(session) - set(table))
     if missing:
         raise DefinitionError([Problem(file, 1, 1, f"calendar '{name}' is used by a published process but not "
@@ -64,12 +64,13 @@ def _calendars(session: Session, text: str, file: str) -> dict[str, BusinessCale
     return table
 
 
-def _problem(message: str, file: str) -> Problem:
-    """A CalendarError's `<calendars>:line:col: message` as a Problem of `file`."""
+def _problem(exc: CalendarError, file: str) -> Problem:
+    """A CalendarError's `<calendars>:line:col: message` as a Problem of `file`, with its code and params."""
+    message = str(exc)
     match = _WHERE.match(message)
     if match is None:
-        return Problem(file, 1, 1, message)
-    return Problem(file, int(match["line"]), int(match["column"]), match["message"])
+        return Problem(file, 1, 1, message, exc.code, exc.params)
+    return Problem(file, int(match["line"]), int(match["column"]), match["message"], exc.code, exc.params)
 
 
 def _in_use(session: Session) -> set[str]:
