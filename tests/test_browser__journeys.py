@@ -256,7 +256,7 @@ def test_a_designer_breaks_a_definition_sees_the_line_fixes_it_and_publishes(bro
     editor.fill(original.replace("    to: accepted", "    to: acepted", 1))
     problem = page.locator(f"#problems li[data-line='{line}']")
     expect(problem).to_contain_text(f"第 {line} 行第 9 列")
-    expect(problem).to_contain_text("unknown state 'acepted'")
+    expect(problem).to_contain_text("未知状态 acepted")  # in the designer's language
     expect(page.locator("#status")).to_have_class(re.compile(r"\bbad\b"))
     problem.locator("a").click()  # takes the designer to the line
     expect(page.locator(f"#gutter b.bad:text-is('{line}')")).to_be_visible()

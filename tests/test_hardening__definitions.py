@@ -207,10 +207,10 @@ LATE_RUNG = "      - {level: 2, at: due + 30m, notify: [role:supervisor, dept_he
     (WARNING_RUNG, WARNING_RUNG.replace("80%", "1e300%"), "more than 0% and at most 1000%"),
     (WARNING_RUNG, WARNING_RUNG.replace("80%", "0%"), "more than 0% and at most 1000%"),
     (WARNING_RUNG, WARNING_RUNG.replace("80%", "1001%"), "more than 0% and at most 1000%"),
-    (WARNING_RUNG, WARNING_RUNG.replace("80%", ".nan"), "should be a valid string"),
+    (WARNING_RUNG, WARNING_RUNG.replace("80%", ".nan"), "must be text"),
     (LATE_RUNG, LATE_RUNG.replace("due + 30m", "due + 99999999999m"), "366 days"),
     (LATE_RUNG, LATE_RUNG.replace("due + 30m", "due - 400d"), "366 days"),
-    (LATE_RUNG, LATE_RUNG.replace("level: 2", "level: 99999999999"), "less than or equal to 99"),
+    (LATE_RUNG, LATE_RUNG.replace("level: 2", "level: 99999999999"), "must be at most 99"),
 ])
 def test_each_extreme_sla_value_is_refused_at_its_line(people, old, new, message):
     text = repair_with(old, new)
