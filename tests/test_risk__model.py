@@ -139,3 +139,15 @@ def test_nothing_is_said_of_a_deadline_no_similar_timer_has_reached_yet(session,
     order_id = file_repairs(session, who, start=now - timedelta(minutes=5), outcomes=[None])[0]
     fitted = risk.fit(session, asof=now - timedelta(minutes=10))
     assert set(_score(session, order_id, now, fitted)) == {"response"}
+
+
+def test_a_repair_filed_while_the_history_is_read_waits_for_the_next_fit(session, who, monkeypatch):
+    """Another worker files a repair between the read of the orders and that of their timers: its timer is left
+    for the next fit, never a failed sweep."""
+    ids = file_repairs(session, who, start=START, category="plumbing", outcomes=accepted_after(*[10] * 5))
+    period = {"asof": START + timedelta(days=1), "since": START - timedelta(days=1)}
+    every = risk.samples(session, **period)
+    whole = risk.orders_filed
+    monkeypatch.setattr(risk, "orders_filed",
+                        lambda *args: {key: order for key, order in whole(*args).items() if key != ids[-1]})
+    assert 0 < len(risk.samples(session, **period)) < len(every)

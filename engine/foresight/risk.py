@@ -190,11 +190,14 @@ def orders_filed(session: Session, since: datetime, until: datetime) -> dict[int
             select(History.work_order_id, History.at, History.event, History.to_state)
             .where(History.work_order_id.in_(filed), History.kind.in_(("create", "transition")))
             .order_by(History.work_order_id, History.id)).all():
-        orders[order_id].steps.append(Step(at=at, event=event if event != "create" else None, state=state))
+        if order_id in orders:  # not one filed since the orders were read (each read sees its own moment)
+            orders[order_id].steps.append(Step(at=at, event=event if event != "create" else None, state=state))
     for order_id, at, kind, data in session.exec(
             select(History.work_order_id, History.at, History.kind, History.data)
             .where(History.work_order_id.in_(filed), History.kind.in_(("update", "escalation")))
             .order_by(History.work_order_id, History.id)).all():
+        if order_id not in orders:
+            continue
         moves = [data.get("priority")] if kind == "update" else [a.get("raise_priority") for a in data.get("actions", [])]
         orders[order_id].changes += [(at, move["from"], move["to"]) for move in moves if isinstance(move, dict)]
     return orders
@@ -216,7 +219,9 @@ def samples(session: Session, *, asof: datetime, since: datetime) -> list[Sample
     calendars: dict[tuple, BusinessCalendar] = {}
     found = []
     for timer in rows:
-        order = orders[timer.work_order_id]
+        order = orders.get(timer.work_order_id)
+        if order is None:  # filed (by another worker) after the orders were read: the next fit has it
+            continue
         key = (order.process, order.version)
         definition = known[key] if key in known else known.setdefault(key, definition_of(session, *key))
         spec = definition.sla.get(timer.name) if definition else None
