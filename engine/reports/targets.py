@@ -37,8 +37,8 @@ def answered(session: Session, in_scope, processes: dict[str, ProcessDefinition]
             continue
         chosen = and_(in_scope, or_(*timers), SlaTimer.status.in_(ENDED),
                       WorkOrder.priority == target.priority if target.priority else true())
-        quick = func.coalesce(func.sum(case((SlaTimer.working_seconds <= target.span.total_seconds(), 1), else_=0)), 0)
-        ended, quick = session.exec(select(func.count(), quick)
+        in_time = func.coalesce(func.sum(case((SlaTimer.working_seconds <= target.span.total_seconds(), 1), else_=0)), 0)
+        ended, quick = session.exec(select(func.count(), in_time)
                                     .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(chosen)).one()
         found[target.name] = round(int(quick) / ended, 4) if ended else None
     return found
