@@ -19,14 +19,13 @@ from engine.errors import Forbidden
 from engine.people.users import Actor
 from engine.published import data_files, definitions
 from engine.reports import periods
-from engine.reports.dashboard import _plain_number
+from engine.reports.dashboard import ENDED, _SLA_ONLY, _count_if, _plain_number, _rate, _whole
 from engine.storage.models import Feedback, History, SlaTimer, Team, User, WorkOrder
 from workflows.appraisal import Appraisal, load_file
 from workflows.schema import ProcessDefinition
 
 EVERYONE = frozenset({"supervisor", "leader"})
 OWN = "technician"
-ENDED = ("met", "breached")
 
 
 def current() -> Appraisal:
@@ -94,7 +93,7 @@ def _lines(session: Session, group, labour_group, done, points, start, end, proc
     for key, met, ended in session.exec(
         select(group, _count_if(SlaTimer.status == "met"), _count_if(SlaTimer.status.in_(ENDED)))
         .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
-        .where(done, mine, ~SlaTimer.name.startswith("dispatch:")).group_by(group)
+        .where(done, mine, _SLA_ONLY).group_by(group)
     ).all():
         line(key).update(on_time_met=int(met), on_time_ended=int(ended))
     for key, ratings, satisfied in session.exec(
@@ -144,15 +143,3 @@ def _named_teams(session: Session, lines: dict) -> list[dict]:
 def _team_names(session: Session, ids: set) -> dict[int, str]:
     ids = {key for key in ids if key is not None}
     return dict(session.exec(select(Team.id, Team.name).where(Team.id.in_(ids))).all()) if ids else {}
-
-
-def _count_if(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def _whole(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else round(value, 1)

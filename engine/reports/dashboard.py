@@ -36,7 +36,7 @@ from workflows.targets import Targets
 log = logging.getLogger(__name__)
 TOP = 10
 MAX_MONTHS = 36
-ENDED = ("met", "breached")
+ENDED = lateness.ENDED
 
 
 @dataclass

@@ -11,11 +11,10 @@ from sqlmodel import Session, select
 
 from engine import settings
 from engine.published import data_files
+from engine.sla.lateness import ENDED
 from engine.storage.models import SlaTimer, WorkOrder
 from workflows.schema import ProcessDefinition
 from workflows.targets import Target, Targets, load_file
-
-ENDED = ("met", "breached")
 
 
 def current() -> Targets:

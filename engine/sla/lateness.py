@@ -22,6 +22,7 @@ from sqlmodel import select
 from engine.storage.models import SlaTimer, WorkOrder
 
 LIVE = ("running", "paused")
+ENDED = ("met", "breached")  # a timer that stopped: on time or not
 
 
 def past_due(due_at: datetime, now: datetime) -> bool:
