@@ -290,16 +290,20 @@ def with_duty(session: Session, actor, now: datetime):
     return replace(actor, on_duty=rotas.DutyTeams(session, actor.id, now))
 
 
-def with_declines(session: Session, actor, orders: list[WorkOrder]) -> dict:
+def with_declines(session: Session, actor, orders: list[WorkOrder], histories: dict[int, list] | None = None) -> dict:
     """Per work order, the actor less the order's team among their on-duty teams if they declined that order
-    (so they may not claim it back): one query whatever the length of the list."""
+    (so they may not claim it back): one query whatever the length of the list, none when the orders'
+    `histories` are given."""
     teams = getattr(actor, "on_duty", frozenset())
-    declined: set[int] = set()
     concerned = [order.id for order in orders if order.team_id in teams]
-    if concerned:
+    if not concerned:
+        return {order.id: actor for order in orders}
+    if histories is not None:
+        rows = [(order_id, row.data) for order_id in concerned for row in histories.get(order_id, []) if row.kind == "dispatch"]
+    else:
         rows = session.exec(select(History.work_order_id, History.data).where(
             History.work_order_id.in_(concerned), History.kind == "dispatch")).all()
-        declined = {order_id for order_id, data in rows if isinstance(data, dict) and data.get("declined_by") == actor.id}
+    declined = {order_id for order_id, data in rows if isinstance(data, dict) and data.get("declined_by") == actor.id}
     return {order.id: replace(actor, on_duty=teams - {order.team_id}) if order.id in declined else actor
             for order in orders}
 

@@ -216,26 +216,40 @@ def available_events(session: Session, order: WorkOrder, actor: Actor) -> list[s
     return [transition.name for transition in available(session, order, actor)]
 
 
-def available(session: Session, order: WorkOrder, actor: Actor) -> list[Transition]:
-    """The transitions the actor may fire now, each with what it asks for (fields, assignee, comment)."""
-    return available_for(session, [order], actor)[order.id]
+def available(session: Session, order: WorkOrder, actor: Actor, history: list[History] | None = None) -> list[Transition]:
+    """The transitions the actor may fire now, each with what it asks for (fields, assignee, comment); from
+    its `history` when the caller has read it whole (no query for who did what last)."""
+    return available_for(session, [order], actor, {order.id: history} if history is not None else None)[order.id]
 
 
-def available_for(session: Session, orders: list[WorkOrder], actor: Actor) -> dict[int, list[Transition]]:
+def available_for(session: Session, orders: list[WorkOrder], actor: Actor,
+                  histories: dict[int, list[History]] | None = None) -> dict[int, list[Transition]]:
     """`available` for a whole list (a board): one query for the different-person rule, whatever the length."""
     compiled = {order.id: compiled_of(session, order) for order in orders}
     actors = {order.id: actor for order in orders}
     if any(process.asks_on_duty for process in compiled.values()):
-        actors = _on_duty_for(session, actor, orders)
-    done = _last_done(session, {order.id: compiled[order.id].remembered(order.state) for order in orders})
+        actors = _on_duty_for(session, actor, orders, histories)
+    wanted = {order.id: compiled[order.id].remembered(order.state) for order in orders}
+    done = _last_done_in(histories, wanted) if histories is not None else _last_done(session, wanted)
     return {order.id: compiled[order.id].available(order, actors[order.id], last_done=done.get(order.id, {}))
             for order in orders}
 
 
-def _on_duty_for(session: Session, actor: Actor, orders: list[WorkOrder]) -> dict[int, Actor]:
+def _on_duty_for(session: Session, actor: Actor, orders: list[WorkOrder],
+                 histories: dict[int, list[History]] | None) -> dict[int, Actor]:
     """Per work order, the actor with the teams they are on duty for (`actor.on_duty`, filled in when they signed
     in for this request), less the team of an order they declined."""
-    return _dispatch().with_declines(session, actor, orders)
+    return _dispatch().with_declines(session, actor, orders, histories)
+
+
+def _last_done_in(histories: dict[int, list[History]], wanted: dict[int, frozenset[str]]) -> dict[int, dict[str, LastDone]]:
+    """`_last_done` from histories already read: the newest row per event asked about."""
+    out: dict[int, dict[str, LastDone]] = {}
+    for order_id, names in wanted.items():
+        for row in histories.get(order_id, []):
+            if row.event in names:
+                out.setdefault(order_id, {})[row.event] = LastDone(row.actor_id, row.id)  # oldest first: newest wins
+    return out
 
 
 def _last_done(session: Session, wanted: dict[int, frozenset[str]]) -> dict[int, dict[str, LastDone]]:
@@ -255,7 +269,9 @@ def _last_done(session: Session, wanted: dict[int, frozenset[str]]) -> dict[int,
     return out
 
 
-def search(session: Session, actor: Actor, filters: Filters, now: datetime) -> tuple[list[WorkOrder], int]:
+def search(session: Session, actor: Actor, filters: Filters, now: datetime, *, columns: list = ()) -> tuple[list, int]:
+    """A page of the work orders `actor` may see, and how many there are in all. With `columns` (what a list
+    shows them with, engine/orders/shown.py) each item is the row (order, *columns), read in the same statement."""
     query = select(WorkOrder)
     visible = permissions.visible_clause(actor)
     if visible is not None:
@@ -268,8 +284,10 @@ def search(session: Session, actor: Actor, filters: Filters, now: datetime) -> t
     else:
         query = query.order_by(WorkOrder.id.desc())
     limit = max(1, min(filters.limit, MAX_PAGE))
-    items = session.exec(query.offset(max(filters.offset, 0)).limit(limit)).all()
-    return list(items), total
+    page = query.offset(max(filters.offset, 0)).limit(limit)
+    if columns:
+        return list(session.execute(page.add_columns(*columns)).all()), total
+    return list(session.exec(page).all()), total
 
 
 def search_at_risk(session: Session, actor: Actor, filters: Filters,

@@ -1,63 +1,33 @@
 """Work orders as Houqin shows them (web.public models), for the API and the pages alike.
 
-Names are looked up in batches: a list of work orders, or one work order with a
-history of any length, costs the same few queries (users, departments, timers,
-escalations, history), never one query per row.
+What they are shown with is read with them (engine/orders/shown.py): a list of work
+orders costs one statement for its names, places and timers, one work order with a
+history of any length two, never one query per row.
 """
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from engine.notify import messages
-from engine.orders import follow_ups, visibility, workorders
+from engine.orders import shown, workorders
+from engine.orders.shown import Shown
 from engine.people.users import Actor
-from engine.places import assets, locations
 from engine.sla import lateness, timers as sla
-from engine.storage.models import Department, Escalation, History, SlaTimer, User, WorkOrder
+from engine.storage.models import History, WorkOrder
 from web.i18n import message_text, reading
 from web.public import (CallerPublic, EscalationPublic, HistoryEntryPublic, LinkedOrderPublic, TimerPublic, WorkOrderPublic,
                         RiskPublic, RiskReasonPublic, WorkOrderListItemPublic, WorkOrderRowPublic)
 
 
-def usernames(session: Session, ids: set) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return dict(session.exec(select(User.id, User.username).where(User.id.in_(ids))).all())
-
-
-def _departments(session: Session, ids: set) -> dict[int, str]:
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    return dict(session.exec(select(Department.id, Department.name).where(Department.id.in_(ids))).all())
-
-
-def _people(order: WorkOrder) -> set:
-    return {order.reporter_id, order.assignee_id, order.first_contact_id}
-
-
-class _Places:
-    """The places and devices of some work orders, named in at most one query each (none when none has one)."""
-
-    def __init__(self, session: Session, orders: list[WorkOrder]):
-        self.places = locations.full_names(session, {o.location_id for o in orders})
-        self.assets = assets.labels(session, {o.asset_id for o in orders})
-
-    def of(self, order: WorkOrder) -> dict:
-        return {"location_id": order.location_id, "place": self.places.get(order.location_id),
-                "asset_id": order.asset_id, "asset": self.assets.get(order.asset_id)}
-
-
-def _row(order: WorkOrder, users: dict, departments: dict, timers: list[TimerPublic], places: _Places) -> dict:
+def _row(order: WorkOrder, found: Shown, timers: list[TimerPublic]) -> dict:
     return {
-        **places.of(order),
+        "location_id": order.location_id, "place": found.place, "asset_id": order.asset_id, "asset": found.asset,
         "origin_id": order.origin_id, "id": order.id, "number": order.number, "process": order.process, "definition_version": order.definition_version,
         "version": order.version, "state": order.state, "priority": order.priority,
-        "department": departments.get(order.department_id), "location": order.location, "title": order.title,
+        "department": found.department, "location": order.location, "title": order.title,
         "description": order.description, "fields": order.fields,
-        "reporter": users.get(order.reporter_id), "assignee": users.get(order.assignee_id),
-        "first_contact": users.get(order.first_contact_id), "escalation_level": order.escalation_level,
+        "reporter": found.reporter, "assignee": found.assignee,
+        "first_contact": found.first_contact, "escalation_level": order.escalation_level,
         "reopen_count": order.reopen_count, "urge_count": order.urge_count, "urged_at": order.urged_at,
         "closed": order.closed, "auto_confirmed": order.auto_confirmed,
         "created_at": order.created_at, "updated_at": order.updated_at, "closed_at": order.closed_at,
@@ -65,20 +35,20 @@ def _row(order: WorkOrder, users: dict, departments: dict, timers: list[TimerPub
     }
 
 
-def summaries(session: Session, orders: list[WorkOrder], now: datetime) -> list[WorkOrderRowPublic]:
-    users = usernames(session, set().union(*(_people(o) for o in orders)) if orders else set())
-    departments = _departments(session, {o.department_id for o in orders})
-    shown_timers = timers_of(session, orders, now)
-    places = _Places(session, orders)
-    return [WorkOrderRowPublic(**_row(order, users, departments, shown_timers.get(order.id, []), places))
+def summaries(session: Session, orders: list[WorkOrder], now: datetime,
+              found: dict[int, Shown] | None = None) -> list[WorkOrderRowPublic]:
+    """Work orders as lists show them: one statement for their names, places and timers, whatever their number
+    (none when `found` was read with them)."""
+    found = found if found is not None else shown.of(session, orders)
+    return [WorkOrderRowPublic(**_row(order, found[order.id], _timers(session, order, found[order.id], now)))
             for order in orders]
 
 
-def list_items(session: Session, orders: list[WorkOrder], now: datetime, *,
+def list_items(session: Session, orders: list[WorkOrder], now: datetime, *, found: dict[int, Shown] | None = None,
                risks: dict[int, RiskPublic] | None = None) -> list[WorkOrderListItemPublic]:
     """`summaries` as GET /workorders lists them: with each one's risk when at-risk orders were asked for."""
     risks = risks or {}
-    return [WorkOrderListItemPublic(**dict(row), risk=risks.get(row.id)) for row in summaries(session, orders, now)]
+    return [WorkOrderListItemPublic(**dict(row), risk=risks.get(row.id)) for row in summaries(session, orders, now, found)]
 
 
 def risk_of(scored, t) -> RiskPublic:
@@ -90,16 +60,13 @@ def risk_of(scored, t) -> RiskPublic:
                                 similar=found.similar, used=round(found.used, 4)))
 
 
-def timers_of(session: Session, orders: list[WorkOrder], now: datetime) -> dict[int, list[TimerPublic]]:
-    """The SLA timers of several work orders in one query: a supervisor's list shows what is late and by how much."""
-    if not orders:
-        return {}
-    rows = session.exec(select(SlaTimer).where(SlaTimer.work_order_id.in_([o.id for o in orders])).order_by(SlaTimer.id)).all()
-    specs = {order.id: workorders.definition_of(session, order).sla for order in orders}
-    out: dict[int, list[TimerPublic]] = {}
-    for timer in rows:
-        spec = specs[timer.work_order_id].get(timer.name)
-        out.setdefault(timer.work_order_id, []).append(TimerPublic(
+def _timers(session: Session, order: WorkOrder, found: Shown, now: datetime) -> list[TimerPublic]:
+    """The work order's SLA timers as shown: a supervisor's list shows what is late and by how much."""
+    specs = workorders.definition_of(session, order).sla
+    out = []
+    for timer in found.timers:
+        spec = specs.get(timer.name)
+        out.append(TimerPublic(
             name=timer.name, label=spec.label if spec and spec.label else None,
             cycle=timer.cycle, calendar=timer.calendar, calendar_version=timer.calendar_version, started_at=timer.started_at, due_at=timer.due_at,
             state=timer.status, breached=lateness.timer_is_late(timer, now), level=timer.level,
@@ -109,35 +76,31 @@ def timers_of(session: Session, orders: list[WorkOrder], now: datetime) -> dict[
     return out
 
 
-def _entry(row: History, users: dict) -> HistoryEntryPublic:
+def _entry(row: History, actor: str | None) -> HistoryEntryPublic:
     """One timeline entry: what the engine said on it (engine/notify/messages.py) in the caller's language."""
     said = messages.of(row.data)
-    return HistoryEntryPublic(id=row.id, at=row.at, kind=row.kind, actor=users.get(row.actor_id), event=row.event,
+    return HistoryEntryPublic(id=row.id, at=row.at, kind=row.kind, actor=actor, event=row.event,
                               from_=row.from_state, to=row.to_state, data=row.data or {},
                               comment=message_text(reading(), said, row.comment) if said else row.comment)
 
 
-def detail(session: Session, order: WorkOrder, actor: Actor, now: datetime) -> WorkOrderPublic:
-    """The work order with its timers, escalations and history: the same handful of queries for any history."""
-    rows = workorders.history(session, order.id)
-    users = usernames(session, _people(order) | {row.actor_id for row in rows})
-    departments = _departments(session, {order.department_id})
-    escalations = session.exec(select(Escalation).where(Escalation.work_order_id == order.id).order_by(Escalation.id)).all()
+def detail(session: Session, order: WorkOrder, actor: Actor, now: datetime, found: Shown | None = None) -> WorkOrderPublic:
+    """The work order with its timers, escalations and history: two statements for any history (one more for
+    `found`, when the caller has not read it with the order), and whom `actor` is on duty for where it matters."""
+    found = found or shown.of(session, [order], actor, detail=True)[order.id]
+    timeline = shown.history(session, order.id)
     return WorkOrderPublic(
-        **_row(order, users, departments, timers_of(session, [order], now).get(order.id, []), _Places(session, [order])),
+        **_row(order, found, _timers(session, order, found, now)),
         caller=CallerPublic(name=order.caller_name, phone=order.caller_phone) if order.caller_name else None,
-        available_events=workorders.available_events(session, order, actor),
-        escalations=[EscalationPublic(level=e.level, fired_at=e.fired_at, recipients=e.recipients) for e in escalations],
-        history=[_entry(row, users) for row in rows],
-        origin=_origin(session, order, actor), follow_ups=[_linked(o) for o in follow_ups.of(session, actor, order.id)],
+        available_events=[t.name for t in workorders.available(session, order, actor, [row for row, _ in timeline])],
+        escalations=[EscalationPublic(level=e["level"], fired_at=e["fired_at"], recipients=e["recipients"])
+                     for e in found.escalations],
+        history=[_entry(row, name) for row, name in timeline],
+        origin=_linked(found.origin) if found.origin is not None else None,
+        follow_ups=[_linked(o) for o in found.follow_ups],
     )
 
 
-def _linked(order: WorkOrder) -> LinkedOrderPublic:
+def _linked(order) -> LinkedOrderPublic:
     return LinkedOrderPublic(id=order.id, number=order.number, process=order.process, title=order.title,
                              state=order.state, closed=order.closed)
-
-
-def _origin(session: Session, order: WorkOrder, actor: Actor) -> LinkedOrderPublic | None:
-    origin = session.get(WorkOrder, order.origin_id) if order.origin_id is not None else None
-    return _linked(origin) if origin is not None and visibility.can_see(actor, origin) else None

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.orders import callers, feedback as feedback_service, handover, urging, workorders
+from engine.orders import callers, feedback as feedback_service, handover, shown, urging, workorders
 from engine.orders.workorders import EventInput, Filters
 from web.api.present import detail, list_items, risk_of
 from web.deps import ROW_ID_MAX, ActorDep, ClockDep, RowId, SessionDep
@@ -107,13 +107,15 @@ def list_work_orders(
         risks = {order_id: risk_of(found, t) for order_id, found in scored.items()}
         return WorkOrdersPublic(items=list_items(session, items, now, risks=risks), total=total, limit=limit,
                                 offset=offset)
-    items, total = workorders.search(session, actor, filters, now)
-    return WorkOrdersPublic(items=list_items(session, items, now), total=total, limit=limit, offset=offset)
+    rows, total = workorders.search(session, actor, filters, now, columns=shown.columns(session))
+    items, found = shown.page(rows)
+    return WorkOrdersPublic(items=list_items(session, items, now, found=found), total=total, limit=limit, offset=offset)
 
 
 @router.get("/workorders/{order_id}", responses=errors(401, 404, 422))
 def get_work_order(order_id: OrderId, session: SessionDep, actor: ActorDep, clock: ClockDep) -> WorkOrderPublic:
-    return detail(session, workorders.get(session, actor, order_id), actor, clock.now())
+    order, found = shown.get(session, actor, order_id)  # the order with what it is shown with: one statement
+    return detail(session, order, actor, clock.now(), found)
 
 
 @router.post("/workorders/{order_id}/events/{event}", responses=errors(400, 401, 403, 404, 409, 422))
