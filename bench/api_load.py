@@ -212,6 +212,19 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait()
 
 
+# --- the targets ----------------------------------------------------------------------------------
+
+def _verdicts(results: dict) -> list:
+    """(name, value, target): the detail route at half the bare route's throughput or more with p99 under
+    100 ms, firing events with p99 under 200 ms."""
+    from targets import Target
+    return [
+        ("api_detail_vs_bare", results["GET houqin"]["per_s"] / results["GET bare"]["per_s"], Target(">=", 0.5)),
+        ("api_detail_p99_ms", results["GET houqin"]["p99_us"] / 1000, Target("<", 100)),
+        ("api_event_p99_ms", results["POST houqin"]["p99_us"] / 1000, Target("<", 200)),
+    ]
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 def main() -> None:
@@ -260,6 +273,9 @@ def main() -> None:
     for kind, what in (("GET", "read a work order"), ("POST", "fire an event")):
         ratio = results[f"{kind} bare"]["per_s"] / results[f"{kind} houqin"]["per_s"]
         print(f"  {kind} ({what}): bare endpoint / Houqin = {ratio:.1f}x in throughput")
+    database = benchdb.database_name(data["engine"]).split()[0].lower()
+    for name, value, target in _verdicts(results):
+        print(target.line(name, database, value))
     if failed:
         raise SystemExit("some requests failed: see above")
 

@@ -8,6 +8,7 @@ in a second statement, each entry with its actor's name.
 """
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -78,7 +79,14 @@ def history(session: Session, order_id: int) -> list[tuple[History, str | None]]
 def columns(session: Session, *, detail: bool = False) -> list:
     """Correlated subqueries of a SELECT of work orders: names, place, device, timers (and with `detail` the
     escalations, origin and follow-ups)."""
-    as_json = _Json(session.get_bind().dialect.name)
+    return _built(session.get_bind().dialect.name, detail)
+
+
+@cache
+def _built(dialect: str, detail: bool) -> list:
+    """Built once per database kind: aliases and subqueries cost more to build than the statement takes to run,
+    and the same objects let SQLAlchemy reuse its compiled statement."""
+    as_json = _Json(dialect)
     reporter, assignee, contact = aliased(User), aliased(User), aliased(User)
     columns = [
         _scalar(Department.name, Department.id == WorkOrder.department_id),
