@@ -31,6 +31,7 @@ from engine.foresight.timeline import EDIT, Step
 from engine.published import definitions
 from engine.sla import calendar
 from engine.sla.lateness import LIVE
+from engine.storage import db
 from engine.storage.models import History, SlaTimer, WorkOrder
 from workflows.calendars import BusinessCalendar
 from workflows.schema import ProcessDefinition, SlaTimerSpec
@@ -325,7 +326,7 @@ _swept: dict[str, datetime] = {}
 
 def model(session: Session, now: datetime) -> Model:
     """The model for this database, fitted again once REFRESH has passed (or `now` went back before it)."""
-    key = str(session.get_bind().url)
+    key = db.database_of(session)
     current = _models.get(key)
     if current is None or not current.fitted_at <= now < current.fitted_at + REFRESH:
         current = _models[key] = fit(session, asof=now)
@@ -334,7 +335,7 @@ def model(session: Session, now: datetime) -> Model:
 
 def sweep_due(session: Session, now: datetime) -> bool:
     """Whether the sweeper should score again now (once per SWEEP_EVERY, per database); says yes once."""
-    key = str(session.get_bind().url)
+    key = db.database_of(session)
     last = _swept.get(key)
     if last is not None and last <= now < last + SWEEP_EVERY:
         return False
@@ -386,7 +387,7 @@ def score_open(session: Session, now: datetime, *, fitted: Model | None = None) 
     calendars: dict[tuple, BusinessCalendar] = {}
     categories = _categories_of(session, rows, specs)
     # Only the timers live now are remembered: a long-running server never keeps those of closed work orders.
-    remembered, budgets = _budgets.get(str(session.get_bind().url), {}), {}
+    remembered, budgets = _budgets.get(db.database_of(session), {}), {}
     out = []
     for (timer_id, order_id, name, cal_name, cal_version, minutes, days, started, due, status, paused_at, paused,
          breached, process, version, priority, team, state, _) in rows:
@@ -415,14 +416,14 @@ def score_open(session: Session, now: datetime, *, fitted: Model | None = None) 
                                 min(max(used, 0.0), 1.0))
         if risk is not None:
             out.append(Scored(timer_id, order_id, process, version, status, risk, spec.risk_threshold))
-    _budgets[str(session.get_bind().url)] = budgets
+    _budgets[db.database_of(session)] = budgets
     return out
 
 
 def _categories_of(session: Session, rows, specs: dict) -> dict[int, object]:
     """Each open work order's category, read from its fields only when it is new or has changed (its
     version) since the last call: decoding every open order's fields would cost more than the scoring."""
-    remembered, known = _categories.get(str(session.get_bind().url), {}), {}
+    remembered, known = _categories.get(db.database_of(session), {}), {}
     wanted: dict[int, int] = {}
     for row in rows:
         key = (row.process, row.definition_version)
@@ -440,7 +441,7 @@ def _categories_of(session: Session, rows, specs: dict) -> dict[int, object]:
                 .where(WorkOrder.id.in_(ids[i:i + 500]))).all():
             definition = specs.get((process, version))
             known[order_id] = (wanted[order_id], category(definition, fields) if definition else None)
-    _categories[str(session.get_bind().url)] = known  # the open work orders' only
+    _categories[db.database_of(session)] = known  # the open work orders' only
     return {row.work_order_id: known[row.work_order_id][1] for row in rows if row.work_order_id in known}
 
 

@@ -39,7 +39,7 @@ class Shown:
     first_contact: str | None
     place: str | None
     asset: str | None
-    timers: list[SlaTimer]
+    timers: list[SimpleNamespace]  # an SlaTimer's columns, read only (building ORM objects costs more than the read)
     escalations: list[dict] = field(default_factory=list)
     origin: SimpleNamespace | None = None
     follow_ups: list[SimpleNamespace] = field(default_factory=list)
@@ -144,7 +144,7 @@ def decoded(row, actor: Actor | None) -> Shown:
     linked work orders kept only where `actor` may see them."""
     department, reporter, assignee, contact, place, asset, timers, *detail = row[1:]
     shown = Shown(department=department, reporter=reporter, assignee=assignee, first_contact=contact, place=place,
-                  asset=asset, timers=[SlaTimer(**_times(t)) for t in _by_id(timers)])
+                  asset=asset, timers=[SimpleNamespace(**_times(t)) for t in _by_id(timers)])
     if detail:
         escalations, origin, follow_ups = detail
         shown.escalations = [_times(e) for e in _by_id(escalations)]

@@ -16,6 +16,7 @@ from engine import settings
 from engine.errors import Conflict, NotFound
 from engine.published.versions import once
 from engine.sla import calendar
+from engine.storage import db
 from engine.storage.models import Definition
 from workflows import ProcessDefinition, load_definition
 from workflows.machine import CompiledProcess
@@ -117,7 +118,7 @@ def compiled(session: Session, key: str, version: int) -> CompiledProcess:
     Kept by the text's checksum too, so the same text stored in another database (each test's,
     or a restored copy) is not compiled again.
     """
-    cache_key = (str(session.get_bind().url), key, version)  # one process may serve several databases (tests)
+    cache_key = (db.database_of(session), key, version)  # one process may serve several databases (tests)
     cached = _compiled.get(cache_key)
     if cached is not None:
         return cached

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from engine.errors import NotFound
+from engine.storage import db
 from engine.storage.models import DataVersion
 from engine.storage.unit_of_work import unit_of_work
 
@@ -43,7 +44,7 @@ def newest(session: Session, key: str) -> int | None:
 
 def oldest(session: Session, key: str) -> int | None:
     """The first version number of `key` (kept once known: versions are never deleted)."""
-    memo = (str(session.get_bind().url), key)
+    memo = (db.database_of(session), key)
     if memo not in _oldest:
         found = session.exec(select(func.min(DataVersion.version)).where(DataVersion.key == key)).one()
         if found is None:
@@ -74,7 +75,7 @@ def store(session: Session, key: str, text: str, *, now: datetime, actor_id: int
 
 def compiled(session: Session, key: str, version: int, build: Callable[[str, str], Any]) -> Any:
     """`build(text, name)` of one stored version, on first use; kept, since versions never change."""
-    cache_key = (str(session.get_bind().url), key, version)  # one process may serve several databases (tests)
+    cache_key = (db.database_of(session), key, version)  # one process may serve several databases (tests)
     cached = _compiled.get(cache_key)
     if cached is None:
         stored = row(session, key, version)  # the same text in another database is compiled once
@@ -111,7 +112,7 @@ def publish_changed_file(session: Session, key: str, path: Path, publish: Callab
         stat = path.stat()
     except OSError:
         return False  # no file: the last published version stays in force
-    seen_key = (str(session.get_bind().url), str(path))
+    seen_key = (db.database_of(session), str(path))
     mark = (stat.st_mtime, stat.st_size)
     if _seen.get(seen_key) == mark:
         return False

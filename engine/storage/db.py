@@ -1,4 +1,5 @@
 """Database engine and sessions. SQLite is the embedded default; PostgreSQL via HOUQIN_DATABASE_URL."""
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,17 @@ from sqlmodel import Session, create_engine
 from engine import settings
 
 _engines: dict[str, Engine] = {}
+_names: "weakref.WeakKeyDictionary[Engine, str]" = weakref.WeakKeyDictionary()
+
+
+def database_of(session: Session) -> str:
+    """The database a session talks to, as caches key what they keep per database (tests serve several from one
+    process): its URL, rendered once per engine, since rendering it costs more than many a read."""
+    bind = session.get_bind()
+    name = _names.get(bind)
+    if name is None:
+        name = _names[bind] = str(bind.url)
+    return name
 
 
 def get_engine(url: str | None = None) -> Engine:

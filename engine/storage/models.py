@@ -5,7 +5,7 @@ a due time: a transition writes a handful of small rows, never a blob.
 """
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
 from sqlalchemy.orm import declared_attr
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -166,6 +166,9 @@ class WorkOrder(SQLModel, table=True):
         Index("ix_work_orders_created", "created_at"),
         # Open work: the dispatch board, the escalated list; few open rows among years of closed ones.
         Index("ix_work_orders_open", "closed", "assignee_id"),
+        # Open work oldest first (the inbox): only the open rows, so years of closed ones are never walked.
+        Index("ix_work_orders_open_created", "created_at", "id",
+              sqlite_where=text("closed = 0"), postgresql_where=text("closed = false")),
         # Visibility of a clinical user ORs reporter, assignee, first contact and department:
         # each needs an index or the OR becomes a scan of every work order.
         Index("ix_work_orders_first_contact", "first_contact_id"),
