@@ -10,7 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import HouqinError, NotFound
 from web.pages import (account, admin, appraisal, asset_health, assets, calls, cockpit, designer, follow_ups, inbox, ledger, locations,
@@ -30,7 +32,7 @@ def mount(app: FastAPI) -> None:
     app.state.login_limiter = LoginLimiter(app)
     app.add_middleware(ApiCsrfMiddleware)
     app.add_middleware(LazySessionMiddleware, settings=app.state.settings)  # added last = outermost: the CSRF check sees the session
-    app.middleware("http")(_security_headers)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (account, inbox, submit, orders, queues, designer, cockpit, admin, rotas):
         app.include_router(module.router)
@@ -90,7 +92,10 @@ def mount(app: FastAPI) -> None:
 
 
 def _is_page(request: Request) -> bool:
-    path = request.url.path
+    return _is_page_path(request.url.path)
+
+
+def _is_page_path(path: str) -> bool:
     return not (path.startswith("/api/") or path in ("/docs", "/redoc", "/openapi.json"))
 
 
@@ -118,11 +123,27 @@ async def _csrf_rejected(request: Request, exc: CsrfRejected):
                   message_key="error.csrf_text")
 
 
-async def _security_headers(request: Request, call_next):
-    response = await call_next(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if _is_page(request):
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy", CSP)
-    return response
+class SecurityHeaders:
+    """Headers every answer carries, and pages the framing and script rules too. Plain ASGI: it only adds to
+    the response's start, where an `http` middleware would stream every response through a task of its own."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        page = _is_page_path(scope["path"])
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if page:
+                    headers.setdefault("X-Frame-Options", "DENY")
+                    headers.setdefault("Content-Security-Policy", CSP)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
