@@ -66,9 +66,9 @@ def build(url: str, open_timers: int, due: int) -> None:
         connection.execute(text(
             f"{prefix}INSERT INTO work_orders (id, number, process, definition_version, state, priority, department_id,"
             " location, title, description, fields, reporter_id, assignee_id, first_contact_id, version,"
-            " escalation_level, reopen_count, closed, auto_confirmed, created_at, updated_at)"
+            " escalation_level, reopen_count, urge_count, closed, auto_confirmed, created_at, updated_at)"
             f" SELECT i, 'RP-2026-' || CAST(10000000 + i AS TEXT), 'repair', :version, 'assigned', 'urgent',"
-            f" :department, '', '急修 ' || CAST(i AS TEXT), '', {fields}, :nurse, :tech, :d1, 1, 0, 0, :no, :no,"
+            f" :department, '', '急修 ' || CAST(i AS TEXT), '', {fields}, :nurse, :tech, :d1, 1, 0, 0, 0, :no, :no,"
             f" :now, :now {series}").bindparams(*typed), values)
         connection.execute(text(
             f"{prefix}INSERT INTO sla_timers (id, work_order_id, name, cycle, calendar, target_minutes, target_days,"
