@@ -50,7 +50,8 @@ from engine.foresight import risk
 from engine.notify.messages import local_time, local_zone, message
 from engine.notify.notifications import Notices
 from engine.published.definitions import compiled
-from engine.sla import lateness, rows, timers as sla
+from engine.sla import calendar, lateness, rows, timers as sla
+from engine.sla.calendar import BusinessCalendar
 from engine.sla.recipients import Directory, team_people  # noqa: F401 (team_people: as before, from here)
 from engine.storage.bulk import Bulk
 from engine.storage.models import Escalation, History, SlaTimer, User, Watcher, WorkOrder
@@ -164,6 +165,22 @@ class _Page:
                 self.levels[timer_id].add(level)
         self.fired: list[Fired] = []
         self.raised: dict[int, int] = {}  # work order id -> the escalation level its rungs raised it to
+        self._specs: dict[tuple, SlaTimerSpec | None] = {}
+        self._calendars: dict[tuple, BusinessCalendar] = {}
+
+    def spec(self, order: WorkOrder, name: str) -> SlaTimerSpec | None:
+        """The timer's spec in the order's definition (looked up once per page: each lookup renders the URL)."""
+        key = (order.process, order.definition_version, name)
+        if key not in self._specs:
+            self._specs[key] = compiled(self.session, order.process, order.definition_version).definition.sla.get(name)
+        return self._specs[key]
+
+    def calendar(self, timer: SlaTimer) -> BusinessCalendar:
+        """The timer's business calendar, on its calendars version; looked up once per page."""
+        key = (timer.calendar, timer.calendar_version)
+        if key not in self._calendars:
+            self._calendars[key] = calendar.for_timer(self.session, timer)
+        return self._calendars[key]
 
     def level_of(self, order: WorkOrder) -> int:
         return self.raised.get(order.id, order.escalation_level)
@@ -231,8 +248,8 @@ def _fire_timers(session: Session, timer_ids: list[int], now: datetime) -> list[
 
 def _work_timer(page: _Page, timer: SlaTimer, order: WorkOrder) -> list[Fired]:
     """Fire the timer's due rungs, in order (an hour of downtime may leave several), and set its next check."""
-    session, now = page.session, page.now
-    spec = compiled(session, order.process, order.definition_version).definition.sla.get(timer.name)
+    now = page.now
+    spec = page.spec(order, timer.name)
     if timer.status != "running" or spec is None:
         timer.next_check_at = None  # stopped or paused behind our back: nothing to watch
         return []
@@ -241,12 +258,12 @@ def _work_timer(page: _Page, timer: SlaTimer, order: WorkOrder) -> list[Fired]:
     while True:
         step = sla.next_rung(timer, spec)
         outcome = None
-        if step is not None and sla.rung_time(session, timer, step) <= now:
+        if step is not None and sla.rung_on(page.calendar(timer), timer, step) <= now:
             outcome = _fire(page, order, timer, spec, step)
             fired.append(outcome)
         if lateness.timer_is_late(timer, now):
             timer.breached = True
-        timer.next_check_at = sla.next_check(session, timer, spec)
+        timer.next_check_at = sla.next_check_on(page.calendar(timer), timer, spec)
         if outcome is None or timer.next_check_at is None or timer.next_check_at > now:
             return fired
 
@@ -395,7 +412,7 @@ def _fire_risks(session: Session, candidates: list[tuple["risk.Scored", Escalati
 
 def _fire_risk(page: _Page, scored: "risk.Scored", step: EscalationStep, timer: SlaTimer, order: WorkOrder) -> Fired:
     now = page.now
-    spec = compiled(page.session, order.process, order.definition_version).definition.sla.get(timer.name)
+    spec = page.spec(order, timer.name)
     actions = []
     if step.watch:
         added = _watch(page, order, page.people.resolve(order, step.watchers))
