@@ -130,7 +130,7 @@ def test_a_rung_fails_whole_and_fires_once_on_the_next_sweep(staff, session, tes
         raise RuntimeError("power cut while notifying")
 
     with monkeypatch.context() as patch:  # the crash comes after the reassignment was already made
-        patch.setattr(escalation, "notify", crash)
+        patch.setattr(escalation.Notices, "add", crash)
         assert escalation.sweep(session, test_clock.now()) == []
     shown = staff.as_("boss").get(f"/api/v1/workorders/{errand['id']}").json()
     assert shown["escalations"] == [] and shown["assignee"] == "tech1" and shown["escalation_level"] == 0

@@ -18,9 +18,14 @@ def message(code: str, /, **params) -> dict:
     return {"code": code, "params": params}
 
 
-def local_time(moment: datetime) -> str:
-    """A time as a message names it: the hospital's local month, day, hour and minute (10-12 17:30)."""
-    return moment.astimezone(ZoneInfo(settings.timezone())).strftime("%m-%d %H:%M")
+def local_time(moment: datetime, zone: ZoneInfo | None = None) -> str:
+    """A time as a message names it: the hospital's local month, day, hour and minute (10-12 17:30). `zone`: the
+    hospital's, when the caller read it already (a sweep's page says a thousand times)."""
+    return moment.astimezone(zone or local_zone()).strftime("%m-%d %H:%M")
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(settings.timezone())
 
 
 def of(data) -> dict | None:

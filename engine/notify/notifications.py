@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from engine.published.definitions import compiled
+from engine.storage.bulk import Bulk
 from engine.storage.models import Channel, History, Notification, Outbox, User, WorkOrder
 
 # Kinds a channel sends only when an admin chose them: a duty group's robot (no kinds chosen:
@@ -47,28 +48,86 @@ def _queue(
     session: Session, *, kind: str, title: str, body: str, order: WorkOrder | None, recipients: list[int], now: datetime,
     extra: dict | None = None, message: dict | None = None,
 ) -> None:
-    channels = session.exec(select(Channel.id, Channel.kinds).where(Channel.active == True)).all()  # noqa: E712
+    channels = _channels(session)
     if not channels:
         return
     # Group robots and e-mails are read by people: name the recipients, not their ids.
     people = session.exec(select(User.username, User.display_name).where(User.id.in_(recipients))).all() \
         if recipients else []
     state_label = _state_label(session, order) if order is not None else None
-    for channel_id, kinds in channels:
-        if (kind not in kinds.split(",")) if kinds else kind in ON_REQUEST:
-            continue
-        session.add(Outbox(
-            channel_id=channel_id, next_attempt_at=now, created_at=now,
-            payload={
-                "kind": kind, "title": title, "body": body, "recipients": recipients,
-                "recipient_names": [username for username, _ in people],
-                "recipient_display_names": [shown or username for username, shown in people],
-                "work_order": {"id": order.id, "number": order.number, "title": order.title, "state": order.state,
-                               "state_label": state_label, "priority": order.priority} if order else None,
-                **({"message": message} if message else {}),
-                **(extra or {}),
-            },
-        ))
+    for channel_id in _sent_to(channels, kind):
+        session.add(Outbox(channel_id=channel_id, next_attempt_at=now, created_at=now, payload=_payload(
+            kind=kind, title=title, body=body, order=order, recipients=recipients, people=people,
+            state_label=state_label, extra=extra, message=message)))
+
+
+def _channels(session: Session) -> list[tuple[int, str]]:
+    return list(session.exec(select(Channel.id, Channel.kinds).where(Channel.active == True)).all())  # noqa: E712
+
+
+def _sent_to(channels: list[tuple[int, str]], kind: str) -> list[int]:
+    """The channels a notification of `kind` goes out through: those that chose it, or chose nothing."""
+    return [channel_id for channel_id, kinds in channels
+            if not ((kind not in kinds.split(",")) if kinds else kind in ON_REQUEST)]
+
+
+def _payload(*, kind: str, title: str, body: str, order: WorkOrder | None, recipients: list[int],
+             people: list[tuple[str, str]], state_label: dict | None, extra: dict | None, message: dict | None) -> dict:
+    return {
+        "kind": kind, "title": title, "body": body, "recipients": recipients,
+        "recipient_names": [username for username, _ in people],
+        "recipient_display_names": [shown or username for username, shown in people],
+        "work_order": {"id": order.id, "number": order.number, "title": order.title, "state": order.state,
+                       "state_label": state_label, "priority": order.priority} if order else None,
+        **({"message": message} if message else {}),
+        **(extra or {}),
+    }
+
+
+# --- in bulk -------------------------------------------------------------------------------------
+
+class Notices:
+    """Many notify() calls gathered into a Bulk (engine/storage/bulk.py), for a batch of the sweep: the same
+    notifications, timeline entries and deliveries, each table written with one INSERT, and the channels and
+    the recipients' names read once for the batch instead of once per notice."""
+
+    def __init__(self, bulk: Bulk):
+        self.bulk = bulk
+        self._deliveries: list[dict] = []  # what each notice says outside, until `queue` knows the channels
+
+    def add(self, user_ids: list[int], *, order: WorkOrder | None, kind: str, title: str, body: str = "",
+            now: datetime, actor_id: int | None = None, extra: dict | None = None,
+            message: dict | None = None) -> list[int]:
+        """As notify(); returns the users told."""
+        recipients = list(dict.fromkeys(uid for uid in user_ids if uid is not None))
+        order_id = order.id if order else None
+        for uid in recipients:
+            self.bulk.add(Notification, user_id=uid, work_order_id=order_id, kind=kind, title=title, body=body,
+                          message=message, created_at=now)
+        if order is not None and recipients:
+            self.bulk.add(History, work_order_id=order.id, at=now, actor_id=actor_id, kind="notification",
+                          comment=title, data={"kind": kind, "recipients": recipients})
+        self._deliveries.append(dict(kind=kind, title=title, body=body, order=order, recipients=recipients, now=now,
+                                     extra=extra, message=message))
+        return recipients
+
+    def queue(self, session: Session) -> None:
+        """The outbox rows of every notice gathered, into the bulk: two reads for all of them."""
+        channels = _channels(session) if self._deliveries else []
+        if not channels:
+            self._deliveries.clear()
+            return
+        told = {uid for delivery in self._deliveries for uid in delivery["recipients"]}
+        names = {uid: (username, shown) for uid, username, shown in session.exec(
+            select(User.id, User.username, User.display_name).where(User.id.in_(told))).all()} if told else {}
+        for delivery in self._deliveries:
+            order, now = delivery.pop("order"), delivery.pop("now")
+            people = [names[uid] for uid in sorted(delivery["recipients"]) if uid in names]  # as notify's read: by id
+            state_label = _state_label(session, order) if order is not None else None
+            for channel_id in _sent_to(channels, delivery["kind"]):
+                self.bulk.add(Outbox, channel_id=channel_id, next_attempt_at=now, created_at=now,
+                              payload=_payload(order=order, people=people, state_label=state_label, **delivery))
+        self._deliveries.clear()
 
 
 def _state_label(session: Session, order: WorkOrder) -> dict:

@@ -3,10 +3,10 @@
 Both tables carry `next_check_at`, indexed, set when the row next needs looking
 at and NULL once nothing is left. A sweep reads only the rows whose time has
 come, a page at a time in index order (keyset paging), so it costs what is due,
-never what is open. Each row is then worked on in its own transaction, which
-starts by claiming the row: FOR UPDATE SKIP LOCKED on PostgreSQL (concurrent
-sweepers share the rows out), BEGIN IMMEDIATE on SQLite (they take turns, each
-reading what the last committed). What a worked row does is its kind's business
+never what is open. Each row (or, for escalations, each page) is then worked on
+in its own transaction, which starts by claiming its rows: FOR UPDATE SKIP LOCKED
+on PostgreSQL (concurrent sweepers share the rows out), BEGIN IMMEDIATE on SQLite
+(they take turns, each reading what the last committed). What a worked row does is its kind's business
 (engine/sla/escalation.py, engine/sla/autoconfirm.py).
 """
 from collections.abc import Callable, Iterator
@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 BATCH = 500
 
 
-def due_ids(session: Session, model, now: datetime, *, batch: int = BATCH) -> Iterator[int]:
+def due_pages(session: Session, model, now: datetime, *, batch: int = BATCH) -> Iterator[list[int]]:
     """Ids of `model` rows with `next_check_at <= now`, in index order, a page at a time.
 
     A row skipped by its worker (locked by another sweeper, or conflicting with an edit) is
@@ -34,9 +34,14 @@ def due_ids(session: Session, model, now: datetime, *, batch: int = BATCH) -> It
         session.rollback()  # end the read so that each row's transaction starts fresh
         if not page:
             return
-        for _, row_id in page:
-            yield row_id
+        yield [row_id for _, row_id in page]
         after = tuple(page[-1])
+
+
+def due_ids(session: Session, model, now: datetime, *, batch: int = BATCH) -> Iterator[int]:
+    """The ids of `due_pages`, one by one."""
+    for page in due_pages(session, model, now, batch=batch):
+        yield from page
 
 
 def sweep(session: Session, model, now: datetime, work: Callable[[Session, int, datetime], list], *,
@@ -45,6 +50,15 @@ def sweep(session: Session, model, now: datetime, work: Callable[[Session, int, 
     done: list = []
     for row_id in due_ids(session, model, now, batch=batch):
         done += work(session, row_id, now)
+    return done
+
+
+def sweep_pages(session: Session, model, now: datetime, work: Callable[[Session, list[int], datetime], list], *,
+                batch: int = BATCH) -> list:
+    """`work(session, ids, now)` for every page of due rows of `model`; the results, joined."""
+    done: list = []
+    for page in due_pages(session, model, now, batch=batch):
+        done += work(session, page, now)
     return done
 
 
@@ -60,3 +74,10 @@ def claim(session: Session, query):
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def claim_all(session: Session, query) -> list:
+    """The rows `query` finds, locked for this transaction; on PostgreSQL those held by another sweeper are left out."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query.execution_options(populate_existing=True)).all())
