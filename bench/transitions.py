@@ -8,7 +8,8 @@ The floor writes the very same rows with plain SQLAlchemy Core, one commit per s
 the work order insert/update (with its version check), the history row, the SLA
 timer rows, the assignment notification and the number counter. Nothing is read,
 nothing validated, no calendar consulted: that is as fast as these rows can be
-stored on this database. Houqin's figure is reported as a ratio to it (target ≤ 2×).
+stored on this database. Houqin's speed is reported as a ratio to it (target ≥ 0.9×), with
+the statements each costs per step (counted once, on one order, outside the timed rounds).
 
 The two runs alternate in rounds over the same tables so drift on a noisy machine hits
 both alike.
@@ -27,7 +28,7 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
 
-from sqlalchemy import insert, update  # noqa: E402
+from sqlalchemy import event, insert, update  # noqa: E402
 from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
@@ -49,6 +50,7 @@ LIFE = [
     ("confirm", 120, "nurse", EventInput()),
 ]
 WRITES_PER_ORDER = 1 + len(LIFE)
+TARGET = 0.9  # Houqin at least this fraction of the floor's speed
 
 
 def at(minutes: int) -> datetime:
@@ -144,6 +146,23 @@ class Floor:
         connection.execute(update(self.timers).where(self.timers.c.id == timer_id).values(**values))
 
 
+# --- statements per step ----------------------------------------------------------------------
+
+def statements_per_step(engine, run_one) -> float:
+    """Statements sent (SELECT, INSERT, UPDATE; not BEGIN/COMMIT) per write while `run_one()` drives one order."""
+    sent = []
+
+    def count(*_):
+        sent.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run_one()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent) / WRITES_PER_ORDER
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 def run(db: str, orders: int, rounds: int) -> dict:
@@ -166,8 +185,11 @@ def run(db: str, orders: int, rounds: int) -> dict:
         done += batch
     writes = orders * WRITES_PER_ORDER
     houqin, floor_rate = writes / spent["houqin"], writes / spent["floor"]
-    return {"database": benchdb.database_name(engine), "machine": benchdb.machine(engine), "orders": orders,
-            "writes": writes, "houqin_per_s": houqin, "floor_per_s": floor_rate, "ratio": floor_rate / houqin}
+    return {"database": benchdb.database_name(engine), "dialect": engine.dialect.name,
+            "machine": benchdb.machine(engine), "orders": orders, "writes": writes,
+            "houqin_per_s": houqin, "floor_per_s": floor_rate, "ratio": houqin / floor_rate,
+            "houqin_statements": statements_per_step(engine, lambda: houqin_orders(engine, actors, 1)),
+            "floor_statements": statements_per_step(engine, lambda: floor.orders(1))}
 
 
 def main() -> None:
@@ -180,10 +202,13 @@ def main() -> None:
     print(f"transitions on {result['database']}: {result['orders']:,} repair orders, "
           f"{result['writes']:,} writes (create + {len(LIFE)} transitions each, one commit per write)")
     print(f"  machine:            {result['machine']}")
-    print(f"  Houqin engine:      {result['houqin_per_s']:8.0f} transitions/s")
-    print(f"  floor (Core rows):  {result['floor_per_s']:8.0f} transitions/s")
-    verdict = "within" if result["ratio"] <= 2 else "OVER"
-    print(f"  ratio floor/Houqin: {result['ratio']:.2f}x  ({verdict} the 2x target)")
+    print(f"  Houqin engine:      {result['houqin_per_s']:8.0f} transitions/s  "
+          f"{result['houqin_statements']:5.2f} statements per step")
+    print(f"  floor (Core rows):  {result['floor_per_s']:8.0f} transitions/s  "
+          f"{result['floor_statements']:5.2f} statements per step")
+    verdict = "met" if result["ratio"] >= TARGET else "NOT met"
+    print(f"  ratio Houqin/floor: {result['ratio']:.2f}x  (target >= {TARGET}: {verdict})")
+    print(f"RATIO lifecycle {result['dialect']} {result['ratio']:.2f} target >={TARGET} {verdict}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from engine.notify.messages import message
 from engine.sla import calendar as calendars
 from engine.storage.models import History, SlaTimer, Team, WorkOrder
+from engine.storage.unit_of_work import reading
 from workflows.durations import Duration
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,9 @@ def start(session: Session, order: WorkOrder, user_id: int, within: Duration, te
 
 
 def pending(session: Session, order_id: int) -> SlaTimer | None:
-    return session.exec(select(SlaTimer).where(SlaTimer.work_order_id == order_id, SlaTimer.name == OFFER,
-                                               SlaTimer.status == PENDING)).first()
+    with reading(session, SlaTimer):
+        return session.exec(select(SlaTimer).where(SlaTimer.work_order_id == order_id, SlaTimer.name == OFFER,
+                                                   SlaTimer.status == PENDING)).first()
 
 
 def settle(session: Session, order: WorkOrder, now: datetime, *, accepted: bool) -> None:

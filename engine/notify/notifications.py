@@ -11,10 +11,12 @@ from sqlmodel import Session, select
 from engine.published.definitions import compiled
 from engine.storage.bulk import Bulk
 from engine.storage.models import Channel, History, Notification, Outbox, User, WorkOrder
+from engine.storage.unit_of_work import reading
 
 # Kinds a channel sends only when an admin chose them: a duty group's robot (no kinds chosen:
 # every kind) is for the staff, not for each requester's news about their own request.
 ON_REQUEST = frozenset({"progress"})
+_CHANNELS = "houqin_active_channels"  # session.info: (the transaction they were read in, the rows)
 
 
 def notify(
@@ -48,21 +50,18 @@ def _queue(
     session: Session, *, kind: str, title: str, body: str, order: WorkOrder | None, recipients: list[int], now: datetime,
     extra: dict | None = None, message: dict | None = None,
 ) -> None:
-    channels = _channels(session)
+    channels = _active_channels(session)
     if not channels:
         return
     # Group robots and e-mails are read by people: name the recipients, not their ids.
-    people = session.exec(select(User.username, User.display_name).where(User.id.in_(recipients))).all() \
-        if recipients else []
+    with reading(session, User):
+        people = session.exec(select(User.username, User.display_name).where(User.id.in_(recipients))).all() \
+            if recipients else []
     state_label = _state_label(session, order) if order is not None else None
     for channel_id in _sent_to(channels, kind):
         session.add(Outbox(channel_id=channel_id, next_attempt_at=now, created_at=now, payload=_payload(
             kind=kind, title=title, body=body, order=order, recipients=recipients, people=people,
             state_label=state_label, extra=extra, message=message)))
-
-
-def _channels(session: Session) -> list[tuple[int, str]]:
-    return list(session.exec(select(Channel.id, Channel.kinds).where(Channel.active == True)).all())  # noqa: E712
 
 
 def _sent_to(channels: list[tuple[int, str]], kind: str) -> list[int]:
@@ -113,7 +112,7 @@ class Notices:
 
     def queue(self, session: Session) -> None:
         """The outbox rows of every notice gathered, into the bulk: two reads for all of them."""
-        channels = _channels(session) if self._deliveries else []
+        channels = _active_channels(session) if self._deliveries else []
         if not channels:
             self._deliveries.clear()
             return
@@ -128,6 +127,18 @@ class Notices:
                 self.bulk.add(Outbox, channel_id=channel_id, next_attempt_at=now, created_at=now,
                               payload=_payload(order=order, people=people, state_label=state_label, **delivery))
         self._deliveries.clear()
+
+
+def _active_channels(session: Session) -> list[tuple[int, str | None]]:
+    """The active channels (id, kinds), read once per transaction: a step telling several people (the assignee,
+    the reporter) asks once."""
+    transaction = session.get_transaction()
+    known = session.info.get(_CHANNELS)
+    if known is None or known[0] is not transaction or transaction is None:
+        with reading(session, Channel):
+            rows = list(session.exec(select(Channel.id, Channel.kinds).where(Channel.active == True)).all())  # noqa: E712
+        known = session.info[_CHANNELS] = (transaction, rows)
+    return known[1]
 
 
 def _state_label(session: Session, order: WorkOrder) -> dict:

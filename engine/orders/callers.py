@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from engine.errors import FIELDS_INVALID, Forbidden, Invalid, problem
 from engine.people.users import Actor, department_named
 from engine.storage.models import User, UserRole, WorkOrder
+from engine.storage.unit_of_work import reading
 from workflows.authority import CALLER_DEPARTMENT_ROLES
 
 TAKERS = "dispatcher"  # the service desk takes the calls
@@ -105,6 +106,11 @@ def requesters(session: Session, order: WorkOrder, *, besides: int | None = None
     """The people who answer for the work order's requester, but `besides` (who acted: nobody is told what they
     did): its reporter; for a caller without an account, the active requesters and heads of its department
     (`workflows.authority.answers_as_reporter`)."""
+    with reading(session, User, UserRole):
+        return _requesters(session, order, besides)
+
+
+def _requesters(session: Session, order: WorkOrder, besides: int | None) -> list[User]:
     if order.caller_name is None:
         reporter = session.get(User, order.reporter_id) if order.reporter_id not in (None, besides) else None
         return [reporter] if reporter is not None else []

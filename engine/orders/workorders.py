@@ -354,7 +354,7 @@ def fire(
     compiled = compiled_of(session, order)
     viewer = visible_to or actor
     remembered = compiled.remembered(order.state) if actor is not None else frozenset()
-    if actor is not None and compiled.asks_on_duty:
+    if actor is not None and _asks_on_duty(compiled, event_name, order.state):
         actor = _dispatch().duty_of(session, actor, order, now)
     try:
         decision = compiled.check(
@@ -373,6 +373,13 @@ def fire(
         _dispatch().after_event(session, order, compiled, decision.event, actor, now)
         session.flush()
     return order
+
+
+def _asks_on_duty(compiled: CompiledProcess, event: str, state: str) -> bool:
+    """Whether firing `event` from `state` asks whose rota covers now: only an event naming `on_duty` does
+    (the others' checks never read it), so the rest cost no rota query."""
+    transition = compiled.asks_on_duty and compiled.transition(event, state)
+    return bool(transition) and "on_duty" in transition.roles
 
 
 def _dispatch():

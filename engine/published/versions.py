@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from engine.errors import NotFound
 from engine.storage import db
 from engine.storage.models import DataVersion
-from engine.storage.unit_of_work import unit_of_work
+from engine.storage.unit_of_work import reading, unit_of_work
 
 _compiled: dict[tuple[str, str, int], Any] = {}
 _by_text: dict[tuple[str, str], Any] = {}  # (key, checksum): what a text compiles to never changes
@@ -39,7 +39,8 @@ def latest(session: Session, key: str) -> DataVersion | None:
 
 def newest(session: Session, key: str) -> int | None:
     """The newest version number of `key`, or None when nothing is stored."""
-    return session.exec(select(func.max(DataVersion.version)).where(DataVersion.key == key)).one()
+    with reading(session, DataVersion):
+        return session.exec(select(func.max(DataVersion.version)).where(DataVersion.key == key)).one()
 
 
 def oldest(session: Session, key: str) -> int | None:

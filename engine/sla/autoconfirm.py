@@ -28,7 +28,7 @@ from engine.errors import HouqinError
 from engine.published import definitions
 from engine.sla import calendar, rows
 from engine.storage.models import AutoConfirmTimer, History, WorkOrder
-from engine.storage.unit_of_work import unit_of_work
+from engine.storage.unit_of_work import reading, unit_of_work
 from workflows.schema import ProcessDefinition
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,16 @@ def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, 
     if spec is None or spec.auto_confirm is None or (left is not None and spec.state not in (order.state, left)):
         return
     waiting = order.state == spec.state
-    running = session.exec(_RUNNING, params={"order_id": order.id}).first()
+    with reading(session, AutoConfirmTimer):
+        running = session.exec(_RUNNING, params={"order_id": order.id}).first()
     if running is not None and not waiting:
         running.status, running.stopped_at, running.next_check_at = "cancelled", now, None
         session.add(running)
     elif running is None and waiting:
         wait = spec.auto_confirm
-        previous = session.exec(select(func.max(AutoConfirmTimer.cycle))
-                                .where(AutoConfirmTimer.work_order_id == order.id)).one()
+        with reading(session, AutoConfirmTimer):
+            previous = session.exec(select(func.max(AutoConfirmTimer.cycle))
+                                    .where(AutoConfirmTimer.work_order_id == order.id)).one()
         timer = AutoConfirmTimer(
             work_order_id=order.id, cycle=(previous or 0) + 1, calendar=wait.calendar,
             calendar_version=calendar.newest(session), wait_minutes=wait.after.minutes, wait_days=wait.after.days,

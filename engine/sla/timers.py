@@ -21,6 +21,7 @@ from engine.sla import calendar
 from engine.sla.calendar import BusinessCalendar
 from engine.sla.lateness import LIVE, timer_is_late
 from engine.storage.models import SlaTimer, WorkOrder
+from engine.storage.unit_of_work import reading
 from workflows.schema import EscalationStep, ProcessDefinition, SlaTimerSpec
 
 # Every transition reads its timers: the statements are built once, since composing a select
@@ -31,7 +32,8 @@ _LAST_CYCLE = (select(SlaTimer.cycle).where(SlaTimer.work_order_id == bindparam(
 
 
 def live_timers(session: Session, order_id: int) -> list[SlaTimer]:
-    return list(session.exec(_LIVE_TIMERS, params={"order_id": order_id}).all())
+    with reading(session, SlaTimer):
+        return list(session.exec(_LIVE_TIMERS, params={"order_id": order_id}).all())
 
 
 def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, event: str | None, now: datetime) -> None:
@@ -75,7 +77,8 @@ def _start(session: Session, order: WorkOrder, name: str, spec: SlaTimerSpec, no
     target = _target(order, spec)
     if target is None:
         return None  # the field the target depends on is not filled in: nothing to measure against
-    previous = session.exec(_LAST_CYCLE, params={"order_id": order.id, "name": name}).first()
+    with reading(session, SlaTimer):
+        previous = session.exec(_LAST_CYCLE, params={"order_id": order.id, "name": name}).first()
     timer = SlaTimer(
         work_order_id=order.id, name=name, cycle=(previous or 0) + 1, calendar=target.calendar,
         calendar_version=calendar_version, target_minutes=target.within.minutes, target_days=target.within.days,

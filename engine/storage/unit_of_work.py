@@ -20,7 +20,8 @@ be undone outside the database when a unit rolls back (a stored upload) is
 registered with `after_rollback`.
 """
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from itertools import chain
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
@@ -64,6 +65,16 @@ def flush(session: Session, number: str | None = None) -> None:
     """Write pending changes now, inside the transaction; a lost race is a Conflict (naming work order `number`)."""
     with conflicts_as(number):
         session.flush()
+
+
+def reading(session: Session, *models: type) -> AbstractContextManager:
+    """Around a query of `models`' tables: no autoflush unless something pending is one of them.
+
+    A step writes its work order and history once, at its end: a flush each time it reads its timers,
+    users or channels would only write early what the query cannot see (and costs a flush each)."""
+    if any(isinstance(obj, models) for obj in chain(session.new, session.dirty, session.deleted)):
+        return nullcontext()
+    return session.no_autoflush
 
 
 def commit(session: Session) -> None:
