@@ -129,13 +129,18 @@ TABLES = {"work_orders": WorkOrder, "history": History, "sla_timers": SlaTimer, 
           "escalations": Escalation}
 
 
+def _is_json(column) -> bool:
+    """JSON, or a decorator over it (StoredJSON)."""
+    return isinstance(column.type, JSON) or isinstance(getattr(column.type, "impl_instance", None), JSON)
+
+
 def _complete(table, row: dict) -> dict:
     """Columns the generator leaves out get their model default, as the ORM would give them."""
     for column in table.columns:
         if column.name not in row and not column.primary_key:
             if column.default is not None and column.default.is_scalar:
                 row[column.name] = column.default.arg
-            elif isinstance(column.type, JSON):
+            elif _is_json(column):
                 row[column.name] = {}
             else:
                 row[column.name] = None
@@ -166,7 +171,7 @@ class Loader:
                 connection.execute(insert(table), rows)
             return
         columns = list(rows[0])
-        json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+        json_columns = {c.name for c in table.columns if _is_json(c)}
         raw = self.engine.raw_connection()
         try:
             with raw.driver_connection.cursor() as cursor, cursor.copy(
