@@ -457,7 +457,7 @@ def _labour(session: Session, orders: _Orders, processes: dict[str, ProcessDefin
         .group_by(orders.bucket, History.actor_id)
     ).all()
     ids = {actor_id for _, actor_id, _, _ in rows} - {None}
-    names = dict(session.exec(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    names = dict(session.exec(select(User.id, User.username).where(User.id.in_(ids))).all())
     found: dict[str, list] = {}
     for bucket, actor_id, total, count in rows:
         found.setdefault(bucket, []).append(
