@@ -496,12 +496,19 @@ def _top_locations(session: Session, orders: _Orders, processes: dict[str, Proce
     of the tree when they name one (so "住院楼5F 512病房" and "住院楼5F 512" are one place), else by the free text."""
     o = orders.row
     place = func.coalesce(Location.full_name, o.location)
-    rows = session.exec(
-        select(orders.bucket, place, func.count()).select_from(orders.table)
-        .join(Location, Location.id == o.location_id, isouter=True)
-        .where(o.process.in_(list(_fault_processes(processes))), or_(o.location != "", o.location_id.is_not(None)))
-        .group_by(orders.bucket, place)).all()
-    return _top(rows, lambda row: {"location": row[1], "count": row[2]}, lambda row: (-row["count"], row["location"]))
+    counted = (select(orders.bucket.label("bucket"), place.label("place"), func.count().label("count"))
+               .select_from(orders.table).join(Location, Location.id == o.location_id, isouter=True)
+               .where(o.process.in_(list(_fault_processes(processes))), or_(o.location != "", o.location_id.is_not(None)))
+               .group_by(orders.bucket, place).subquery())
+    # Ranked in SQL: ties go by the database's own order of the names, as they always have.
+    rank = func.row_number().over(partition_by=counted.c.bucket, order_by=(counted.c.count.desc(), counted.c.place))
+    ranked = select(counted, rank.label("rank")).subquery()
+    rows = session.exec(select(ranked.c.bucket, ranked.c.place, ranked.c.count).where(ranked.c.rank <= TOP)
+                        .order_by(ranked.c.bucket, ranked.c.rank)).all()
+    found: dict[str, list] = {}
+    for bucket, location, count in rows:
+        found.setdefault(bucket, []).append({"location": location, "count": count})
+    return found
 
 
 def _top(rows, shape, order) -> dict[str, list]:
