@@ -19,7 +19,8 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, false, func, or_, true
+from sqlalchemy import and_, case, exists, false, func, literal, null, or_, true
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from engine.errors import Invalid
@@ -79,18 +80,20 @@ def _in_scope(actor: Actor | None, scope: Scope):
 
 def figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, *,
             monthly: bool = False) -> dict:
-    """The cockpit's figures for `scope`; with `monthly`, also `by_month`: the same for each local month."""
+    """The cockpit's figures for `scope`; with `monthly`, also `by_month`: the same for each local month.
+
+    Each figure is one query for the whole scope and one grouped by month (never a query per month):
+    the number of statements does not grow with the months or the work orders.
+    """
     processes = {row.key: definitions.compiled(session, row.key, row.version).definition
                  for row in definitions.current_rows(session)}
     goals = _goals()
     baseline = _baseline(session, actor, scope, now, processes, goals)
-    out = _figures(session, actor, scope, now, processes, goals, baseline)
+    out = _figures(session, actor, scope, now, processes, goals, baseline)[""]
     if monthly:
-        out["by_month"] = [
-            {"month": name, **_figures(session, actor, replace(scope, start=start, end=end), now, processes, goals,
-                                       baseline)}
-            for name, start, end in months(scope, now)
-        ]
+        spans = months(scope, now)
+        found = _figures(session, actor, scope, now, processes, goals, baseline, spans) if spans else {}
+        out["by_month"] = [{"month": name, **found[name]} for name, _, _ in spans]
     return out
 
 
@@ -110,7 +113,7 @@ def _baseline(session: Session, actor: Actor | None, scope: Scope, now: datetime
         return None
     start, _ = periods.month(goals.baseline.start)
     _, end = periods.month(goals.baseline.end)
-    found = _figures(session, actor, replace(scope, start=start, end=end), now, processes, goals, None)
+    found = _figures(session, actor, replace(scope, start=start, end=end), now, processes, goals, None)[""]
     return {row["name"]: row["actual"] for row in found["targets"]}
 
 
@@ -135,58 +138,114 @@ def months(scope: Scope, now: datetime) -> list[tuple[str, datetime, datetime]]:
     return found
 
 
+@dataclass
+class _Orders:
+    """The work orders a pass covers, as one subquery: `row` is WorkOrder read from it, `bucket` the group each
+    falls in ("" for the whole scope, else its month), and a few per-order facts computed there."""
+    table: object
+    row: type
+
+    @property
+    def bucket(self):
+        return self.table.c.bucket
+
+
+def _orders(actor: Actor | None, scope: Scope, now: datetime, processes: dict[str, ProcessDefinition],
+            spans: list | None) -> _Orders:
+    """The month is a CASE over the months' bounds (computed in the hospital's time zone by `months`), so
+    SQLite and PostgreSQL group alike; grouping by the subquery's column keeps its parameters out of GROUP BY."""
+    if spans:
+        bucket = case(*[(and_(WorkOrder.created_at >= start, WorkOrder.created_at < end), literal(name))
+                        for name, start, end in spans])
+        scope = replace(scope, start=spans[0][1], end=spans[-1][2])
+    else:
+        bucket = literal("")
+    waited = _any([
+        and_(WorkOrder.process == key, exists().where(
+            History.work_order_id == WorkOrder.id, History.to_state == d.feedback.state,
+            History.kind.in_(("create", "transition"))))
+        for key, d in processes.items() if d.feedback is not None
+    ])
+    escalated = or_(WorkOrder.escalation_level > 0, exists().where(Escalation.work_order_id == WorkOrder.id))
+    late = select(SlaTimer.id).where(SlaTimer.work_order_id == WorkOrder.id, lateness.timer_late_clause(now))
+    faults = _fault_processes(processes)
+    fault = case(*[(WorkOrder.process == key, WorkOrder.fields[field].as_string()) for key, field in faults.items()]
+                 ) if faults else null()
+    table = select(WorkOrder, bucket.label("bucket"), waited.label("waited"), escalated.label("escalated_ever"),
+                   lateness.order_overdue_clause(now).label("overdue"), late.exists().label("breached"),
+                   fault.label("fault")).where(_in_scope(actor, scope)).subquery("scoped")
+    return _Orders(table, aliased(WorkOrder, table))
+
+
 def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, processes: dict,
-             goals: Targets, baseline: dict | None) -> dict:
-    in_scope = _in_scope(actor, scope)
-    counts = _counts(session, in_scope, processes)
-    timers = _timers(session, in_scope, processes)
-    response = _response(session, in_scope, processes)
-    verdicts = _verdicts(session, in_scope)
-    calls = _calls(session, in_scope)
-    labour = _labour(session, in_scope, processes)
-    ended, met = sum(t["ended"] for t in timers), sum(t["met"] for t in timers)
-    out = {
-        # the first cockpit's figures, as they were
-        "total": counts["total"],
-        "by_state": _grouped(session, in_scope, WorkOrder.state),
-        "by_process": _grouped(session, in_scope, WorkOrder.process),
-        "by_department": _by_department(session, in_scope),
-        "on_time_rate": _rate(met, ended),
-        "on_time": _on_time_by_name(session, in_scope),
-        "average_response_minutes": response["overall"]["average"],
-        "satisfaction_rate": _rate(verdicts["satisfied"], verdicts["ratings"]),
-        "ratings": verdicts["ratings"],
-        "overdue": _overdue(session, in_scope, now),
-        "escalated": counts["escalated_open"],
-        # the closed loop
-        "completed": counts["completed"],
-        "completion_rate": _rate(counts["completed"], counts["total"]),
-        "response_minutes": response["overall"],
-        "response_by_process": response["by_process"],
-        "timers": timers,
-        "reopened": counts["reopened"],
-        "reached_feedback": counts["reached_feedback"],
-        "reopen_rate": _rate(counts["reopened"], counts["reached_feedback"]),
-        "urged": counts["urged"],
-        "urges": counts["urges"],
-        "calls": calls["reached"],
-        "calls_unreached": calls["unreached"],
-        "call_satisfaction_rate": _rate(calls["satisfied"], calls["reached"]),
-        "average_rating": verdicts["average_rating"],
-        "auto_confirmed": verdicts["auto"],
-        "auto_confirmed_share": _rate(verdicts["auto"], verdicts["ratings"] + verdicts["auto"]),
-        "breached": _breached(session, in_scope, now),
-        "escalated_total": counts["escalated_total"],
-        "hazards_open": counts["hazards_open"],
-        "hazards_closed_out": counts["hazards_closed_out"],
-        "labour_minutes": sum(row["minutes"] for row in labour),
-        "labour_by_technician": labour,
-        "top_categories": _top_categories(session, in_scope, processes),
-        "top_locations": _top_locations(session, in_scope, processes),
-    }
-    shares = targets.answered(session, in_scope, processes, goals)
-    out["targets"] = targets.evaluate(goals, out, shares, baseline)
-    return out
+             goals: Targets, baseline: dict | None, spans: list | None = None) -> dict[str, dict]:
+    """The figures of each bucket: the whole scope (key "") or, with `spans`, each month of them."""
+    orders = _orders(actor, scope, now, processes, spans)
+    buckets = [name for name, _, _ in spans] if spans else [""]
+    counts = _counts(session, orders, processes)
+    timers = _timers(session, orders, processes)
+    response = _response(session, orders, processes)
+    verdicts = _verdicts(session, orders)
+    calls = _calls(session, orders)
+    labour = _labour(session, orders, processes)
+    states = _grouped(session, orders, orders.row.state)
+    kinds = _grouped(session, orders, orders.row.process)
+    departments = _by_department(session, orders)
+    on_time = _on_time_by_name(session, orders)
+    categories = _top_categories(session, orders)
+    places = _top_locations(session, orders, processes)
+    shares = targets.answered(session, orders, processes, goals)
+    found = {}
+    for bucket in buckets:
+        count = counts.get(bucket) or dict.fromkeys(_COUNTS, 0)
+        timer_rows = timers.get(bucket, [])
+        summary = response.get(bucket) or {"overall": _summary_of(None), "by_process": {}}
+        verdict = verdicts.get(bucket) or {"ratings": 0, "satisfied": 0, "auto": 0, "average_rating": None}
+        call = calls.get(bucket) or {"reached": 0, "satisfied": 0, "unreached": 0}
+        work = labour.get(bucket, [])
+        ended, met = sum(t["ended"] for t in timer_rows), sum(t["met"] for t in timer_rows)
+        out = {
+            # the first cockpit's figures, as they were
+            "total": count["total"],
+            "by_state": states.get(bucket, {}),
+            "by_process": kinds.get(bucket, {}),
+            "by_department": departments.get(bucket, {}),
+            "on_time_rate": _rate(met, ended),
+            "on_time": on_time.get(bucket, {}),
+            "average_response_minutes": summary["overall"]["average"],
+            "satisfaction_rate": _rate(verdict["satisfied"], verdict["ratings"]),
+            "ratings": verdict["ratings"],
+            "overdue": count["overdue"],
+            "escalated": count["escalated_open"],
+            # the closed loop
+            "completed": count["completed"],
+            "completion_rate": _rate(count["completed"], count["total"]),
+            "response_minutes": summary["overall"],
+            "response_by_process": summary["by_process"],
+            "timers": timer_rows,
+            "reopened": count["reopened"],
+            "reached_feedback": count["reached_feedback"],
+            "reopen_rate": _rate(count["reopened"], count["reached_feedback"]),
+            "urged": count["urged"],
+            "urges": count["urges"],
+            "calls": call["reached"],
+            "calls_unreached": call["unreached"],
+            "call_satisfaction_rate": _rate(call["satisfied"], call["reached"]),
+            "average_rating": verdict["average_rating"],
+            "auto_confirmed": verdict["auto"],
+            "auto_confirmed_share": _rate(verdict["auto"], verdict["ratings"] + verdict["auto"]),
+            "breached": count["breached"],
+            "escalated_total": count["escalated_total"],
+            "hazards_open": count["hazards_open"],
+            "hazards_closed_out": count["hazards_closed_out"],
+            "labour_minutes": sum(row["minutes"] for row in work),
+            "labour_by_technician": work,
+            "top_categories": categories.get(bucket, []),
+            "top_locations": places.get(bucket, []),
+        }
+        out["targets"] = targets.evaluate(goals, out, shares.get(bucket, {}), baseline)
+        found[bucket] = out
+    return found
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -201,181 +260,210 @@ def _any(clauses: list):
     return or_(false(), *clauses)
 
 
-def _counts(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> dict:
-    """Everything that is a count of work orders, in one pass over them."""
-    ledgers = [key for key, d in processes.items() if d.ledger is not None]
-    waited = _any([
-        and_(WorkOrder.process == key, exists().where(
-            History.work_order_id == WorkOrder.id, History.to_state == d.feedback.state,
-            History.kind.in_(("create", "transition"))))
-        for key, d in processes.items() if d.feedback is not None
-    ])
-    escalated = or_(WorkOrder.escalation_level > 0, exists().where(Escalation.work_order_id == WorkOrder.id))
-    hazard = WorkOrder.process.in_(ledgers)
-    row = session.exec(select(
+_COUNTS = ("total", "completed", "reopened", "reached_feedback", "escalated_open", "escalated_total",
+           "hazards_open", "hazards_closed_out", "urged", "urges", "overdue", "breached")
+
+
+def _counts(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, dict]:
+    """Everything that is a count of work orders, in one pass over them: overdue is lateness.order_overdue_clause,
+    breached a deadline missed at some point, whether since finished or not."""
+    o, c = orders.row, orders.table.c
+    hazard = o.process.in_([key for key, d in processes.items() if d.ledger is not None])
+    rows = session.exec(select(
+        orders.bucket,
         func.count(),
-        _count_if(WorkOrder.closed == True),  # noqa: E712
-        _count_if(WorkOrder.reopen_count > 0),
-        _count_if(waited),
-        _count_if(and_(WorkOrder.escalation_level > 0, WorkOrder.closed == False)),  # noqa: E712
-        _count_if(escalated),
-        _count_if(and_(hazard, WorkOrder.closed == False)),  # noqa: E712
-        _count_if(and_(hazard, WorkOrder.closed == True)),  # noqa: E712
-        _count_if(WorkOrder.urge_count > 0),
-        func.coalesce(func.sum(WorkOrder.urge_count), 0),
-    ).select_from(WorkOrder).where(in_scope)).one()
-    names = ("total", "completed", "reopened", "reached_feedback", "escalated_open", "escalated_total",
-             "hazards_open", "hazards_closed_out", "urged", "urges")
-    return {name: int(value or 0) for name, value in zip(names, row)}
+        _count_if(o.closed == True),  # noqa: E712
+        _count_if(o.reopen_count > 0),
+        _count_if(c.waited),
+        _count_if(and_(o.escalation_level > 0, o.closed == False)),  # noqa: E712
+        _count_if(c.escalated_ever),
+        _count_if(and_(hazard, o.closed == False)),  # noqa: E712
+        _count_if(and_(hazard, o.closed == True)),  # noqa: E712
+        _count_if(o.urge_count > 0),
+        func.coalesce(func.sum(o.urge_count), 0),
+        _count_if(c.overdue),
+        _count_if(c.breached),
+    ).group_by(orders.bucket)).all()
+    return {bucket: {name: int(value or 0) for name, value in zip(_COUNTS, values)} for bucket, *values in rows}
 
 
-def _grouped(session: Session, in_scope, column) -> dict:
-    return {key or "": count for key, count in session.exec(
-        select(column, func.count()).select_from(WorkOrder).where(in_scope).group_by(column)).all()}
+def _grouped(session: Session, orders: _Orders, column) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for bucket, key, count in session.exec(
+            select(orders.bucket, column, func.count()).group_by(orders.bucket, column)).all():
+        found.setdefault(bucket, {})[key or ""] = count
+    return found
 
 
-def _by_department(session: Session, in_scope) -> dict:
-    return {name or "": count for name, count in session.exec(
-        select(Department.name, func.count()).select_from(WorkOrder)
-        .join(Department, Department.id == WorkOrder.department_id, isouter=True)
-        .where(in_scope).group_by(Department.name)).all()}
+def _by_department(session: Session, orders: _Orders) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for bucket, name, count in session.exec(
+            select(orders.bucket, Department.name, func.count()).select_from(orders.table)
+            .join(Department, Department.id == orders.row.department_id, isouter=True)
+            .group_by(orders.bucket, Department.name)).all():
+        found.setdefault(bucket, {})[name or ""] = count
+    return found
 
 
 # An offer's acceptance clock rides the timer rows (engine.dispatch.offers) but is no SLA.
 _SLA_ONLY = ~SlaTimer.name.startswith("dispatch:")
 
 
-def _timers(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
+def _with_timers(orders: _Orders):
+    return lambda query: query.select_from(SlaTimer).join(orders.table, orders.row.id == SlaTimer.work_order_id)
+
+
+def _timers(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, list]:
     """On-time rate of each timer of each process: met out of those that ended (met or breached)."""
-    rows = session.exec(
-        select(WorkOrder.process, SlaTimer.name, _count_if(SlaTimer.status == "met"),
+    process = orders.row.process
+    rows = session.exec(_with_timers(orders)(
+        select(orders.bucket, process, SlaTimer.name, _count_if(SlaTimer.status == "met"),
                _count_if(SlaTimer.status.in_(ENDED)),
-               func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0))))
-        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(in_scope, _SLA_ONLY)
-        .group_by(WorkOrder.process, SlaTimer.name).order_by(WorkOrder.process, SlaTimer.name)
+               func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0)))))
+        .where(_SLA_ONLY).group_by(orders.bucket, process, SlaTimer.name).order_by(process, SlaTimer.name)
     ).all()
-    out = []
-    for process, name, met, ended, minutes in rows:
+    out: dict[str, list] = {}
+    for bucket, process, name, met, ended, minutes in rows:
         spec = processes[process].sla.get(name) if process in processes else None
-        out.append({"process": process, "timer": name,
-                    "label": spec.label.model_dump() if spec and spec.label else None,
-                    "met": int(met), "ended": int(ended), "rate": _rate(int(met), int(ended)),
-                    "average_minutes": round(minutes, 1) if minutes is not None else None})
+        out.setdefault(bucket, []).append({
+            "process": process, "timer": name, "label": spec.label.model_dump() if spec and spec.label else None,
+            "met": int(met), "ended": int(ended), "rate": _rate(int(met), int(ended)),
+            "average_minutes": round(minutes, 1) if minutes is not None else None})
     return out
 
 
-def _on_time_by_name(session: Session, in_scope) -> dict:
+def _on_time_by_name(session: Session, orders: _Orders) -> dict[str, dict]:
     """The first cockpit's view: timers of the same name taken together whatever their process."""
-    rows = session.exec(
-        select(SlaTimer.name, _count_if(SlaTimer.status == "met"), _count_if(SlaTimer.status.in_(ENDED)),
-               func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0))))
-        .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(in_scope, _SLA_ONLY).group_by(SlaTimer.name)
+    rows = session.exec(_with_timers(orders)(
+        select(orders.bucket, SlaTimer.name, _count_if(SlaTimer.status == "met"), _count_if(SlaTimer.status.in_(ENDED)),
+               func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0)))))
+        .where(_SLA_ONLY).group_by(orders.bucket, SlaTimer.name)
     ).all()
-    return {name: {"met": int(met), "ended": int(ended), "rate": _rate(int(met), int(ended)),
-                   "average_minutes": round(minutes, 1) if minutes is not None else None}
-            for name, met, ended, minutes in rows}
+    found: dict[str, dict] = {}
+    for bucket, name, met, ended, minutes in rows:
+        found.setdefault(bucket, {})[name] = {
+            "met": int(met), "ended": int(ended), "rate": _rate(int(met), int(ended)),
+            "average_minutes": round(minutes, 1) if minutes is not None else None}
+    return found
 
 
-def _response(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> dict:
-    """Working time to the end of each process's response timer: count, mean, median and 90th percentile."""
+def _response(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, dict]:
+    """Working time to the end of each process's response timer: count, mean, median and 90th percentile,
+    over all processes and for each."""
     chosen = {key: d.response_timer() for key, d in processes.items() if d.response_timer()}
+    process = orders.row.process
 
-    def measured(*keys):
-        which = _any([and_(WorkOrder.process == key, SlaTimer.name == chosen[key]) for key in keys])
-        return (select(SlaTimer.working_seconds).join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id)
-                .where(in_scope, which, SlaTimer.status.in_(ENDED), SlaTimer.working_seconds.is_not(None)))
+    def measured(key):
+        which = _any([and_(process == name, SlaTimer.name == chosen[name]) for name in chosen])
+        return _with_timers(orders)(select(orders.bucket.label("bucket"), key.label("key"), SlaTimer.working_seconds)) \
+            .where(which, SlaTimer.status.in_(ENDED), SlaTimer.working_seconds.is_not(None))
 
-    by_process = {}
-    for key in chosen:
-        summary = _summary(session, measured(key))
-        if summary["count"]:
-            by_process[key] = {"timer": chosen[key], **summary}
-    return {"overall": _summary(session, measured(*chosen)), "by_process": by_process}
+    found: dict[str, dict] = {}
+    for (bucket, _), summary in _summaries(session, measured(literal(""))).items():
+        found[bucket] = {"overall": summary, "by_process": {}}
+    for (bucket, key), summary in sorted(_summaries(session, measured(process)).items(),
+                                         key=lambda item: list(chosen).index(item[0][1])):
+        found[bucket]["by_process"][key] = {"timer": chosen[key], **summary}
+    return found
 
 
-def _summary(session: Session, values) -> dict:
-    inner = values.subquery()
-    column = inner.c.working_seconds
+def _summary_of(count, mean=None, median=None, p90=None) -> dict:
     minutes = lambda seconds: round(seconds / 60.0, 1) if seconds is not None else None  # noqa: E731
+    return {"count": count or 0, "average": minutes(mean), "median": minutes(median), "p90": minutes(p90)}
+
+
+def _summaries(session: Session, values) -> dict[tuple, dict]:
+    """The summary of `values` (bucket, key, working_seconds) for each (bucket, key) that has some."""
+    inner = values.subquery()
+    column, groups = inner.c.working_seconds, (inner.c.bucket, inner.c.key)
     if session.get_bind().dialect.name == "postgresql":
-        # PostgreSQL has percentile_cont itself: one pass instead of a count and two sorts.
-        count, mean, median, p90 = session.exec(select(
-            func.count(), func.avg(column), func.percentile_cont(0.5).within_group(column),
-            func.percentile_cont(0.9).within_group(column))).one()
-        return {"count": count, "average": minutes(mean), "median": minutes(median), "p90": minutes(p90)}
-    count, mean = session.exec(select(func.count(), func.avg(column))).one()
-    return {"count": count, "average": minutes(mean),
-            "median": minutes(_percentile(session, column, count, 0.5)),
-            "p90": minutes(_percentile(session, column, count, 0.9))}
+        # PostgreSQL has percentile_cont itself: one pass instead of a count and a sort.
+        return {(bucket, key): _summary_of(count, mean, median, p90) for bucket, key, count, mean, median, p90 in
+                session.exec(select(*groups, func.count(), func.avg(column),
+                                    func.percentile_cont(0.5).within_group(column),
+                                    func.percentile_cont(0.9).within_group(column)).group_by(*groups)).all()}
+    counted = {(bucket, key): (count, mean) for bucket, key, count, mean in
+               session.exec(select(*groups, func.count(), func.avg(column)).group_by(*groups)).all()}
+    values = _ranked(session, inner, {rank for count, _ in counted.values() for fraction in (0.5, 0.9)
+                                      for rank in _ranks(count, fraction)})
+    return {group: _summary_of(count, mean, *(_percentile(values, group, count, fraction) for fraction in (0.5, 0.9)))
+            for group, (count, mean) in counted.items()}
 
 
-def _percentile(session: Session, column, count: int, fraction: float) -> float | None:
+def _ranks(count: int, fraction: float) -> tuple[int, int]:
+    """The 0-based ranks percentile_cont reads: position fraction*(n-1) and the one after it."""
+    below = math.floor(fraction * (count - 1))
+    return below, below + 1
+
+
+def _ranked(session: Session, inner, ranks: set[int]) -> dict[tuple, float]:
+    """SQLite: the values at these ranks of each (bucket, key), sorted within it: one query whatever the groups."""
+    groups = (inner.c.bucket, inner.c.key)
+    rank = (func.row_number().over(partition_by=groups, order_by=inner.c.working_seconds) - 1).label("rank")
+    ordered = select(*groups, rank, inner.c.working_seconds).subquery()
+    return {(bucket, key, at): value for bucket, key, at, value in session.exec(
+        select(ordered.c.bucket, ordered.c.key, ordered.c.rank, ordered.c.working_seconds)
+        .where(ordered.c.rank.in_(sorted(ranks)))).all()}
+
+
+def _percentile(values: dict, group: tuple, count: int, fraction: float) -> float | None:
     """percentile_cont: the value at position fraction*(n-1) of the sorted values, interpolated."""
     if not count:
         return None
     position = fraction * (count - 1)
-    below = math.floor(position)
-    pair = session.exec(select(column).order_by(column).offset(below).limit(2)).all()
-    if len(pair) == 1 or position == below:
-        return float(pair[0])
-    return pair[0] + (pair[1] - pair[0]) * (position - below)
+    below, above = _ranks(count, fraction)
+    low = values[(*group, below)]
+    if position == below or (*group, above) not in values:
+        return float(low)
+    return low + (values[(*group, above)] - low) * (position - below)
 
 
-def _verdicts(session: Session, in_scope) -> dict:
+def _verdicts(session: Session, orders: _Orders) -> dict[str, dict]:
     """Requesters' verdicts: real ratings apart from confirmations by silence."""
     real = Feedback.auto == False  # noqa: E712
-    count, satisfied, average, auto = session.exec(select(
-        _count_if(real), _count_if(and_(real, Feedback.satisfied == True)),  # noqa: E712
+    rows = session.exec(select(
+        orders.bucket, _count_if(real), _count_if(and_(real, Feedback.satisfied == True)),  # noqa: E712
         func.avg(case((real, Feedback.rating))), _count_if(Feedback.auto == True),  # noqa: E712
-    ).join(WorkOrder, WorkOrder.id == Feedback.work_order_id).where(in_scope)).one()
-    return {"ratings": int(count), "satisfied": int(satisfied), "auto": int(auto),
-            "average_rating": round(average, 2) if average is not None else None}
+    ).select_from(Feedback).join(orders.table, orders.row.id == Feedback.work_order_id).group_by(orders.bucket)).all()
+    return {bucket: {"ratings": int(count), "satisfied": int(satisfied), "auto": int(auto),
+                     "average_rating": round(average, 2) if average is not None else None}
+            for bucket, count, satisfied, average, auto in rows}
 
 
-def _calls(session: Session, in_scope) -> dict:
+def _calls(session: Session, orders: _Orders) -> dict[str, dict]:
     """The desk's follow-up calls (回访), apart from the requesters' ratings: those that reached someone, how many
     of them found the requester satisfied, and the attempts that reached nobody."""
     reached = Call.reached == True  # noqa: E712
-    count, satisfied, unreached = session.exec(select(
-        _count_if(reached), _count_if(and_(reached, Call.satisfied == True)), _count_if(~reached),  # noqa: E712
-    ).join(WorkOrder, WorkOrder.id == Call.work_order_id).where(in_scope)).one()
-    return {"reached": int(count), "satisfied": int(satisfied), "unreached": int(unreached)}
+    rows = session.exec(select(
+        orders.bucket, _count_if(reached), _count_if(and_(reached, Call.satisfied == True)),  # noqa: E712
+        _count_if(~reached),
+    ).select_from(Call).join(orders.table, orders.row.id == Call.work_order_id).group_by(orders.bucket)).all()
+    return {bucket: {"reached": int(count), "satisfied": int(satisfied), "unreached": int(unreached)}
+            for bucket, count, satisfied, unreached in rows}
 
 
-def _overdue(session: Session, in_scope, now: datetime) -> int:
-    """Work orders late now (lateness.order_overdue_clause)."""
-    return session.exec(select(func.count()).select_from(WorkOrder)
-                        .where(in_scope, lateness.order_overdue_clause(now))).one()
-
-
-def _breached(session: Session, in_scope, now: datetime) -> int:
-    """Work orders that missed a deadline at some point, whether since finished or not."""
-    late = select(SlaTimer.id).where(SlaTimer.work_order_id == WorkOrder.id, lateness.timer_late_clause(now))
-    return session.exec(select(func.count()).select_from(WorkOrder).where(in_scope, late.exists())).one()
-
-
-def _labour(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
+def _labour(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, list]:
     """Labour minutes per person who recorded them (计件制工时), from every event that recorded some:
-    a repair fixed twice counts both visits."""
-    totals: dict[int, list] = {}
-    for key, definition in processes.items():
-        field = definition.reporting.labour_field if definition.reporting else None
-        if not field:
-            continue
-        minutes = _plain_number(History.data[("fields", field)])
-        for actor_id, total, orders in session.exec(
-            select(History.actor_id, func.sum(minutes), func.count(func.distinct(History.work_order_id)))
-            .join(WorkOrder, WorkOrder.id == History.work_order_id)
-            .where(in_scope, WorkOrder.process == key, History.kind == "transition", minutes.is_not(None))
-            .group_by(History.actor_id)
-        ).all():
-            entry = totals.setdefault(actor_id, [0.0, 0])
-            entry[0] += total or 0
-            entry[1] += orders
-    names = dict(session.exec(select(User.id, User.username).where(User.id.in_(set(totals) - {None}))).all())
-    rows = [{"technician": names.get(actor_id), "minutes": _whole(minutes), "work_orders": orders}
-            for actor_id, (minutes, orders) in totals.items()]
-    return sorted(rows, key=lambda row: (-row["minutes"], row["technician"] or ""))
+    a repair fixed twice counts both visits. One query whatever the processes: each reads its own field."""
+    fields = {key: d.reporting.labour_field for key, d in processes.items() if d.reporting and d.reporting.labour_field}
+    if not fields:
+        return {}
+    process = orders.row.process
+    minutes = case(*[(process == key, _plain_number(History.data[("fields", field)])) for key, field in fields.items()])
+    rows = session.exec(
+        select(orders.bucket, History.actor_id, func.sum(minutes), func.count(func.distinct(History.work_order_id)))
+        .select_from(History).join(orders.table, orders.row.id == History.work_order_id)
+        .where(process.in_(list(fields)), History.kind == "transition", minutes.is_not(None))
+        .group_by(orders.bucket, History.actor_id)
+    ).all()
+    ids = {actor_id for _, actor_id, _, _ in rows} - {None}
+    names = dict(session.exec(select(User.id, User.username).where(User.id.in_(ids))).all())
+    found: dict[str, list] = {}
+    for bucket, actor_id, total, count in rows:
+        found.setdefault(bucket, []).append(
+            {"technician": names.get(actor_id), "minutes": _whole(total or 0), "work_orders": count})
+    return {bucket: sorted(found_rows, key=lambda row: (-row["minutes"], row["technician"] or ""))
+            for bucket, found_rows in found.items()}
 
 
 def _plain_number(value):
@@ -394,23 +482,38 @@ def _fault_processes(processes: dict[str, ProcessDefinition]) -> dict[str, str]:
     return {key: d.reporting.fault_field for key, d in processes.items() if d.reporting and d.reporting.fault_field}
 
 
-def _top_categories(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
-    rows = []
-    for key, field in _fault_processes(processes).items():
-        category = WorkOrder.fields[field].as_string()
-        rows += [{"process": key, "category": value, "count": count} for value, count in session.exec(
-            select(category, func.count()).where(in_scope, WorkOrder.process == key, category.is_not(None))
-            .group_by(category).order_by(func.count().desc(), category).limit(TOP)).all()]
-    return sorted(rows, key=lambda row: (-row["count"], row["process"], row["category"]))[:TOP]
+def _top_categories(session: Session, orders: _Orders) -> dict[str, list]:
+    """The TOP fault categories (the field each process names), of all processes together."""
+    process, fault = orders.row.process, orders.table.c.fault
+    rows = session.exec(select(orders.bucket, process, fault, func.count()).where(fault.is_not(None))
+                        .group_by(orders.bucket, process, fault)).all()
+    return _top(rows, lambda row: {"process": row[1], "category": row[2], "count": row[3]},
+                lambda row: (-row["count"], row["process"], row["category"]))
 
 
-def _top_locations(session: Session, in_scope, processes: dict[str, ProcessDefinition]) -> list[dict]:
+def _top_locations(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, list]:
     """Where faults were reported most (work orders of the processes that declare a fault field): by their place
     of the tree when they name one (so "住院楼5F 512病房" and "住院楼5F 512" are one place), else by the free text."""
-    faults = list(_fault_processes(processes))
-    place = func.coalesce(Location.full_name, WorkOrder.location)
-    return [{"location": location, "count": count} for location, count in session.exec(
-        select(place, func.count()).select_from(WorkOrder)
-        .join(Location, Location.id == WorkOrder.location_id, isouter=True)
-        .where(in_scope, WorkOrder.process.in_(faults), or_(WorkOrder.location != "", WorkOrder.location_id.is_not(None)))
-        .group_by(place).order_by(func.count().desc(), place).limit(TOP)).all()]
+    o = orders.row
+    place = func.coalesce(Location.full_name, o.location)
+    counted = (select(orders.bucket.label("bucket"), place.label("place"), func.count().label("count"))
+               .select_from(orders.table).join(Location, Location.id == o.location_id, isouter=True)
+               .where(o.process.in_(list(_fault_processes(processes))), or_(o.location != "", o.location_id.is_not(None)))
+               .group_by(orders.bucket, place).subquery())
+    # Ranked in SQL: ties go by the database's own order of the names, as they always have.
+    rank = func.row_number().over(partition_by=counted.c.bucket, order_by=(counted.c.count.desc(), counted.c.place))
+    ranked = select(counted, rank.label("rank")).subquery()
+    rows = session.exec(select(ranked.c.bucket, ranked.c.place, ranked.c.count).where(ranked.c.rank <= TOP)
+                        .order_by(ranked.c.bucket, ranked.c.rank)).all()
+    found: dict[str, list] = {}
+    for bucket, location, count in rows:
+        found.setdefault(bucket, []).append({"location": location, "count": count})
+    return found
+
+
+def _top(rows, shape, order) -> dict[str, list]:
+    """Per bucket, the TOP rows in `order`: every group is counted in SQL, the few kept here."""
+    found: dict[str, list] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(shape(row))
+    return {bucket: sorted(shaped, key=order)[:TOP] for bucket, shaped in found.items()}

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from engine import settings
 from engine.published import data_files
 from engine.sla.lateness import ENDED
-from engine.storage.models import SlaTimer, WorkOrder
+from engine.storage.models import SlaTimer
 from workflows.schema import ProcessDefinition
 from workflows.targets import Target, Targets, load_file
 
@@ -21,25 +21,26 @@ def current() -> Targets:
     return data_files.current(settings.current().targets_path, load_file, Targets, "targets")
 
 
-def answered(session: Session, in_scope, processes: dict[str, ProcessDefinition], goals: Targets) -> dict[str, float | None]:
-    """For each `answered_within` target: the share of the work orders whose response timer ended
-    within its span (working time on the timer's calendar), of those whose timer ended."""
-    found = {}
+def answered(session: Session, orders, processes: dict[str, ProcessDefinition], goals: Targets) -> dict[str, dict]:
+    """For each `answered_within` target, per bucket of `orders` (engine.reports.dashboard._Orders): the share of
+    the work orders whose response timer ended within its span (working time on the timer's calendar), of those
+    whose timer ended. One query per such target, whatever the buckets."""
+    found: dict[str, dict] = {}
+    o = orders.row
     for target in goals.targets:
         if target.figure != "answered_within":
             continue
-        timers = [and_(WorkOrder.process == key, SlaTimer.name == d.response_timer())
+        timers = [and_(o.process == key, SlaTimer.name == d.response_timer())
                   for key, d in processes.items()
                   if d.response_timer() and target.process in (None, key)]
         if not timers:
-            found[target.name] = None
-            continue
-        chosen = and_(in_scope, or_(*timers), SlaTimer.status.in_(ENDED),
-                      WorkOrder.priority == target.priority if target.priority else true())
+            continue  # no bucket has a share: None
+        chosen = and_(or_(*timers), SlaTimer.status.in_(ENDED), o.priority == target.priority if target.priority else true())
         in_time = func.coalesce(func.sum(case((SlaTimer.working_seconds <= target.span.total_seconds(), 1), else_=0)), 0)
-        ended, quick = session.exec(select(func.count(), in_time)
-                                    .join(WorkOrder, WorkOrder.id == SlaTimer.work_order_id).where(chosen)).one()
-        found[target.name] = round(int(quick) / ended, 4) if ended else None
+        for bucket, ended, quick in session.exec(
+                select(orders.bucket, func.count(), in_time).select_from(SlaTimer)
+                .join(orders.table, o.id == SlaTimer.work_order_id).where(chosen).group_by(orders.bucket)).all():
+            found.setdefault(bucket, {})[target.name] = round(int(quick) / ended, 4) if ended else None
     return found
 
 
