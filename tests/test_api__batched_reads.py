@@ -7,16 +7,14 @@ on duty for where the process asks), the list route at most 3 (the user, the tot
 
 Statements are counted with a SQLAlchemy `before_cursor_execute` listener on the test database.
 """
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
-from engine.storage import db as db_module
 from engine.storage.models import Escalation, History, SlaTimer, User
 from page_support import visitor
+from statements_support import statements
 
 PEOPLE = [f"tech{n}" for n in range(20)]
 
@@ -29,21 +27,6 @@ def staff(api, test_clock):
     for name in PEOPLE:
         api.user(name, "technician", department="后勤保障部")
     return api
-
-
-@contextmanager
-def statements(db_url):
-    seen: list[str] = []
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    engine = db_module.get_engine(db_url)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _lengthen(session, order_id: int, entries: int, people: list) -> None:

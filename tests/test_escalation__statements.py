@@ -7,7 +7,6 @@ claims, reads and writes are made once per page (engine/sla/escalation.py), neve
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from engine.foresight import risk
@@ -17,6 +16,7 @@ from engine.sla import escalation
 from engine.storage import db
 from engine.storage.models import Channel, Escalation, History, Notification, Outbox
 from sla_support import at
+from statements_support import statements
 
 
 @pytest.fixture
@@ -43,19 +43,10 @@ def _repairs(session, staff, count: int, filed) -> list[int]:
 
 def _swept(db_url, now) -> tuple[list, int]:
     """One sweep at `now` (the at-risk scoring, once a minute, left out): what fired and the statements sent."""
-    engine = db.get_engine(db_url)
-    sent = []
-
-    def count(*_):
-        sent.append(1)
-
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(db.get_engine(db_url), expire_on_commit=False) as session:
         risk.sweep_due(session, now)  # scored already this minute: only the rungs at a time fire
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with statements(db_url) as sent:
             fired = escalation.sweep(session, now)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
     return fired, len(sent)
 
 

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import Session
 
 from engine.orders import workorders
@@ -15,6 +14,7 @@ from engine.orders.workorders import EventInput
 from engine.storage import db as db_module
 from engine.storage.models import History
 from engine.storage.unit_of_work import unit_of_work
+from statements_support import statements
 
 CREATE = 14  # counter, order, history, routing reads, two SLA timers with their cycles
 ACCEPT = 10  # order, the step's writes, the response timer, the reporter's progress notice
@@ -23,18 +23,9 @@ ACCEPT = 10  # order, the step's writes, the response timer, the reporter's prog
 @contextmanager
 def step(db_url):
     """A unit of work as a request has one, and the statements it sent."""
-    seen: list[str] = []
-
-    def record(connection, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    engine = db_module.get_engine(db_url)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with Session(engine, expire_on_commit=False) as session, unit_of_work(session):
-            yield session, seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with statements(db_url) as seen, Session(db_module.get_engine(db_url), expire_on_commit=False) as session, \
+            unit_of_work(session):
+        yield session, seen
 
 
 @pytest.fixture

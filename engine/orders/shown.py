@@ -12,7 +12,7 @@ from functools import cache
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import JSON, func, literal_column, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -122,7 +122,7 @@ class _Json:
         pairs = []
         for name in names:
             column = getattr(entity, name)
-            if not self.postgres and name == "recipients":
+            if not self.postgres and isinstance(column.type, JSON):  # SQLite stores JSON as text
                 column = func.json(column)
             pairs += [literal_column(f"'{name}'"), column]
         return (func.json_build_object if self.postgres else func.json_object)(*pairs)
