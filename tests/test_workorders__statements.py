@@ -16,8 +16,8 @@ from engine.storage.models import History
 from engine.storage.unit_of_work import unit_of_work
 from statements_support import statements
 
-CREATE = 14  # counter, order, history, routing reads, two SLA timers with their cycles
-ACCEPT = 10  # order, the step's writes, the response timer, the reporter's progress notice
+CREATE = 11  # definition, counter, routing reads, order, calendars version, history, two SLA timers
+ACCEPT = 7  # order, its timers, channels; the timer stopped, the order, its timeline, the reporter's notice
 
 
 @contextmanager

@@ -52,8 +52,11 @@ def pending(session: Session, order_id: int) -> SlaTimer | None:
                                                    SlaTimer.status == PENDING)).first()
 
 
-def settle(session: Session, order: WorkOrder, now: datetime, *, accepted: bool) -> None:
-    timer = pending(session, order.id)
+def settle(session: Session, order: WorkOrder, now: datetime, *, accepted: bool,
+           timers: list[SlaTimer] | None = None) -> None:
+    """`timers`: all of the order's timer rows when the caller read them already (engine/sla/timers.of_order)."""
+    timer = pending(session, order.id) if timers is None else \
+        next((timer for timer in timers if timer.name == OFFER and timer.status == PENDING), None)
     if timer is None:
         return
     timer.status, timer.stopped_at, timer.next_check_at = ("accepted" if accepted else "withdrawn"), now, None

@@ -251,12 +251,14 @@ def route(session: Session, order: WorkOrder, compiled: CompiledProcess, now: da
     return decision
 
 
-def after_event(session: Session, order: WorkOrder, compiled: CompiledProcess, event: str, actor, now: datetime) -> None:
-    """What dispatch does once an event is applied: settle a pending offer, take a claim, route a decline again."""
+def after_event(session: Session, order: WorkOrder, compiled: CompiledProcess, event: str, actor, now: datetime,
+                timers: list | None = None) -> None:
+    """What dispatch does once an event is applied: settle a pending offer, take a claim, route a decline again.
+    `timers`: the order's timer rows, when the step read them already."""
     spec = compiled.definition.dispatch
     if spec is None:
         return
-    offers.settle(session, order, now, accepted=event == spec.accept)
+    offers.settle(session, order, now, accepted=event == spec.accept, timers=timers)
     if event == spec.claim and actor is not None:
         order.assignee_id = actor.id
         session.add(order)

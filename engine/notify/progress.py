@@ -8,11 +8,12 @@ state the request is in now and, when one was given, the reason (a rejection's
 comment). Nobody is told what they did themselves.
 """
 from datetime import datetime
+from functools import partial
 
 from sqlmodel import Session
 
 from engine.notify.messages import message
-from engine.notify.notifications import notify
+from engine.notify.notifications import Notices, notify
 from engine.orders import callers
 from engine.storage.models import WorkOrder
 from workflows.schema import ProcessDefinition
@@ -21,15 +22,17 @@ KIND = "progress"
 
 
 def tell_reporter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, event: str, comment: str,
-                  actor_id: int | None, now: datetime) -> None:
-    """Notify the reporter of `order` that `event` happened, if the process asks for it; in the caller's transaction.
+                  actor_id: int | None, now: datetime, notices: Notices | None = None) -> None:
+    """Notify the reporter of `order` that `event` happened, if the process asks for it; in the caller's transaction
+    (gathered into `notices` when the caller writes its rows together).
 
     For a caller without an account, the people of the department who answer for them are told instead
     (engine/orders/callers.py), each in their own language."""
     if event not in definition.notify_reporter or order.reporter_id is None:
         return
-    told = [person.id for person in callers.requesters(session, order, besides=actor_id)]
+    told = callers.requester_ids(session, order, besides=actor_id)
     if told:  # the state by its label, in each reader's language (engine/notify/messages.py); the reason as written
-        notify(session, told, order=order, kind=KIND, now=now, actor_id=actor_id, title=f"{order.number} {order.title}",
-               body=comment.strip(), message=message("progress", state=definition.states[order.state].label.model_dump()),
-               extra={"event": event, "state": order.state})
+        (notices.add if notices is not None else partial(notify, session))(
+            told, order=order, kind=KIND, now=now, actor_id=actor_id, title=f"{order.number} {order.title}",
+            body=comment.strip(), message=message("progress", state=definition.states[order.state].label.model_dump()),
+            extra={"event": event, "state": order.state})

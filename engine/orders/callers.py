@@ -110,6 +110,13 @@ def requesters(session: Session, order: WorkOrder, *, besides: int | None = None
         return _requesters(session, order, besides)
 
 
+def requester_ids(session: Session, order: WorkOrder, *, besides: int | None = None) -> list[int]:
+    """As `requesters`, by id: a reporter with an account is told with no read."""
+    if order.caller_name is None:
+        return [order.reporter_id] if order.reporter_id not in (None, besides) else []
+    return [person.id for person in requesters(session, order, besides=besides)]
+
+
 def _requesters(session: Session, order: WorkOrder, besides: int | None) -> list[User]:
     if order.caller_name is None:
         reporter = session.get(User, order.reporter_id) if order.reporter_id not in (None, besides) else None

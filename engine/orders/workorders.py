@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from engine import settings
 from engine.errors import FIELDS_INVALID, Forbidden, Invalid, NotFound, problem, refused
 from engine.foresight import risk
-from engine.notify.notifications import notify
+from engine.notify.notifications import Notices
 from engine.notify.progress import tell_reporter
 from engine.orders import callers, visibility as permissions
 from engine.people.users import Actor, department_named
@@ -27,6 +27,7 @@ from engine.places import assets, classes, health, locations
 from engine.published import definitions
 from engine.sla import autoconfirm, lateness, timers as sla
 from engine.storage import unit_of_work
+from engine.storage.bulk import Bulk
 from engine.storage.models import Asset, Counter, Department, History, User, WorkOrder
 from workflows.authority import LastDone, Transition
 from workflows.fields import size_problems
@@ -129,7 +130,7 @@ def create(
         work_order_id=order.id, at=now, actor_id=actor.id, kind="create", to_state=order.state,
         data={"fields": values, "priority": priority, "title": order.title, **(intake.record if intake else {})},
     ))
-    sla.on_enter(session, order, definition, event=None, now=now)
+    sla.on_enter(session, order, definition, event=None, now=now, timers=[])  # a new work order has no timers yet
     autoconfirm.on_enter(session, order, definition, now=now, left=order.state)
     _dispatch().apply(session, order, compiled, routed, now)
     session.flush()
@@ -368,9 +369,10 @@ def fire(
     # A concurrent step (e.g. two claims at once) may have written first: found at an autoflush in here,
     # or at the flush; named by the number read now, as a failed flush leaves the order unreadable.
     with unit_of_work.conflicts_as(order.number):
+        timers = sla.of_order(session, order.id)
         _apply(session, order, compiled.definition, decision.event, decision.target, decision.values, decision.assignee,
-               request.comment, actor, now, request.message)
-        _dispatch().after_event(session, order, compiled, decision.event, actor, now)
+               request.comment, actor, now, request.message, timers)
+        _dispatch().after_event(session, order, compiled, decision.event, actor, now, timers)
         session.flush()
     return order
 
@@ -407,7 +409,11 @@ def _active_user(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
 
 
-def _apply(session, order, definition, event, target, values, assignee, comment, actor, now, said=None) -> WorkOrder:
+def _apply(session, order, definition, event, target, values, assignee, comment, actor, now, said=None,
+           timers=None) -> WorkOrder:
+    """The step itself: the order's new state and fields, its timers, its timeline entry and whom it tells.
+    The entry and the notices are written together at the end, one INSERT per table (engine/storage/bulk.py),
+    before dispatch adds what it writes (so the timeline keeps the order things happened in)."""
     before = order.state
     order.state, order.updated_at = target, now
     order.fields = {**order.fields, **values}
@@ -422,18 +428,21 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
     order.closed_at = now if order.closed else None
     session.add(order)
     assets.follow_work(session, order)  # the last repair closed: the device is in service again
-    session.add(History(
-        work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="transition", event=event,
+    written = Notices(Bulk())
+    written.bulk.add(
+        History, work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="transition", event=event,
         from_state=before, to_state=target, comment=comment or "",
         data={"fields": values, **({"assignee": assignee.username} if assignee else {}), **({"message": said} if said else {})},
-    ))
-    sla.on_enter(session, order, definition, event=event, now=now)
+    )
+    sla.on_enter(session, order, definition, event=event, now=now, timers=timers)
     autoconfirm.on_enter(session, order, definition, now=now, left=before)
     if assignee is not None:
-        notify(session, [assignee.id], order=order, kind="assignment", now=now, actor_id=actor.id if actor else None,
-               title=f"{order.number} {order.title}", body=comment or "", message=said)
+        written.add([assignee.id], order=order, kind="assignment", now=now, actor_id=actor.id if actor else None,
+                    title=f"{order.number} {order.title}", body=comment or "", message=said)
     tell_reporter(session, order, definition, event=event, comment=comment or "", actor_id=actor.id if actor else None,
-                  now=now)
+                  now=now, notices=written)
+    written.queue(session)
+    written.bulk.write(session)
 
 
 def flush_order(session: Session, order: WorkOrder) -> None:

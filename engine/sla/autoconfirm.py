@@ -34,8 +34,7 @@ from workflows.schema import ProcessDefinition
 log = logging.getLogger(__name__)
 
 NAME = "auto_confirm"  # how recompute and the history name these timers
-_RUNNING = select(AutoConfirmTimer).where(AutoConfirmTimer.work_order_id == bindparam("order_id"),
-                                          AutoConfirmTimer.status == "running")
+_ALL = select(AutoConfirmTimer).where(AutoConfirmTimer.work_order_id == bindparam("order_id"))
 
 
 def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, now: datetime,
@@ -46,18 +45,16 @@ def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, 
     if spec is None or spec.auto_confirm is None or (left is not None and spec.state not in (order.state, left)):
         return
     waiting = order.state == spec.state
-    with reading(session, AutoConfirmTimer):
-        running = session.exec(_RUNNING, params={"order_id": order.id}).first()
+    with reading(session, AutoConfirmTimer):  # all its waits, one per round of rework: the running one and the cycles
+        timers = session.exec(_ALL, params={"order_id": order.id}).all()
+    running = next((timer for timer in timers if timer.status == "running"), None)
     if running is not None and not waiting:
         running.status, running.stopped_at, running.next_check_at = "cancelled", now, None
         session.add(running)
     elif running is None and waiting:
         wait = spec.auto_confirm
-        with reading(session, AutoConfirmTimer):
-            previous = session.exec(select(func.max(AutoConfirmTimer.cycle))
-                                    .where(AutoConfirmTimer.work_order_id == order.id)).one()
         timer = AutoConfirmTimer(
-            work_order_id=order.id, cycle=(previous or 0) + 1, calendar=wait.calendar,
+            work_order_id=order.id, cycle=max((timer.cycle for timer in timers), default=0) + 1, calendar=wait.calendar,
             calendar_version=calendar.newest(session), wait_minutes=wait.after.minutes, wait_days=wait.after.days,
             started_at=started_at or now, due_at=now,
         )

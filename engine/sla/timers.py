@@ -27,8 +27,7 @@ from workflows.schema import EscalationStep, ProcessDefinition, SlaTimerSpec
 # Every transition reads its timers: the statements are built once, since composing a select
 # costs more Python than SQLite takes to run it (bench/transitions.py).
 _LIVE_TIMERS = select(SlaTimer).where(SlaTimer.work_order_id == bindparam("order_id"), SlaTimer.status.in_(LIVE))
-_LAST_CYCLE = (select(SlaTimer.cycle).where(SlaTimer.work_order_id == bindparam("order_id"),
-                                           SlaTimer.name == bindparam("name")).order_by(SlaTimer.cycle.desc()))
+_ALL_TIMERS = select(SlaTimer).where(SlaTimer.work_order_id == bindparam("order_id"))
 
 
 def live_timers(session: Session, order_id: int) -> list[SlaTimer]:
@@ -36,9 +35,19 @@ def live_timers(session: Session, order_id: int) -> list[SlaTimer]:
         return list(session.exec(_LIVE_TIMERS, params={"order_id": order_id}).all())
 
 
-def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, event: str | None, now: datetime) -> None:
-    """Bring every timer of `order` in line with the state it has just entered (via `event`)."""
-    live = {timer.name: timer for timer in live_timers(session, order.id)}
+def of_order(session: Session, order_id: int) -> list[SlaTimer]:
+    """Every timer row of the work order, ended ones and offers too: a step reads them once for its live timers,
+    the cycle a restarted timer takes and a pending offer (a few rows: one per timer per round of rework)."""
+    with reading(session, SlaTimer):
+        return list(session.exec(_ALL_TIMERS, params={"order_id": order_id}).all())
+
+
+def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, event: str | None, now: datetime,
+             timers: list[SlaTimer] | None = None) -> None:
+    """Bring every timer of `order` in line with the state it has just entered (via `event`). `timers`: all of
+    its timer rows when the caller has them (`of_order`; none for a work order just created)."""
+    timers = of_order(session, order.id) if timers is None else timers
+    live = {timer.name: timer for timer in timers if timer.status in LIVE}
     final = order.state in definition.final_states()
     newest = None
     for name, spec in definition.sla.items():
@@ -48,9 +57,11 @@ def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, 
             session.add(timer)
         elif order.state in spec.start.states or event in spec.start.events:
             newest = newest if newest is not None else calendar.newest(session)
-            started = _start(session, order, name, spec, now, newest)
+            cycle = max((timer.cycle for timer in timers if timer.name == name), default=0) + 1
+            started = _start(session, order, name, spec, now, newest, cycle)
             if started is not None:
                 session.add(started)
+                timers.append(started)
 
 
 def _advance(session: Session, timer: SlaTimer, spec: SlaTimerSpec, state: str, event: str | None, final: bool,
@@ -73,14 +84,12 @@ def advance_on(cal: Callable[[], BusinessCalendar], timer: SlaTimer, spec: SlaTi
 
 
 def _start(session: Session, order: WorkOrder, name: str, spec: SlaTimerSpec, now: datetime,
-           calendar_version: int | None) -> SlaTimer | None:
+           calendar_version: int | None, cycle: int) -> SlaTimer | None:
     target = _target(order, spec)
     if target is None:
         return None  # the field the target depends on is not filled in: nothing to measure against
-    with reading(session, SlaTimer):
-        previous = session.exec(_LAST_CYCLE, params={"order_id": order.id, "name": name}).first()
     timer = SlaTimer(
-        work_order_id=order.id, name=name, cycle=(previous or 0) + 1, calendar=target.calendar,
+        work_order_id=order.id, name=name, cycle=cycle, calendar=target.calendar,
         calendar_version=calendar_version, target_minutes=target.within.minutes, target_days=target.within.days,
         started_at=now, due_at=now,
     )
