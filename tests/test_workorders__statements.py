@@ -18,6 +18,7 @@ from statements_support import statements
 
 CREATE = 11  # definition, counter, routing reads, order, calendars version, history, two SLA timers
 ACCEPT = 7  # order, its timers, channels; the timer stopped, the order, its timeline, the reporter's notice
+START = 3  # order; the order, its timeline: starting the work moves no timer, so none is read
 
 
 @contextmanager
@@ -69,3 +70,15 @@ def test_accepting_costs_a_fixed_number_of_statements(db_url, people, test_clock
                                    now=test_clock.now() + timedelta(minutes=10))
     assert accepted.state == "accepted"
     assert len(seen) <= ACCEPT, seen
+
+
+def test_a_step_that_moves_no_timer_reads_none(db_url, people, test_clock):
+    order = _assigned(db_url, people, test_clock)
+    with step(db_url) as (session, _):
+        workorders.fire(session, people["tech"], order.id, "accept", EventInput(), now=test_clock.now() + timedelta(minutes=10))
+    with step(db_url) as (session, seen):
+        started = workorders.fire(session, people["tech"], order.id, "start", EventInput(),
+                                  now=test_clock.now() + timedelta(minutes=20))
+    assert started.state == "in_progress"
+    assert len(seen) <= START, seen
+    assert not any("sla_timers" in statement for statement in seen), seen

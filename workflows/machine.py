@@ -61,6 +61,8 @@ class CompiledProcess:
                 transition = Transition(event, source, entry.dest, guard, tests, fields)
                 self._table[(event.name, source)] = transition
                 self._from.setdefault(source, []).append(transition)
+        # The steps that may change a timer: only these read the work order's timers (engine/sla/timers.py).
+        self._moving_timers = frozenset(key for key, t in self._table.items() if _moves_timers(definition, t))
         # Whether any event names `on_duty`: only then must the engine look up whose rota covers now.
         self.asks_on_duty = any("on_duty" in event.roles for event in definition.events)
         # Events whose doer a different-person rule asks about, per state.
@@ -80,6 +82,11 @@ class CompiledProcess:
     def triggers(self, state: str) -> list[str]:
         """Events declared from this state, in the order the file lists them."""
         return [t.name for t in self._from.get(state, ())]
+
+    def moves_timers(self, event: str, state: str) -> bool:
+        """Whether firing `event` from `state` may start, stop, pause, resume or end an SLA timer, or settle an
+        offer waiting for its technician; the other steps leave every timer as it is."""
+        return (event, state) in self._moving_timers
 
     def remembered(self, state: str) -> frozenset[str]:
         """The events whose last doer `available`/`check` need (as `last_done`) for a work order in `state`."""
@@ -158,6 +165,22 @@ class CompiledProcess:
     def _state_label(self, state: str) -> dict:
         spec = self.definition.states.get(state)
         return spec.label.model_dump() if spec else {"zh": state, "en": state}
+
+
+def _moves_timers(definition: ProcessDefinition, step: Transition) -> bool:
+    """A timer changes on entering a final state (the live ones end), where a timer starts or stops, entering a
+    pause or leaving one (a paused timer only exists in a pause state); an offer is settled by any event from
+    the state its offer event leads to."""
+    if step.target in definition.final_states() and definition.sla:
+        return True
+    for spec in definition.sla.values():
+        bounds = (spec.start, spec.stop)
+        if any(step.target in bound.states or step.name in bound.events for bound in bounds):
+            return True
+        if step.target in spec.pause or step.source in spec.pause:
+            return True
+    offer = definition.dispatch.offer if definition.dispatch else None
+    return offer is not None and any(e.to == step.source for e in definition.events if e.name == offer)
 
 
 class _LabelledState(GraphMachine.state_cls):

@@ -369,7 +369,8 @@ def fire(
     # A concurrent step (e.g. two claims at once) may have written first: found at an autoflush in here,
     # or at the flush; named by the number read now, as a failed flush leaves the order unreadable.
     with unit_of_work.conflicts_as(order.number):
-        timers = sla.of_order(session, order.id)
+        # Only a step that may change a timer reads them; the others have none to touch.
+        timers = sla.of_order(session, order.id) if compiled.moves_timers(decision.event, order.state) else []
         _apply(session, order, compiled.definition, decision.event, decision.target, decision.values, decision.assignee,
                request.comment, actor, now, request.message, timers)
         _dispatch().after_event(session, order, compiled, decision.event, actor, now, timers)
