@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -187,7 +188,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
         [sys.executable, "-m", "uvicorn", "--app-dir", str(_HERE.parent), "bench.api_load:bench_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
          "--no-access-log"],
-        env=env,
+        env=env, start_new_session=True,  # its own process group: stopping it stops its workers too
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -204,12 +205,17 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
 
 
 def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
+    """uvicorn and its workers; a worker that hangs (e.g. waiting for a database connection) is killed."""
+    os.killpg(server.pid, signal.SIGTERM)
     try:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+        pass
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # every process of the group already ended
+    server.wait()
 
 
 # --- the targets ----------------------------------------------------------------------------------
