@@ -84,14 +84,14 @@ def create(
     there is); a work order about a device (`asset_id`) is at the device's place unless it names one."""
     if caller is not None:
         callers.check_taker(actor)
-    stored = definitions.latest(session, process)
-    if stored is None:
+    version = definitions.latest_version(session, process)
+    if version is None:
         rows = definitions.current_rows(session)
         known = {"process": process, "known": [row.key for row in rows],
                  "titles": [definitions.compiled(session, row.key, row.version).definition.title.model_dump()
                             for row in rows]}
         raise Invalid("unknown_process", [problem("process", "unknown_process", **known)], **known)
-    compiled = definitions.compiled(session, process, stored.version)
+    compiled = definitions.compiled(session, process, version)
     definition = compiled.definition
     values, field_errors = compiled.creation_fields.clean(_device_category(session, definition, fields or {}, asset_id))
     errors = _basic_problems(title, priority) + field_errors + size_problems({}, values)
@@ -116,7 +116,7 @@ def create(
         _check_filing_department(actor, department_id)
     order = WorkOrder(
         number=_next_number(session, definition.number_prefix, now), process=process,
-        definition_version=stored.version, state=definition.initial_state, priority=priority,
+        definition_version=version, state=definition.initial_state, priority=priority,
         department_id=department_id, location=location, location_id=location_id, asset_id=asset_id, origin_id=origin_id,
         title=title.strip(), description=description, fields=values, reporter_id=intake.reporter_id if intake else actor.id,
         first_contact_id=actor.id if actor.has("dispatcher") else None,

@@ -89,7 +89,14 @@ def publish_directory(session: Session, directory: Path | None = None, *, now: d
 
 
 def latest(session: Session, key: str) -> Definition | None:
-    return session.exec(select(Definition).where(Definition.key == key).order_by(Definition.version.desc())).first()
+    return session.exec(select(Definition).where(Definition.key == key)
+                        .order_by(Definition.version.desc()).limit(1)).first()
+
+
+def latest_version(session: Session, key: str) -> int | None:
+    """The version new work orders of `key` follow (None: no such process), without reading its text: each
+    filing asks."""
+    return session.exec(select(func.max(Definition.version)).where(Definition.key == key)).one()
 
 
 def current_rows(session: Session) -> list[Definition]:
