@@ -1,19 +1,20 @@
-"""Rows written in bulk (engine/storage/bulk.py, what the SLA sweep writes) are the rows one INSERT each would write.
+"""Rows written in bulk (engine/storage/bulk.py, what the SLA sweep writes) are the rows one statement each would write.
 
 On PostgreSQL a page's rows travel to the server as one JSON document; what a reader gets back must not
 show it: the same texts (quotes, backslashes, Chinese, line breaks), the same JSON documents (None as JSON
 null), the same times, ids in the order the rows were gathered, and a too long title refused, not cut.
 """
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from engine.storage.bulk import Bulk
-from engine.storage.models import History, Notification, Outbox, Watcher, WorkOrder
+from engine.storage.bulk import Bulk, write_changes
+from engine.storage.models import History, Notification, Outbox, SlaTimer, Watcher, WorkOrder
 from sla_support import at
+from statements_support import statements
 
 TITLES = ['RP-2026-0001 手术室 "无影灯" 不亮', "C:\\wards\\3F\\n not a line break", "两行\n第二行\t制表", "", "é ☃ 𝄞"]
 
@@ -96,3 +97,25 @@ def test_a_title_longer_than_its_column_is_refused_not_cut(session, order, db_ur
                  created_at=at("2026-10-12T09:13:00"))
     with pytest.raises(DBAPIError, match="too long"):
         gathered.write(session)
+
+
+def test_timer_changes_written_together_are_stored_and_not_written_again(session, order, db_url):
+    started = at("2026-10-12T09:00:00")
+    for name in ("response", "repair"):
+        session.add(SlaTimer(work_order_id=order.id, name=name, calendar="24x7", target_minutes=15, started_at=started,
+                             due_at=started + timedelta(minutes=15), next_check_at=started + timedelta(minutes=12)))
+    session.commit()
+    warned, stopped = session.exec(select(SlaTimer).order_by(SlaTimer.id)).all()
+    warned.level, warned.next_check_at = 0, started + timedelta(minutes=15)
+    stopped.level, stopped.status, stopped.next_check_at = 0, "met", None  # a change besides those written together
+
+    write_changes(session, [warned, stopped], ("level", "breached", "next_check_at"))
+    with statements(db_url) as sent:
+        session.flush()
+    session.commit()
+
+    assert len(sent) == (1 if db_url.startswith("postgresql") else 2)  # on SQLite the flush writes both
+    session.expire_all()
+    stored = [(timer.level, timer.status, timer.next_check_at) for timer in session.exec(
+        select(SlaTimer).order_by(SlaTimer.id)).all()]
+    assert stored == [(0, "running", started + timedelta(minutes=15)), (0, "met", None)]

@@ -14,12 +14,14 @@ times), which together cost the sweep more than its rungs' own work. SQLite runs
 in this process, where an executemany is as quick.
 """
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, insert, text
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, insert, inspect, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm.attributes import get_history, set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
@@ -55,27 +57,70 @@ def _insert(session: Session, model: type[SQLModel], rows: list[dict]) -> None:
         session.execute(insert(model.__table__), rows)
         return
     names = tuple(rows[0])  # every row has the same keys (_defaults)
-    statement, encoders = _from_json(model, names, dialect)
-    document = [{name: encode(row[name]) if encode else row[name] for name, encode in encoders} for row in rows]
-    session.execute(statement, {"rows": json.dumps(document)})
+    table, source, read, encoders = _document(model, names, dialect)
+    quote = dialect.identifier_preparer.quote
+    statement = _statement(f"INSERT INTO {table} ({', '.join(map(quote, names))}) "
+                           f"SELECT {', '.join(read[name] for name in names)} FROM {source}")
+    session.execute(statement, {"rows": _encoded(rows, encoders)})
+
+
+def write_changes(session: Session, objects: Iterable[SQLModel], columns: tuple[str, ...]) -> None:
+    """What changed of `columns` on `objects` (loaded rows of one model, locked by this transaction), written with
+    one UPDATE on PostgreSQL and taken as written, so that the flush, which writes them row by row, skips them.
+    An object with other changes is left to the flush, as is everything on SQLite (in this process: as quick)."""
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return
+    changed = [obj for obj in objects if _changed_only(obj, columns)]
+    if not changed:
+        return
+    model = type(changed[0])
+    keys = tuple(column.name for column in model.__table__.primary_key)
+    table, source, read, encoders = _document(model, keys + columns, dialect)
+    quote = dialect.identifier_preparer.quote
+    matching = " AND ".join(f"{table}.{quote(key)} = {read[key]}" for key in keys)
+    statement = _statement(f"UPDATE {table} SET {', '.join(f'{quote(name)} = {read[name]}' for name in columns)} "
+                           f"FROM {source} WHERE {matching}")
+    rows = [{name: getattr(obj, name) for name in keys + columns} for obj in changed]
+    with session.no_autoflush:  # else the flush would write them first, row by row
+        matched = session.execute(statement, {"rows": _encoded(rows, encoders)}).rowcount
+    if matched != len(rows):  # as the flush would: someone else deleted one meanwhile
+        raise StaleDataError(f"UPDATE of {model.__tablename__} expected to update {len(rows)} rows; {matched} matched")
+    for obj in changed:
+        for name in columns:
+            set_committed_value(obj, name, getattr(obj, name))
+
+
+def _changed_only(obj: SQLModel, columns: tuple[str, ...]) -> bool:
+    state = inspect(obj)
+    changed = [name for name in state.committed_state if get_history(obj, name).has_changes()]
+    return state.persistent and bool(changed) and set(changed) <= set(columns)
+
+
+def _encoded(rows: list[dict], encoders: tuple) -> str:
+    return json.dumps([{name: encode(row[name]) if encode else row[name] for name, encode in encoders} for row in rows])
 
 
 @lru_cache(maxsize=None)
-def _from_json(model: type[SQLModel], names: tuple[str, ...], dialect: Dialect):
-    """INSERT INTO t (names) SELECT names FROM json_to_recordset(:rows) AS given(name type, ...), and how each
-    column's values are put into the document (None: as they are)."""
+def _statement(sql: str):
+    return text(sql)
+
+
+@lru_cache(maxsize=None)
+def _document(model: type[SQLModel], names: tuple[str, ...], dialect: Dialect):
+    """The rows of `model` with the columns `names` as a JSON document, :rows: the quoted table, the source
+    `json_to_recordset(:rows) AS given(name type, ...)`, each column's value read from it, and how each column's
+    values are put into the document (None: as they are)."""
     quote = dialect.identifier_preparer.quote
     table = model.__table__
-    columns, selected, encoders = [], [], []
+    columns, read, encoders = [], {}, []
     for name in names:
         stored, given, encode = _column(table.c[name].type, dialect)
         columns.append(f"{quote(name)} {given}")
-        selected.append(f"CAST(given.{quote(name)} AS {stored})" if stored != given else f"given.{quote(name)}")
+        read[name] = f"CAST(given.{quote(name)} AS {stored})" if stored != given else f"given.{quote(name)}"
         encoders.append((name, encode))
-    statement = text(f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, names))}) "
-                     f"SELECT {', '.join(selected)} FROM json_to_recordset(CAST(:rows AS JSON)) "
-                     f"AS given({', '.join(columns)})")
-    return statement, tuple(encoders)
+    source = f"json_to_recordset(CAST(:rows AS JSON)) AS given({', '.join(columns)})"
+    return dialect.identifier_preparer.format_table(table), source, read, tuple(encoders)
 
 
 def _column(column_type, dialect: Dialect) -> tuple[str, str, Callable | None]:
