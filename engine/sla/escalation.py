@@ -110,7 +110,7 @@ def _work(session: Session, items: list[Item], now: datetime, fire_page: FirePag
     rung another sweeper fired meanwhile, costs only its own rungs."""
     if len(items) > 1:
         try:
-            with unit_of_work(session):
+            with rows.collector_paused(), unit_of_work(session):
                 fired = fire_page(session, items, now)
             return fired
         except Exception as exc:  # noqa: BLE001 - told apart below, item by item
