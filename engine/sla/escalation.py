@@ -13,8 +13,10 @@ its timers and their work orders are claimed with one statement each, what the
 rungs need to know (who a ladder names, the rungs fired already) is read once
 for the page (engine/sla/recipients.py), and what they write (escalations,
 watchers, notifications, timeline entries, outbox deliveries) is gathered and
-written with one INSERT per table (engine/storage/bulk.py); the timers' and work
-orders' changes go out with the flush, one UPDATE per set of changed columns.
+written with one INSERT per table (engine/storage/bulk.py); the timers' new levels
+and next checks with one UPDATE, the work orders' changes with the flush. On
+PostgreSQL each of those statements carries its rows as one JSON document: the
+server runs it once, not once per row as an executemany.
 
 Why every rung fires exactly once, however many sweepers run and wherever one
 of them dies:
