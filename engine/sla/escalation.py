@@ -13,8 +13,10 @@ its timers and their work orders are claimed with one statement each, what the
 rungs need to know (who a ladder names, the rungs fired already) is read once
 for the page (engine/sla/recipients.py), and what they write (escalations,
 watchers, notifications, timeline entries, outbox deliveries) is gathered and
-written with one INSERT per table (engine/storage/bulk.py); the timers' and work
-orders' changes go out with the flush, one UPDATE per set of changed columns.
+written with one INSERT per table (engine/storage/bulk.py); the timers' new levels
+and next checks with one UPDATE, the work orders' changes with the flush. On
+PostgreSQL each of those statements carries its rows as one JSON document: the
+server runs it once, not once per row as an executemany.
 
 Why every rung fires exactly once, however many sweepers run and wherever one
 of them dies:
@@ -53,7 +55,7 @@ from engine.published.definitions import compiled
 from engine.sla import calendar, lateness, rows, timers as sla
 from engine.sla.calendar import BusinessCalendar
 from engine.sla.recipients import Directory, team_people  # noqa: F401 (team_people: as before, from here)
-from engine.storage.bulk import Bulk
+from engine.storage.bulk import Bulk, write_changes
 from engine.storage.models import Escalation, History, SlaTimer, User, Watcher, WorkOrder
 from engine.storage.unit_of_work import STALE, unit_of_work
 from workflows.schema import EscalationStep, SlaTimerSpec, raised
@@ -110,7 +112,7 @@ def _work(session: Session, items: list[Item], now: datetime, fire_page: FirePag
     rung another sweeper fired meanwhile, costs only its own rungs."""
     if len(items) > 1:
         try:
-            with unit_of_work(session):
+            with rows.collector_paused(), unit_of_work(session):
                 fired = fire_page(session, items, now)
             return fired
         except Exception as exc:  # noqa: BLE001 - told apart below, item by item
@@ -151,7 +153,7 @@ class _Page:
     def __init__(self, session: Session, timers: Iterable[SlaTimer], now: datetime):
         self.session, self.now = session, now
         self.zone = local_zone()  # read once: what each rung's message says its times in
-        timers = list(timers)
+        self.timers = timers = list(timers)
         wanted = {timer.work_order_id for timer in timers}
         self.orders = {order.id: order for order in rows.claim_all(
             session, select(WorkOrder).where(WorkOrder.id.in_(wanted)))} if wanted else {}
@@ -198,10 +200,13 @@ class _Page:
         self.bulk.add(History, work_order_id=order.id, at=self.now, kind="escalation", data=data)
 
     def write(self) -> list[Fired]:
-        """Everything gathered, one INSERT per table, the claims first; the timers' and orders' changes flush too."""
+        """The timers' new levels and next checks in one UPDATE (flushed, they would be one per timer), what else
+        changed (an action's on a work order, a lapsed offer) flushed, then everything gathered, one INSERT per
+        table, the claims first."""
+        write_changes(self.session, self.timers, ("level", "breached", "next_check_at"))
         self.notices.queue(self.session)
         self.bulk.write(self.session, first=(Escalation,))
-        self.session.flush()  # the timers' changes, and an action's on a work order (its priority, its assignee)
+        self.session.flush()
         _raise_levels(self.session, [self.orders[order_id] for order_id in self.raised], self.raised)
         return self.fired
 
