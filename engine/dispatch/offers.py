@@ -24,7 +24,6 @@ from sqlmodel import Session, select
 from engine.notify.messages import message
 from engine.sla import calendar as calendars
 from engine.storage.models import History, SlaTimer, Team, WorkOrder
-from engine.storage.unit_of_work import reading
 from workflows.durations import Duration
 
 log = logging.getLogger(__name__)
@@ -46,17 +45,10 @@ def start(session: Session, order: WorkOrder, user_id: int, within: Duration, te
     return timer
 
 
-def pending(session: Session, order_id: int) -> SlaTimer | None:
-    with reading(session, SlaTimer):
-        return session.exec(select(SlaTimer).where(SlaTimer.work_order_id == order_id, SlaTimer.name == OFFER,
-                                                   SlaTimer.status == PENDING)).first()
-
-
-def settle(session: Session, order: WorkOrder, now: datetime, *, accepted: bool,
-           timers: list[SlaTimer] | None = None) -> None:
-    """`timers`: all of the order's timer rows when the caller read them already (engine/sla/timers.of_order)."""
-    timer = pending(session, order.id) if timers is None else \
-        next((timer for timer in timers if timer.name == OFFER and timer.status == PENDING), None)
+def settle(session: Session, order: WorkOrder, now: datetime, *, accepted: bool, timers: list[SlaTimer]) -> None:
+    """`timers`: the order's timer rows as the step read them (engine/sla/timers.of_order; none where no offer
+    can be waiting)."""
+    timer = next((timer for timer in timers if timer.name == OFFER and timer.status == PENDING), None)
     if timer is None:
         return
     timer.status, timer.stopped_at, timer.next_check_at = ("accepted" if accepted else "withdrawn"), now, None

@@ -252,9 +252,9 @@ def route(session: Session, order: WorkOrder, compiled: CompiledProcess, now: da
 
 
 def after_event(session: Session, order: WorkOrder, compiled: CompiledProcess, event: str, actor, now: datetime,
-                timers: list | None = None) -> None:
+                timers: list) -> None:
     """What dispatch does once an event is applied: settle a pending offer, take a claim, route a decline again.
-    `timers`: the order's timer rows, when the step read them already."""
+    `timers`: the order's timer rows as the step read them."""
     spec = compiled.definition.dispatch
     if spec is None:
         return

@@ -8,12 +8,11 @@ state the request is in now and, when one was given, the reason (a rejection's
 comment). Nobody is told what they did themselves.
 """
 from datetime import datetime
-from functools import partial
 
 from sqlmodel import Session
 
 from engine.notify.messages import message
-from engine.notify.notifications import Notices, notify
+from engine.notify.notifications import Notices
 from engine.orders import callers
 from engine.storage.models import WorkOrder
 from workflows.schema import ProcessDefinition
@@ -22,9 +21,9 @@ KIND = "progress"
 
 
 def tell_reporter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, event: str, comment: str,
-                  actor_id: int | None, now: datetime, notices: Notices | None = None) -> None:
-    """Notify the reporter of `order` that `event` happened, if the process asks for it; in the caller's transaction
-    (gathered into `notices` when the caller writes its rows together).
+                  actor_id: int | None, now: datetime, notices: Notices) -> None:
+    """Notify the reporter of `order` that `event` happened, if the process asks for it: gathered into the step's
+    `notices`, written with its other rows in the caller's transaction.
 
     For a caller without an account, the people of the department who answer for them are told instead
     (engine/orders/callers.py), each in their own language."""
@@ -32,7 +31,7 @@ def tell_reporter(session: Session, order: WorkOrder, definition: ProcessDefinit
         return
     told = callers.requester_ids(session, order, besides=actor_id)
     if told:  # the state by its label, in each reader's language (engine/notify/messages.py); the reason as written
-        (notices.add if notices is not None else partial(notify, session))(
+        notices.add(
             told, order=order, kind=KIND, now=now, actor_id=actor_id, title=f"{order.number} {order.title}",
             body=comment.strip(), message=message("progress", state=definition.states[order.state].label.model_dump()),
             extra={"event": event, "state": order.state})

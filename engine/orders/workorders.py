@@ -410,8 +410,7 @@ def _active_user(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username, User.active == True)).first()  # noqa: E712
 
 
-def _apply(session, order, definition, event, target, values, assignee, comment, actor, now, said=None,
-           timers=None) -> WorkOrder:
+def _apply(session, order, definition, event, target, values, assignee, comment, actor, now, said, timers) -> WorkOrder:
     """The step itself: the order's new state and fields, its timers, its timeline entry and whom it tells.
     The entry and the notices are written together at the end, one INSERT per table (engine/storage/bulk.py),
     before dispatch adds what it writes (so the timeline keeps the order things happened in)."""

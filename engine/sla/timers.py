@@ -24,7 +24,7 @@ from engine.storage.models import SlaTimer, WorkOrder
 from engine.storage.unit_of_work import reading
 from workflows.schema import EscalationStep, ProcessDefinition, SlaTimerSpec
 
-# Every transition reads its timers: the statements are built once, since composing a select
+# A step that may move a timer reads them: the statements are built once, since composing a select
 # costs more Python than SQLite takes to run it (bench/transitions.py).
 _LIVE_TIMERS = select(SlaTimer).where(SlaTimer.work_order_id == bindparam("order_id"), SlaTimer.status.in_(LIVE))
 _ALL_TIMERS = select(SlaTimer).where(SlaTimer.work_order_id == bindparam("order_id"))
@@ -43,10 +43,9 @@ def of_order(session: Session, order_id: int) -> list[SlaTimer]:
 
 
 def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, *, event: str | None, now: datetime,
-             timers: list[SlaTimer] | None = None) -> None:
+             timers: list[SlaTimer]) -> None:
     """Bring every timer of `order` in line with the state it has just entered (via `event`). `timers`: all of
-    its timer rows when the caller has them (`of_order`; none for a work order just created)."""
-    timers = of_order(session, order.id) if timers is None else timers
+    its timer rows (`of_order`; none for a work order just created, or where the step moves no timer)."""
     live = {timer.name: timer for timer in timers if timer.status in LIVE}
     final = order.state in definition.final_states()
     newest = None
