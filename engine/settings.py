@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     attachments_dir: Path | None = None  # default: <data_dir>/attachments
     max_attachment_mb: float = 10.0
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # a JSON or form body (uploads have the limit above)
+    # Requests at work at once in each web process, and the seconds after which one still at work lets the
+    # next in beside it (web/admission.py): the others wait their turn without a thread or a connection.
+    requests_at_once: int = Field(default=2, ge=1, le=1000)
+    request_turn: float = Field(default=0.05, gt=0, le=60)
     secret_key: str = ""             # empty: a random key made once and kept in the database
     secure_cookies: bool = False     # behind HTTPS: the session cookie gets Secure
     test_clock: bool = False         # PUT /api/v1/_test/clock sets the app's clock (tests and demos only)

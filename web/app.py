@@ -21,6 +21,7 @@ from engine.errors import FIELDS_INVALID, HouqinError, Invalid, problem
 from engine.people.ldap_signin import LdapDirectory
 from engine.settings import Settings
 from web import errors as errors_module
+from web.admission import AdmissionMiddleware
 from web.api import router as api_router
 from web.deps import ClockDep
 from web.limits import BodyLimitMiddleware, document_refusals
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(BodyLimitMiddleware)  # added first: innermost, it sees the session the pages add
     app.add_middleware(errors_module.ReaderLanguage)
     _mount_pages(app)
+    # Outermost: a request waiting its turn holds nothing yet (web/admission.py).
+    app.add_middleware(AdmissionMiddleware, limit=settings.requests_at_once, turn=settings.request_turn)
     document_refusals(app)
     return app
 
