@@ -11,7 +11,9 @@ a fixed time:
                                              history, timers, the new assignee's notification)
 - the same two shapes on the bare routes: the ceiling this server, framework and machine allow.
 
-Reports requests/s, p50 and p99 latency, and the ratio bare/Houqin in throughput.
+The four shapes take turns in rounds (`--rounds`, default 3), so drift on a shared machine hits
+Houqin and the bare routes alike. Reports requests/s over all rounds, p50 and p99 latency of the
+median round (each round's range beside them), and the ratio bare/Houqin in throughput.
 
     python bench/api_load.py --db postgresql --duration 15 --connections 50 --workers 2
 """
@@ -21,6 +23,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,8 +76,9 @@ def bench_app():
 
 # --- the data ---------------------------------------------------------------------------------
 
-def prepare(url: str, threads: int) -> dict:
-    """Work orders to read (in progress, assigned to `tech`) and to reassign (assigned)."""
+def prepare(url: str, threads: int, rounds: int) -> dict:
+    """Work orders to read (in progress, assigned to `tech`) and to reassign (assigned): each round reassigns its
+    own, so every round's first pass finds them with `tech` as the last one left them."""
     import benchdb
     from sqlmodel import Session
 
@@ -88,7 +92,7 @@ def prepare(url: str, threads: int) -> dict:
                             tech=("technician", "后勤保障部", "水电班"), tech2=("technician", "后勤保障部", "水电班"))
     now = datetime.now(timezone.utc)
     ids = []
-    for number in range(READ_ORDERS + ORDERS_PER_THREAD * threads):
+    for number in range(READ_ORDERS + ORDERS_PER_THREAD * threads * rounds):
         with Session(engine, expire_on_commit=False) as session, unit_of_work(session):
             order = workorders.create(session, actors["nurse"], process="repair", title="水龙头漏水", location="3F 护士站",
                                       fields={"category": "plumbing"}, now=now)
@@ -218,6 +222,16 @@ def stop_server(server: subprocess.Popen) -> None:
     server.wait()
 
 
+def _combined(runs: list[dict]) -> dict:
+    """The rounds of one shape: throughput over all of them, the median round's latencies, every failure."""
+    requests, seconds = sum(r["requests"] for r in runs), sum(r["duration_us"] for r in runs) / 1e6
+    return {"requests": requests, "per_s": requests / seconds,
+            "p50_us": statistics.median(r["p50_us"] for r in runs), "p99_us": statistics.median(r["p99_us"] for r in runs),
+            "p99_spread": (min(r["p99_us"] for r in runs), max(r["p99_us"] for r in runs)),
+            "per_s_spread": (min(r["per_s"] for r in runs), max(r["per_s"] for r in runs)),
+            "non_2xx": sum(r["non_2xx"] for r in runs), "socket_errors": sum(r["socket_errors"] for r in runs)}
+
+
 # --- the targets ----------------------------------------------------------------------------------
 
 def _verdicts(results: dict) -> list:
@@ -236,7 +250,9 @@ def _verdicts(results: dict) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="postgresql", help="postgresql (the bench database on loopback), sqlite or a URL")
-    parser.add_argument("--duration", type=int, default=15, help="seconds per measured run (default 15)")
+    parser.add_argument("--duration", type=int, default=15, help="seconds of each shape, over all rounds (default 15)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="Houqin and the bare routes take turns this many times, so drift hits both alike (default 3)")
     parser.add_argument("--connections", type=int, default=50, help="concurrent clients (default 50)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn worker processes (default: cores)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
@@ -248,7 +264,7 @@ def main() -> None:
     import benchdb
 
     url = benchdb.url_for(args.db)
-    data = prepare(url, args.threads)
+    data = prepare(url, args.threads, args.rounds)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(url, port, args.workers)
@@ -256,25 +272,36 @@ def main() -> None:
     try:
         read = {"token": data["tokens"]["tech"], "first": data["read"][0], "count": len(data["read"])}
         write = {"token": data["tokens"]["dispatcher"], "first": data["write"][0], "per_thread": ORDERS_PER_THREAD}
+        orders_per_round = ORDERS_PER_THREAD * args.threads
         for path in ("/api/v1/workorders/", "/bench/bare/"):  # warm every worker up
             run_wrk(base, LUA_GET % {**read, "path": path}, **load, duration=3)
-        results = {
-            "GET houqin": run_wrk(base, LUA_GET % {**read, "path": "/api/v1/workorders/"}, **load, duration=args.duration),
-            "GET bare": run_wrk(base, LUA_GET % {**read, "path": "/bench/bare/"}, **load, duration=args.duration),
-            "POST houqin": run_wrk(base, LUA_POST % {**write, "path": "/api/v1/workorders/"}, **load, duration=args.duration),
-            "POST bare": run_wrk(base, LUA_POST % {**write, "path": "/bench/bare/"}, **load, duration=args.duration),
+        shapes = {
+            "GET houqin": lambda _: LUA_GET % {**read, "path": "/api/v1/workorders/"},
+            "GET bare": lambda _: LUA_GET % {**read, "path": "/bench/bare/"},
+            "POST houqin": lambda turn: LUA_POST % {**write, "first": write["first"] + turn * orders_per_round,
+                                                    "path": "/api/v1/workorders/"},
+            "POST bare": lambda _: LUA_POST % {**write, "path": "/bench/bare/"},
         }
+        each = max(args.duration // args.rounds, 1)
+        runs: dict[str, list] = {name: [] for name in shapes}
+        for turn in range(args.rounds):  # one shape after the other, in rounds
+            for name, script in shapes.items():
+                runs[name].append(run_wrk(base, script(turn), **load, duration=each))
+        results = {name: _combined(found) for name, found in runs.items()}
     finally:
         stop_server(server)
 
     print(f"API on {benchdb.database_name(data['engine'])}: uvicorn with {args.workers} worker(s), wrk {args.threads} threads, "
-          f"{args.connections} connections, {args.duration} s per run, loopback")
+          f"{args.connections} connections, {args.rounds} rounds of {each} s per shape, loopback "
+          f"(throughput over all rounds, latencies of the median round, each round's range in brackets)")
     print(f"  machine: {benchdb.machine(data['engine'])}")
     failed = False
     for name, r in results.items():
         bad = r["non_2xx"] + r["socket_errors"]
         failed |= bad > 0
-        print(f"  {name:12s} {r['per_s']:8.0f} req/s   p50 {r['p50_us'] / 1000:7.1f} ms   p99 {r['p99_us'] / 1000:7.1f} ms"
+        low, high = r["per_s_spread"]
+        print(f"  {name:12s} {r['per_s']:8.0f} req/s ({low:.0f}-{high:.0f})   p50 {r['p50_us'] / 1000:7.1f} ms   "
+              f"p99 {r['p99_us'] / 1000:7.1f} ms ({r['p99_spread'][0] / 1000:.0f}-{r['p99_spread'][1] / 1000:.0f})"
               + (f"   {bad} FAILED requests" if bad else ""))
     for kind, what in (("GET", "read a work order"), ("POST", "fire an event")):
         ratio = results[f"{kind} bare"]["per_s"] / results[f"{kind} houqin"]["per_s"]

@@ -8,7 +8,7 @@
 # used here (each script's own defaults are the full sizes; see `python bench/X.py --help`):
 #   transitions  2,000 repair orders (16,000 writes) on SQLite and on PostgreSQL (default 10,000)
 #   reads        statements per request of the detail and list routes, SQLite and PostgreSQL
-#   api_load     15 s per run, 50 connections, uvicorn with 2 workers, PostgreSQL
+#   api_load     15 s per shape (3 rounds taking turns with the bare routes), 50 connections, 2 uvicorn workers, PostgreSQL
 #   cockpit      1,000,000 historical work orders on PostgreSQL, the dashboard timed once after a warm-up
 #   sla_sweep    its own defaults, on PostgreSQL
 #   scale        the inbox and the queue lists among 10,000 and 1,000,000 work orders, both databases
