@@ -53,6 +53,23 @@ def test_on_time_rate_per_timer(october):
     assert label == {"zh": "响应时限", "en": "Response"}
 
 
+def test_timers_of_one_name_in_two_processes_are_taken_together_in_the_first_cockpits_view(session, month):
+    """`on_time` is by timer name whatever the process: a complaint timer named `response` (900 s, breached) joins
+    the repairs' four (600, 1200, 1800 met; 3000 breached), its average over all five."""
+    from engine.storage.models import SlaTimer, WorkOrder
+    from sqlmodel import select
+
+    complaint = session.exec(select(WorkOrder.id).where(WorkOrder.number == "T-C1")).one()
+    session.add(SlaTimer(work_order_id=complaint, name="response", cycle=1, calendar="24x7", status="breached",
+                         started_at=T("2026-10-01T00:00:00+08:00"), due_at=T("2026-10-02T00:00:00+08:00"),
+                         working_seconds=900, breached=True))
+    session.commit()
+    shown = figures(session, None, OCTOBER, NOW)
+    assert shown["on_time"]["response"] == {"met": 3, "ended": 5, "rate": 0.6, "average_minutes": 25.0}
+    rows = {(t["process"], t["timer"]): (t["met"], t["ended"], t["average_minutes"]) for t in shown["timers"]}
+    assert (rows[("repair", "response")], rows[("complaint", "response")]) == ((3, 4, 27.5), (0, 1, 15.0))
+
+
 def test_reopen_satisfaction_and_auto_confirmation(october):
     # Reached their feedback state: R1, R2, R3 (resolved) and C1 (replied); R2 was reopened.
     assert (october["reopened"], october["reached_feedback"], october["reopen_rate"]) == (1, 4, 0.25)

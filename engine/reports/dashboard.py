@@ -183,7 +183,7 @@ def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime,
     orders = _orders(actor, scope, now, processes, spans)
     buckets = [name for name, _, _ in spans] if spans else [""]
     counts = _counts(session, orders, processes)
-    timers = _timers(session, orders, processes)
+    timers, on_time = _timers(session, orders, processes)
     response = _response(session, orders, processes)
     verdicts = _verdicts(session, orders)
     calls = _calls(session, orders)
@@ -191,7 +191,6 @@ def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime,
     states = _grouped(session, orders, orders.row.state)
     kinds = _grouped(session, orders, orders.row.process)
     departments = _by_department(session, orders)
-    on_time = _on_time_by_name(session, orders)
     categories = _top_categories(session, orders)
     places = _top_locations(session, orders, processes)
     shares = targets.answered(session, orders, processes, goals)
@@ -313,38 +312,34 @@ def _with_timers(orders: _Orders):
     return lambda query: query.select_from(SlaTimer).join(orders.table, orders.row.id == SlaTimer.work_order_id)
 
 
-def _timers(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, list]:
-    """On-time rate of each timer of each process: met out of those that ended (met or breached)."""
-    process = orders.row.process
+def _timers(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> tuple[dict[str, list], dict]:
+    """On-time rate of each timer of each process: met out of those that ended (met or breached). And, from the
+    same pass, the first cockpit's view: timers of the same name taken together whatever their process."""
+    process, ended = orders.row.process, SlaTimer.status.in_(ENDED)
+    minutes = case((ended, SlaTimer.working_seconds / 60.0))
     rows = session.exec(_with_timers(orders)(
-        select(orders.bucket, process, SlaTimer.name, _count_if(SlaTimer.status == "met"),
-               _count_if(SlaTimer.status.in_(ENDED)),
-               func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0)))))
+        select(orders.bucket, process, SlaTimer.name, _count_if(SlaTimer.status == "met"), _count_if(ended),
+               func.avg(minutes), func.sum(minutes), func.count(minutes)))
         .where(_SLA_ONLY).group_by(orders.bucket, process, SlaTimer.name).order_by(process, SlaTimer.name)
     ).all()
-    out: dict[str, list] = {}
-    for bucket, process, name, met, ended, minutes in rows:
+    by_process: dict[str, list] = {}
+    by_name: dict[str, dict] = {}
+    for bucket, process, name, met, ended, average, total, measured in rows:
         spec = processes[process].sla.get(name) if process in processes else None
-        out.setdefault(bucket, []).append({
+        by_process.setdefault(bucket, []).append({
             "process": process, "timer": name, "label": spec.label.model_dump() if spec and spec.label else None,
-            "met": int(met), "ended": int(ended), "rate": _rate(int(met), int(ended)),
-            "average_minutes": round(minutes, 1) if minutes is not None else None})
-    return out
+            **_on_time(int(met), int(ended), average)})
+        sums = by_name.setdefault(bucket, {}).setdefault(name, [0, 0, 0, 0])
+        for at, value in enumerate((int(met), int(ended), total or 0, measured)):
+            sums[at] += value
+    return by_process, {bucket: {name: _on_time(met, ended, total / measured if measured else None)
+                                 for name, (met, ended, total, measured) in names.items()}
+                        for bucket, names in by_name.items()}
 
 
-def _on_time_by_name(session: Session, orders: _Orders) -> dict[str, dict]:
-    """The first cockpit's view: timers of the same name taken together whatever their process."""
-    rows = session.exec(_with_timers(orders)(
-        select(orders.bucket, SlaTimer.name, _count_if(SlaTimer.status == "met"), _count_if(SlaTimer.status.in_(ENDED)),
-               func.avg(case((SlaTimer.status.in_(ENDED), SlaTimer.working_seconds / 60.0)))))
-        .where(_SLA_ONLY).group_by(orders.bucket, SlaTimer.name)
-    ).all()
-    found: dict[str, dict] = {}
-    for bucket, name, met, ended, minutes in rows:
-        found.setdefault(bucket, {})[name] = {
-            "met": int(met), "ended": int(ended), "rate": _rate(int(met), int(ended)),
+def _on_time(met: int, ended: int, minutes) -> dict:
+    return {"met": met, "ended": ended, "rate": _rate(met, ended),
             "average_minutes": round(minutes, 1) if minutes is not None else None}
-    return found
 
 
 def _response(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, dict]:
