@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, false, func, literal, null, or_, true
+from sqlalchemy import and_, case, exists, false, func, literal, null, or_, true, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -353,10 +353,9 @@ def _response(session: Session, orders: _Orders, processes: dict[str, ProcessDef
         return _with_timers(orders)(select(orders.bucket.label("bucket"), key.label("key"), SlaTimer.working_seconds)) \
             .where(which, SlaTimer.status.in_(ENDED), SlaTimer.working_seconds.is_not(None))
 
-    found: dict[str, dict] = {}
-    for (bucket, _), summary in _summaries(session, measured(literal(""))).items():
-        found[bucket] = {"overall": summary, "by_process": {}}
-    for (bucket, key), summary in sorted(_summaries(session, measured(process)).items(),
+    summaries = _summaries(session, measured(process))
+    found = {bucket: {"overall": summary, "by_process": {}} for (bucket, key), summary in summaries.items() if key is None}
+    for (bucket, key), summary in sorted(((group, summary) for group, summary in summaries.items() if group[1] is not None),
                                          key=lambda item: list(chosen).index(item[0][1])):
         found[bucket]["by_process"][key] = {"timer": chosen[key], **summary}
     return found
@@ -368,21 +367,28 @@ def _summary_of(count, mean=None, median=None, p90=None) -> dict:
 
 
 def _summaries(session: Session, values) -> dict[tuple, dict]:
-    """The summary of `values` (bucket, key, working_seconds) for each (bucket, key) that has some."""
+    """The summary of `values` (bucket, key, working_seconds) for each (bucket, key) that has some, and for each
+    bucket over all its keys, under (bucket, None)."""
     inner = values.subquery()
-    column, groups = inner.c.working_seconds, (inner.c.bucket, inner.c.key)
+    column, bucket, key = inner.c.working_seconds, inner.c.bucket, inner.c.key
     if session.get_bind().dialect.name == "postgresql":
-        # PostgreSQL has percentile_cont itself: one pass instead of a count and a sort.
-        return {(bucket, key): _summary_of(count, mean, median, p90) for bucket, key, count, mean, median, p90 in
-                session.exec(select(*groups, func.count(), func.avg(column),
-                                    func.percentile_cont(0.5).within_group(column),
-                                    func.percentile_cont(0.9).within_group(column)).group_by(*groups)).all()}
-    counted = {(bucket, key): (count, mean) for bucket, key, count, mean in
-               session.exec(select(*groups, func.count(), func.avg(column)).group_by(*groups)).all()}
-    values = _ranked(session, inner, {rank for count, _ in counted.values() for fraction in (0.5, 0.9)
-                                      for rank in _ranks(count, fraction)})
-    return {group: _summary_of(count, mean, *(_percentile(values, group, count, fraction) for fraction in (0.5, 0.9)))
-            for group, (count, mean) in counted.items()}
+        # PostgreSQL has percentile_cont itself, and both groupings in one pass (GROUPING SETS).
+        rows = session.exec(select(bucket, key, func.grouping(key), func.count(), func.avg(column),
+                                   func.percentile_cont(0.5).within_group(column),
+                                   func.percentile_cont(0.9).within_group(column))
+                            .group_by(func.grouping_sets(tuple_(bucket, key), tuple_(bucket)))).all()
+        return {(at, None if overall else name): _summary_of(count, mean, median, p90)
+                for at, name, overall, count, mean, median, p90 in rows}
+    found = {}
+    for groups in ((bucket, key), (bucket,)):
+        counted = {tuple(group): (count, mean) for *group, count, mean in
+                   session.exec(select(*groups, func.count(), func.avg(column)).group_by(*groups)).all()}
+        ranked = _ranked(session, inner, groups, {rank for count, _ in counted.values() for fraction in (0.5, 0.9)
+                                                  for rank in _ranks(count, fraction)})
+        for group, (count, mean) in counted.items():
+            found[(*group, None)[:2]] = _summary_of(
+                count, mean, *(_percentile(ranked, group, count, fraction) for fraction in (0.5, 0.9)))
+    return found
 
 
 def _ranks(count: int, fraction: float) -> tuple[int, int]:
@@ -391,14 +397,13 @@ def _ranks(count: int, fraction: float) -> tuple[int, int]:
     return below, below + 1
 
 
-def _ranked(session: Session, inner, ranks: set[int]) -> dict[tuple, float]:
-    """SQLite: the values at these ranks of each (bucket, key), sorted within it: one query whatever the groups."""
-    groups = (inner.c.bucket, inner.c.key)
+def _ranked(session: Session, inner, groups: tuple, ranks: set[int]) -> dict[tuple, float]:
+    """SQLite: the values at these ranks of each group, sorted within it: one query whatever the groups."""
     rank = (func.row_number().over(partition_by=groups, order_by=inner.c.working_seconds) - 1).label("rank")
     ordered = select(*groups, rank, inner.c.working_seconds).subquery()
-    return {(bucket, key, at): value for bucket, key, at, value in session.exec(
-        select(ordered.c.bucket, ordered.c.key, ordered.c.rank, ordered.c.working_seconds)
-        .where(ordered.c.rank.in_(sorted(ranks)))).all()}
+    picked = [ordered.c[column.name] for column in groups]
+    return {(*group, at): value for *group, at, value in session.exec(
+        select(*picked, ordered.c.rank, ordered.c.working_seconds).where(ordered.c.rank.in_(sorted(ranks)))).all()}
 
 
 def _percentile(values: dict, group: tuple, count: int, fraction: float) -> float | None:
