@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, exists, false, func, literal, null, or_, true, tuple_
+from sqlalchemy import Float, and_, case, cast, exists, false, func, literal, null, or_, true, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -449,12 +449,16 @@ def _labour(session: Session, orders: _Orders, processes: dict[str, ProcessDefin
     if not fields:
         return {}
     process = orders.row.process
-    minutes = case(*[(process == key, _plain_number(History.data[("fields", field)])) for key, field in fields.items()])
+    written = case(*[(process == key, History.data[("fields", field)].as_string()) for key, field in fields.items()])
+    # Each entry's field is read from its JSON once, here: PostgreSQL parses a `json` document again at each use of
+    # the expression, and the checks and the sum below use it five times. OFFSET 0 keeps the subquery whole.
+    entries = (select(orders.bucket.label("bucket"), History.actor_id, History.work_order_id, written.label("written"))
+               .select_from(History).join(orders.table, orders.row.id == History.work_order_id)
+               .where(process.in_(list(fields)), History.kind == "transition").offset(0).subquery())
+    minutes = _number_if_plain(entries.c.written, cast(entries.c.written, Float))
     rows = session.exec(
-        select(orders.bucket, History.actor_id, func.sum(minutes), func.count(func.distinct(History.work_order_id)))
-        .select_from(History).join(orders.table, orders.row.id == History.work_order_id)
-        .where(process.in_(list(fields)), History.kind == "transition", minutes.is_not(None))
-        .group_by(orders.bucket, History.actor_id)
+        select(entries.c.bucket, entries.c.actor_id, func.sum(minutes), func.count(func.distinct(entries.c.work_order_id)))
+        .where(minutes.is_not(None)).group_by(entries.c.bucket, entries.c.actor_id)
     ).all()
     ids = {actor_id for _, actor_id, _, _ in rows} - {None}
     names = dict(session.exec(select(User.id, User.username).where(User.id.in_(ids))).all())
@@ -470,8 +474,13 @@ def _plain_number(value):
     """A stored JSON number as a float, NULL unless written in at most 16 characters without an exponent: a
     value stored before numbers were bounded (a 400-digit integer, 1e300) would fail the sum, or overflow it,
     for the whole cockpit."""
-    written = func.lower(value.as_string())
-    return case((and_(func.length(written) <= 16, written.not_like("%e%"), written.not_like("%n%")), value.as_float()))
+    return _number_if_plain(value.as_string(), value.as_float())
+
+
+def _number_if_plain(written, number):
+    """`number` where `written` (its text) is a plain number of at most 16 characters, else NULL."""
+    written = func.lower(written)
+    return case((and_(func.length(written) <= 16, written.not_like("%e%"), written.not_like("%n%")), number))
 
 
 def _whole(value: float) -> float | int:
