@@ -386,7 +386,7 @@ def _summaries(session: Session, values) -> dict[tuple, dict]:
         ranked = _ranked(session, inner, groups, {rank for count, _ in counted.values() for fraction in (0.5, 0.9)
                                                   for rank in _ranks(count, fraction)})
         for group, (count, mean) in counted.items():
-            found[(*group, None)[:2]] = _summary_of(
+            found[group if len(group) == 2 else (group[0], None)] = _summary_of(
                 count, mean, *(_percentile(ranked, group, count, fraction) for fraction in (0.5, 0.9)))
     return found
 
