@@ -13,7 +13,7 @@ a fixed time:
 
 The four shapes take turns in rounds (`--rounds`, default 3), so drift on a shared machine hits
 Houqin and the bare routes alike. Reports requests/s over all rounds, p50 and p99 latency of the
-median round (each round's range beside them), and the ratio bare/Houqin in throughput.
+rounds' median (each round's range beside them), and the ratio bare/Houqin in throughput.
 
     python bench/api_load.py --db postgresql --duration 15 --connections 50 --workers 2
 """
@@ -223,7 +223,7 @@ def stop_server(server: subprocess.Popen) -> None:
 
 
 def _combined(runs: list[dict]) -> dict:
-    """The rounds of one shape: throughput over all of them, the median round's latencies, every failure."""
+    """The rounds of one shape: throughput over all of them, the median of their latencies, every failure."""
     requests, seconds = sum(r["requests"] for r in runs), sum(r["duration_us"] for r in runs) / 1e6
     return {"requests": requests, "per_s": requests / seconds,
             "p50_us": statistics.median(r["p50_us"] for r in runs), "p99_us": statistics.median(r["p99_us"] for r in runs),
@@ -257,6 +257,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn worker processes (default: cores)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     args = parser.parse_args()
+    if args.rounds < 1 or args.duration < args.rounds:
+        parser.error("--rounds must be 1 or more, and --duration at least one second per round")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     os.environ["HOUQIN_SECRET_KEY"] = SECRET  # tokens issued here are checked by the server
@@ -293,7 +295,7 @@ def main() -> None:
 
     print(f"API on {benchdb.database_name(data['engine'])}: uvicorn with {args.workers} worker(s), wrk {args.threads} threads, "
           f"{args.connections} connections, {args.rounds} rounds of {each} s per shape, loopback "
-          f"(throughput over all rounds, latencies of the median round, each round's range in brackets)")
+          f"(throughput over all rounds, the rounds' median latencies, each round's range in brackets)")
     print(f"  machine: {benchdb.machine(data['engine'])}")
     failed = False
     for name, r in results.items():
