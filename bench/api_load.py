@@ -12,8 +12,8 @@ a fixed time:
 - the same two shapes on the bare routes: the ceiling this server, framework and machine allow.
 
 The four shapes take turns in rounds (`--rounds`, default 3), so drift on a shared machine hits
-Houqin and the bare routes alike. Reports requests/s over all rounds, p50 and p99 latency of the
-rounds' median (each round's range beside them), and the ratio bare/Houqin in throughput.
+Houqin and the bare routes alike. Reports requests/s over all rounds, the median of the rounds' p50
+and p99 latencies (each round's range beside them), and the ratio bare/Houqin in throughput.
 
     python bench/api_load.py --db postgresql --duration 15 --connections 50 --workers 2
 """
