@@ -319,27 +319,28 @@ def _timers(session: Session, orders: _Orders, processes: dict[str, ProcessDefin
     minutes = case((ended, SlaTimer.working_seconds / 60.0))
     rows = session.exec(_with_timers(orders)(
         select(orders.bucket, process, SlaTimer.name, _count_if(SlaTimer.status == "met"), _count_if(ended),
-               func.avg(minutes), func.sum(minutes), func.count(minutes)))
+               func.sum(minutes), func.count(minutes)))
         .where(_SLA_ONLY).group_by(orders.bucket, process, SlaTimer.name).order_by(process, SlaTimer.name)
     ).all()
     by_process: dict[str, list] = {}
     by_name: dict[str, dict] = {}
-    for bucket, process, name, met, ended, average, total, measured in rows:
+    for bucket, process, name, *counted in rows:
         spec = processes[process].sla.get(name) if process in processes else None
         by_process.setdefault(bucket, []).append({
             "process": process, "timer": name, "label": spec.label.model_dump() if spec and spec.label else None,
-            **_on_time(int(met), int(ended), average)})
-        sums = by_name.setdefault(bucket, {}).setdefault(name, [0, 0, 0, 0])
-        for at, value in enumerate((int(met), int(ended), total or 0, measured)):
-            sums[at] += value
-    return by_process, {bucket: {name: _on_time(met, ended, total / measured if measured else None)
-                                 for name, (met, ended, total, measured) in names.items()}
+            **_on_time(*counted)})
+        same_name = by_name.setdefault(bucket, {}).setdefault(name, [0, 0, 0, 0])
+        same_name[:] = [have + (more or 0) for have, more in zip(same_name, counted)]
+    return by_process, {bucket: {name: _on_time(*counted) for name, counted in names.items()}
                         for bucket, names in by_name.items()}
 
 
-def _on_time(met: int, ended: int, minutes) -> dict:
+def _on_time(met, ended, minutes, measured) -> dict:
+    """A timer's figures from its counts: met, ended, and the sum of the ended ones' working minutes over how many
+    had some."""
+    met, ended = int(met), int(ended)
     return {"met": met, "ended": ended, "rate": _rate(met, ended),
-            "average_minutes": round(minutes, 1) if minutes is not None else None}
+            "average_minutes": round(minutes / measured, 1) if measured else None}
 
 
 def _response(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, dict]:
@@ -348,12 +349,10 @@ def _response(session: Session, orders: _Orders, processes: dict[str, ProcessDef
     chosen = {key: d.response_timer() for key, d in processes.items() if d.response_timer()}
     process = orders.row.process
 
-    def measured(key):
-        which = _any([and_(process == name, SlaTimer.name == chosen[name]) for name in chosen])
-        return _with_timers(orders)(select(orders.bucket.label("bucket"), key.label("key"), SlaTimer.working_seconds)) \
-            .where(which, SlaTimer.status.in_(ENDED), SlaTimer.working_seconds.is_not(None))
-
-    summaries = _summaries(session, measured(process))
+    which = _any([and_(process == name, SlaTimer.name == chosen[name]) for name in chosen])
+    measured = _with_timers(orders)(select(orders.bucket.label("bucket"), process.label("key"), SlaTimer.working_seconds)) \
+        .where(which, SlaTimer.status.in_(ENDED), SlaTimer.working_seconds.is_not(None))
+    summaries = _summaries(session, measured)
     found = {bucket: {"overall": summary, "by_process": {}} for (bucket, key), summary in summaries.items() if key is None}
     for (bucket, key), summary in sorted(((group, summary) for group, summary in summaries.items() if group[1] is not None),
                                          key=lambda item: list(chosen).index(item[0][1])):
