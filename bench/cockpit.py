@@ -83,12 +83,14 @@ def generate(template: int, total: int, first_user: int, seed: int = 6):
         fields = {"category": rng.choice(CATEGORIES[process])} if process in CATEGORIES else {}
         at, previous, rows = created, None, {"history": [], "sla_timers": [], "feedback": [], "escalations": []}
         for event, state in steps:
-            data = {"fields": {}}
+            data, labour = {"fields": {}}, None
             if event == "resolve":
-                data = {"fields": {"labour_minutes": rng.randrange(15, 240)}}
+                labour = rng.randrange(15, 240)
+                data = {"fields": {"labour_minutes": labour}}
             rows["history"].append(dict(work_order_id=order_id, at=at, actor_id=reporter if event in (None, "confirm") else tech,
                                         kind="create" if event is None else "transition", event=event,
-                                        from_state=None if event is None else previous, to_state=state, data=data))
+                                        from_state=None if event is None else previous, to_state=state, data=data,
+                                        labour_minutes=None if labour is None else float(labour)))
             if event == "assign":
                 rows["history"].append(dict(work_order_id=order_id, at=at, kind="notification", comment="派单",
                                             data={"kind": "assignment", "recipients": [tech]}))
@@ -120,7 +122,9 @@ def generate(template: int, total: int, first_user: int, seed: int = 6):
                      department_id=1 + order_id % DEPARTMENTS, location=f"{1 + rng.randrange(LOCATIONS) // 20}号楼 {rng.randrange(20)}层",
                      title="历史工单", fields=fields, reporter_id=reporter, assignee_id=tech, closed=closed,
                      closed_at=at if closed else None, created_at=created, updated_at=at,
-                     escalation_level=1 if rows["escalations"] else 0, reopen_count=1 if rng.random() < 0.03 else 0)
+                     escalation_level=1 if rows["escalations"] else 0, reopen_count=1 if rng.random() < 0.03 else 0,
+                     reached_feedback=any(state == feedback_state for _, state in steps),
+                     deadline_missed=any(timer["status"] == "breached" for timer in rows["sla_timers"]))
         yield order, rows
 
 

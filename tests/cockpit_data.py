@@ -23,6 +23,7 @@ from engine.storage.models import Department, Escalation, Feedback, History, Sla
 
 T = datetime.fromisoformat
 NOW = T("2026-10-31T12:00:00+08:00")
+FEEDBACK = {"repair": "resolved", "complaint": "replied", "procurement": "delivered"}  # the shipped feedback states
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def month(session, make_user):
     people = {u.username: u.id for u in session.exec(select(User)).all()}
     departments = {d.name: d.id for d in session.exec(select(Department)).all()}
     teams = {t.name: t.id for t in session.exec(select(Team)).all()}
-    made = {}
+    made, rows = {}, {}
 
     def order(key, process, department, created, state, *, team=None, location="", fields=None, closed=False,
               reopen=0, escalation=0, auto=False, reporter=None):
@@ -48,17 +49,21 @@ def month(session, make_user):
         )
         session.add(row)
         session.flush()
-        made[key] = row.id
+        made[key], rows[row.id] = row.id, row
         return row.id
 
     def timer(order_id, name, status, seconds=None, *, cycle=1, due="2026-10-31T00:00:00+08:00", breached=None):
+        rows[order_id].deadline_missed |= status == "breached"  # as the step that stopped it late records
         session.add(SlaTimer(work_order_id=order_id, name=name, cycle=cycle, calendar="24x7", started_at=T("2026-10-01T00:00:00+08:00"),
                              due_at=T(due), status=status, working_seconds=seconds,
                              breached=status == "breached" if breached is None else breached))
 
     def entered(order_id, state, at, by=None, labour=None, kind="transition"):
+        stepped = kind == "transition"  # what a step records; an edit (kind "update") records neither
+        rows[order_id].reached_feedback |= stepped and FEEDBACK.get(rows[order_id].process) == state
         session.add(History(work_order_id=order_id, at=T(at), actor_id=people[by] if by else None, kind=kind,
-                            to_state=state, data={"fields": {"labour_minutes": labour} if labour is not None else {}}))
+                            to_state=state, data={"fields": {"labour_minutes": labour} if labour is not None else {}},
+                            labour_minutes=labour if stepped else None))
 
     def verdict(order_id, satisfied, rating=None, auto=False):
         session.add(Feedback(work_order_id=order_id, satisfied=satisfied, rating=rating, auto=auto, at=NOW))

@@ -59,7 +59,7 @@ def november(api, session, test_clock):
 
     def labour(order_id, who, minutes, at):
         session.add(History(work_order_id=order_id, at=T(at), actor_id=people[who].id, kind="transition",
-                            to_state="resolved", data={"fields": {"labour_minutes": minutes}}))
+                            to_state="resolved", data={"fields": {"labour_minutes": minutes}}, labour_minutes=minutes))
 
     a = order("A", "repair", "tech1", "closed", "2026-11-05T10:00:00+08:00", priority="urgent",
               fields={"category": "elevator"}, reopen=1, urged=2)

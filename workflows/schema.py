@@ -568,6 +568,11 @@ class ProcessDefinition(Strict):
             return self.reporting.response_timer or None
         return next(iter(self.sla), None)
 
+    def labour_in(self, values: dict) -> float | None:
+        """The minutes a step's fields record in `reporting.labour_field` (计件制工时), when they record a number."""
+        value = values.get(self.reporting.labour_field) if self.reporting and self.reporting.labour_field else None
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
     def fault_field(self) -> FieldSpec | None:
         """The field the cockpit counts faults by (`reporting.fault_field`), whose choices name the categories."""
         name = self.reporting.fault_field if self.reporting else None

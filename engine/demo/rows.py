@@ -109,6 +109,9 @@ class Writer:
                     first_contact_id=self._first_contact(order), version=1, escalation_level=level,
                     reopen_count=reopened, urge_count=0, urged_at=None, closed=closed,
                     auto_confirmed=any(move.verdict is not None and move.verdict.auto for move in order.moves),
+                    reached_feedback=definition.feedback is not None
+                    and any(move.state == definition.feedback.state for move in order.moves),
+                    deadline_missed=any(timer["status"] == "breached" for timer in outcome.timers),
                     created_at=order.filed, updated_at=last.at, closed_at=last.at if closed else None)
 
     def _holder(self, order: Order, definition: ProcessDefinition, moves: list[Move]) -> tuple[int | None, int | None]:
@@ -173,11 +176,13 @@ class Writer:
                                                 message=said, created_at=at, read_at=read) for uid in recipients]
             history.append(dict(work_order_id=order_id, at=at, actor_id=actor, kind="notification", event=None,
                                 from_state=None, to_state=None, comment=title,
-                                data={"kind": kind, "recipients": recipients}))
+                                data={"kind": kind, "recipients": recipients}, labour_minutes=None))
 
-        def row(at, actor, kind, *, event=None, from_state=None, to_state=None, comment="", data=None) -> None:
+        def row(at, actor, kind, *, event=None, from_state=None, to_state=None, comment="", data=None,
+                labour=None) -> None:
             history.append(dict(work_order_id=order_id, at=at, actor_id=actor, kind=kind, event=event,
-                                from_state=from_state, to_state=to_state, comment=comment, data=data or {}))
+                                from_state=from_state, to_state=to_state, comment=comment, data=data or {},
+                                labour_minutes=labour))
 
         for at, _, _, item in events:
             if isinstance(item, timeline.Rung):
@@ -218,7 +223,7 @@ class Writer:
             if move.assignee is not None:
                 data["assignee"] = self.staff.usernames[move.assignee]
             row(at, move.actor, "transition", event=move.event, from_state=move.from_state, to_state=move.state,
-                comment=move.comment, data=data)
+                comment=move.comment, data=data, labour=definition.labour_in(move.values))
             if move.assignee is not None:
                 note([move.assignee], "assignment", move.comment, at, move.actor)
             if move.event in definition.notify_reporter and order.reporter != move.actor:

@@ -123,6 +123,7 @@ def create(
         caller_name=intake.caller_name if intake else None, caller_phone=intake.caller_phone if intake else None,
         created_at=now, updated_at=now,
     )
+    _reached(order, definition)
     routed = _dispatch().plan(session, compiled, order, now)  # before the insert: the team goes in with it
     session.add(order)
     session.flush()
@@ -424,6 +425,7 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
         order.first_contact_id = actor.id  # 首接负责制: the desk that first handles it stays responsible
     if event == (definition.feedback.unsatisfied if definition.feedback else None):
         order.reopen_count += 1
+    _reached(order, definition)
     order.closed = target in definition.final_states()
     order.closed_at = now if order.closed else None
     session.add(order)
@@ -433,6 +435,7 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
         History, work_order_id=order.id, at=now, actor_id=actor.id if actor else None, kind="transition", event=event,
         from_state=before, to_state=target, comment=comment or "",
         data={"fields": values, **({"assignee": assignee.username} if assignee else {}), **({"message": said} if said else {})},
+        labour_minutes=definition.labour_in(values),
     )
     sla.on_enter(session, order, definition, event=event, now=now, timers=timers)
     autoconfirm.on_enter(session, order, definition, now=now, left=before)
@@ -443,6 +446,12 @@ def _apply(session, order, definition, event, target, values, assignee, comment,
                   now=now, notices=written)
     written.queue(session)
     written.bulk.write(session)
+
+
+def _reached(order: WorkOrder, definition) -> None:
+    """The cockpit's fact that the work order has stood in its feedback state (asked to confirm) at least once."""
+    if definition.feedback is not None and order.state == definition.feedback.state:
+        order.reached_feedback = True
 
 
 def flush_order(session: Session, order: WorkOrder) -> None:

@@ -19,7 +19,7 @@ from engine.errors import Forbidden
 from engine.people.users import Actor
 from engine.published import data_files, definitions
 from engine.reports import periods
-from engine.reports.dashboard import ENDED, _SLA_ONLY, _count_if, _plain_number, _rate, _whole
+from engine.reports.dashboard import ENDED, _SLA_ONLY, _count_if, _rate, _whole
 from engine.storage.models import Feedback, History, SlaTimer, Team, User, WorkOrder
 from workflows.appraisal import Appraisal, load_file
 from workflows.schema import ProcessDefinition
@@ -47,8 +47,8 @@ def appraisal(session: Session, actor: Actor, month: str) -> dict:
     done, points = _done(processes, rates, start, end), _points(rates)
     everyone = bool(actor.roles & EVERYONE)
     only = None if everyone else actor.id
-    people = _lines(session, WorkOrder.assignee_id, History.actor_id, done, points, start, end, processes, only)
-    teams = _lines(session, WorkOrder.team_id, User.team_id, done, points, start, end, processes, None) if everyone else {}
+    people = _lines(session, WorkOrder.assignee_id, History.actor_id, done, points, start, end, only)
+    teams = _lines(session, WorkOrder.team_id, User.team_id, done, points, start, end, None) if everyone else {}
     return {"month": month, "people": _named_people(session, people), "teams": _named_teams(session, teams)}
 
 
@@ -76,7 +76,7 @@ def _points(rates: Appraisal):
     return case(*branches, else_=literal(0.0)) if branches else literal(0.0)
 
 
-def _lines(session: Session, group, labour_group, done, points, start, end, processes, only: int | None) -> dict:
+def _lines(session: Session, group, labour_group, done, points, start, end, only: int | None) -> dict:
     """The figures per value of `group` (a person's or a team's id), one query per figure."""
     mine = (group == only) if only is not None else group.is_not(None)
     lines: dict[int, dict] = {}
@@ -102,7 +102,7 @@ def _lines(session: Session, group, labour_group, done, points, start, end, proc
         .where(done, mine, Feedback.auto == False).group_by(group)  # noqa: E712
     ).all():
         line(key).update(ratings=int(ratings), satisfied=int(satisfied))
-    for key, minutes in _labour(session, labour_group, start, end, processes, only):
+    for key, minutes in _labour(session, labour_group, start, end, only):
         line(key)["labour_minutes"] = minutes
     for figures in lines.values():
         figures["on_time_rate"] = _rate(figures["on_time_met"], figures["on_time_ended"])
@@ -111,16 +111,12 @@ def _lines(session: Session, group, labour_group, done, points, start, end, proc
     return lines
 
 
-def _labour(session: Session, group, start, end, processes: dict[str, ProcessDefinition], only: int | None):
-    """Labour minutes recorded in the month, per person (or per the recorder's team), one query in all."""
-    recorded = [(key, d.reporting.labour_field) for key, d in processes.items()
-                if d.reporting and d.reporting.labour_field]
-    if not recorded:
-        return []
-    minutes = case(*[(WorkOrder.process == key, _plain_number(History.data[("fields", field)])) for key, field in recorded])
-    query = (select(group, func.sum(minutes)).select_from(History)
-             .join(WorkOrder, WorkOrder.id == History.work_order_id).join(User, User.id == History.actor_id)
-             .where(History.kind == "transition", History.at >= start, History.at < end, minutes.is_not(None),
+def _labour(session: Session, group, start, end, only: int | None):
+    """Labour minutes recorded in the month, per person (or per the recorder's team), one query in all: the
+    number each step kept from its process's labour field."""
+    minutes = History.labour_minutes
+    query = (select(group, func.sum(minutes)).select_from(History).join(User, User.id == History.actor_id)
+             .where(History.at >= start, History.at < end, minutes.is_not(None),
                     group.is_not(None) if only is None else History.actor_id == only)
              .group_by(group))
     return [(key, _whole(total or 0)) for key, total in session.exec(query).all()]

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Float, and_, case, cast, exists, false, func, literal, null, or_, true, tuple_
+from sqlalchemy import and_, case, false, func, literal, null, or_, true, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -160,20 +160,15 @@ def _orders(actor: Actor | None, scope: Scope, now: datetime, processes: dict[st
         scope = replace(scope, start=spans[0][1], end=spans[-1][2])
     else:
         bucket = literal("")
-    waited = _any([
-        and_(WorkOrder.process == key, exists().where(
-            History.work_order_id == WorkOrder.id, History.to_state == d.feedback.state,
-            History.kind.in_(("create", "transition"))))
-        for key, d in processes.items() if d.feedback is not None
-    ])
-    escalated = or_(WorkOrder.escalation_level > 0, exists().where(Escalation.work_order_id == WorkOrder.id))
-    late = select(SlaTimer.id).where(SlaTimer.work_order_id == WorkOrder.id, lateness.timer_late_clause(now))
+    # A deadline missed at some point: a timer that stopped late (a fact kept on the order), or one late now.
+    late_now = and_(WorkOrder.closed == False, select(SlaTimer.id).where(  # noqa: E712
+        SlaTimer.work_order_id == WorkOrder.id, lateness.timer_late_clause(now)).exists())
+    breached = or_(WorkOrder.deadline_missed == True, late_now)  # noqa: E712
     faults = _fault_processes(processes)
     fault = case(*[(WorkOrder.process == key, WorkOrder.fields[field].as_string()) for key, field in faults.items()]
                  ) if faults else null()
-    table = select(WorkOrder, bucket.label("bucket"), waited.label("waited"), escalated.label("escalated_ever"),
-                   lateness.order_overdue_clause(now).label("overdue"), late.exists().label("breached"),
-                   fault.label("fault")).where(_in_scope(actor, scope)).subquery("scoped")
+    table = select(WorkOrder, bucket.label("bucket"), lateness.order_overdue_clause(now).label("overdue"),
+                   breached.label("breached"), fault.label("fault")).where(_in_scope(actor, scope)).subquery("scoped")
     return _Orders(table, aliased(WorkOrder, table))
 
 
@@ -187,7 +182,7 @@ def _figures(session: Session, actor: Actor | None, scope: Scope, now: datetime,
     response = _response(session, orders, processes)
     verdicts = _verdicts(session, orders)
     calls = _calls(session, orders)
-    labour = _labour(session, orders, processes)
+    labour = _labour(session, orders)
     states = _grouped(session, orders, orders.row.state)
     kinds = _grouped(session, orders, orders.row.process)
     departments = _by_department(session, orders)
@@ -265,24 +260,26 @@ _COUNTS = ("total", "completed", "reopened", "reached_feedback", "escalated_open
 
 def _counts(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, dict]:
     """Everything that is a count of work orders, in one pass over them: overdue is lateness.order_overdue_clause,
-    breached a deadline missed at some point, whether since finished or not."""
+    breached a deadline missed at some point, whether since finished or not; escalated ever, at a level now or
+    by a rung fired at some point (the few orders with escalations, joined once rather than looked up per order)."""
     o, c = orders.row, orders.table.c
     hazard = o.process.in_([key for key, d in processes.items() if d.ledger is not None])
+    escalated = select(Escalation.work_order_id).distinct().subquery("escalated")
     rows = session.exec(select(
         orders.bucket,
         func.count(),
         _count_if(o.closed == True),  # noqa: E712
         _count_if(o.reopen_count > 0),
-        _count_if(c.waited),
+        _count_if(o.reached_feedback == True),  # noqa: E712
         _count_if(and_(o.escalation_level > 0, o.closed == False)),  # noqa: E712
-        _count_if(c.escalated_ever),
+        _count_if(or_(o.escalation_level > 0, escalated.c.work_order_id.is_not(None))),
         _count_if(and_(hazard, o.closed == False)),  # noqa: E712
         _count_if(and_(hazard, o.closed == True)),  # noqa: E712
         _count_if(o.urge_count > 0),
         func.coalesce(func.sum(o.urge_count), 0),
         _count_if(c.overdue),
         _count_if(c.breached),
-    ).group_by(orders.bucket)).all()
+    ).select_from(orders.table).outerjoin(escalated, escalated.c.work_order_id == o.id).group_by(orders.bucket)).all()
     return {bucket: {name: int(value or 0) for name, value in zip(_COUNTS, values)} for bucket, *values in rows}
 
 
@@ -441,23 +438,14 @@ def _calls(session: Session, orders: _Orders) -> dict[str, dict]:
             for bucket, count, satisfied, unreached in rows}
 
 
-def _labour(session: Session, orders: _Orders, processes: dict[str, ProcessDefinition]) -> dict[str, list]:
-    """Labour minutes per person who recorded them (计件制工时), from every event that recorded some:
-    a repair fixed twice counts both visits. One query whatever the processes: each reads its own field."""
-    fields = {key: d.reporting.labour_field for key, d in processes.items() if d.reporting and d.reporting.labour_field}
-    if not fields:
-        return {}
-    process = orders.row.process
-    written = case(*[(process == key, History.data[("fields", field)].as_string()) for key, field in fields.items()])
-    # Each entry's field is read from its JSON once, here: PostgreSQL parses a `json` document again at each use of
-    # the expression, and the checks and the sum below use it five times. OFFSET 0 keeps the subquery whole.
-    entries = (select(orders.bucket.label("bucket"), History.actor_id, History.work_order_id, written.label("written"))
-               .select_from(History).join(orders.table, orders.row.id == History.work_order_id)
-               .where(process.in_(list(fields)), History.kind == "transition").offset(0).subquery())
-    minutes = _number_if_plain(entries.c.written, cast(entries.c.written, Float))
+def _labour(session: Session, orders: _Orders) -> dict[str, list]:
+    """Labour minutes per person who recorded them (计件制工时), from every step that recorded some (each process
+    names its field; the step kept the number): a repair fixed twice counts both visits."""
+    minutes = History.labour_minutes
     rows = session.exec(
-        select(entries.c.bucket, entries.c.actor_id, func.sum(minutes), func.count(func.distinct(entries.c.work_order_id)))
-        .where(minutes.is_not(None)).group_by(entries.c.bucket, entries.c.actor_id)
+        select(orders.bucket, History.actor_id, func.sum(minutes), func.count(func.distinct(History.work_order_id)))
+        .select_from(History).join(orders.table, orders.row.id == History.work_order_id)
+        .where(minutes.is_not(None)).group_by(orders.bucket, History.actor_id)
     ).all()
     ids = {actor_id for _, actor_id, _, _ in rows} - {None}
     names = dict(session.exec(select(User.id, User.username).where(User.id.in_(ids))).all())
@@ -467,19 +455,6 @@ def _labour(session: Session, orders: _Orders, processes: dict[str, ProcessDefin
             {"technician": names.get(actor_id), "minutes": _whole(total or 0), "work_orders": count})
     return {bucket: sorted(found_rows, key=lambda row: (-row["minutes"], row["technician"] or ""))
             for bucket, found_rows in found.items()}
-
-
-def _plain_number(value):
-    """A stored JSON number as a float, NULL unless written in at most 16 characters without an exponent: a
-    value stored before numbers were bounded (a 400-digit integer, 1e300) would fail the sum, or overflow it,
-    for the whole cockpit."""
-    return _number_if_plain(value.as_string(), value.as_float())
-
-
-def _number_if_plain(written, number):
-    """`number` where `written` (its text) is a plain number of at most 16 characters, else NULL."""
-    written = func.lower(written)
-    return case((and_(func.length(written) <= 16, written.not_like("%e%"), written.not_like("%n%")), number))
 
 
 def _whole(value: float) -> float | int:

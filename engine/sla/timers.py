@@ -54,6 +54,8 @@ def on_enter(session: Session, order: WorkOrder, definition: ProcessDefinition, 
         if timer is not None:
             _advance(session, timer, spec, order.state, event, final, now)
             session.add(timer)
+            if timer.status == "breached":
+                order.deadline_missed = True  # the cockpit's count of work orders that missed a deadline
         elif order.state in spec.start.states or event in spec.start.events:
             newest = newest if newest is not None else calendar.newest(session)
             cycle = max((timer.cycle for timer in timers if timer.name == name), default=0) + 1

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, insert, inspect, text
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, insert, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm.attributes import get_history, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -138,7 +138,7 @@ def _column(column_type, dialect: Dialect) -> tuple[str, str, Callable | None]:
         return stored, "TEXT", (lambda value: serialize(bind(value))) if bind else serialize
     if isinstance(column_type, DateTime):
         return stored, stored, lambda value: _iso(bind(value) if bind else value)
-    if isinstance(column_type, (String, Integer, Boolean)):
+    if isinstance(column_type, (String, Integer, Float, Boolean)):
         return stored, stored, bind
     raise TypeError(f"no JSON form for a column of {column_type!r}")
 

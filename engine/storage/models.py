@@ -203,6 +203,10 @@ class WorkOrder(SQLModel, table=True):
     urged_at: datetime | None = _when(default=None)
     closed: bool = False
     auto_confirmed: bool = False
+    # Facts the cockpit counts, kept as the work order moves (never by a query over its history or timers):
+    # it has entered its process's feedback state at least once; one of its SLA timers stopped late.
+    reached_feedback: bool = False
+    deadline_missed: bool = False
     created_at: datetime = _when()
     updated_at: datetime = _when()
     closed_at: datetime | None = _when(default=None)
@@ -218,7 +222,12 @@ class History(SQLModel, table=True):
     """Append-only: every transition, edit, escalation, notification and feedback, with who and when."""
 
     __tablename__ = "history"
-    __table_args__ = (Index("ix_history_order_at", "work_order_id", "id"),)
+    __table_args__ = (
+        Index("ix_history_order_at", "work_order_id", "id"),
+        # The labour the cockpit and the appraisal add up: only the entries that recorded some, with all they read.
+        Index("ix_history_labour", "work_order_id", "actor_id", "labour_minutes",
+              sqlite_where=text("labour_minutes IS NOT NULL"), postgresql_where=text("labour_minutes IS NOT NULL")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     work_order_id: int = Field(foreign_key="work_orders.id")
     at: datetime = _when()
@@ -229,6 +238,8 @@ class History(SQLModel, table=True):
     to_state: str | None = Field(default=None, max_length=64)
     comment: str = ""
     data: dict = _typed_json(HISTORY_READ_LENGTH)
+    # A step's labour (计件制工时): the number its process's labour field recorded, when a plain one.
+    labour_minutes: float | None = None
 
 
 class SlaTimer(SQLModel, table=True):
