@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, false, func, literal, null, or_, true, tuple_
+from sqlalchemy import and_, case, false, func, literal, null, or_, text, true, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -85,6 +85,7 @@ def figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, 
     Each figure is one query for the whole scope and one grouped by month (never a query per month):
     the number of statements does not grow with the months or the work orders.
     """
+    _without_jit(session)
     processes = {row.key: definitions.compiled(session, row.key, row.version).definition
                  for row in definitions.current_rows(session)}
     goals = _goals()
@@ -95,6 +96,14 @@ def figures(session: Session, actor: Actor | None, scope: Scope, now: datetime, 
         found = _figures(session, actor, scope, now, processes, goals, baseline, spans) if spans else {}
         out["by_month"] = [{"month": name, **found[name]} for name, _, _ in spans]
     return out
+
+
+def _without_jit(session: Session) -> None:
+    """PostgreSQL compiles a costly plan's expressions to machine code (JIT) first: for these passes over a million
+    rows that takes longer than it saves (a fifth of the cockpit's time over 1,000,000 work orders). For the rest
+    of this transaction only."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("SET LOCAL jit = off"))
 
 
 def _goals() -> Targets:
