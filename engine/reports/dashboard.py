@@ -10,6 +10,11 @@ response timer (default: the first SLA timer), the fault field and the labour
 field; `feedback` the state where verdicts are given; a `ledger` section makes
 its work orders hazards.
 
+What would take a look into each work order's history or timers is a fact the
+step that makes it true writes (engine/orders/workorders.py, engine/sla/timers.py):
+the order reached its feedback state, one of its timers stopped late, and the
+minutes each step recorded in the labour field (history.labour_minutes).
+
 Percentiles come from PostgreSQL's percentile_cont; SQLite has none, so there
 they are read with ORDER BY … OFFSET, two rows each, interpolated the same way:
 both give the same answer.
